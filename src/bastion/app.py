@@ -1,0 +1,108 @@
+"""The ASGI app factory: the one place that reads settings and wires objects together."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import structlog
+from fastapi import FastAPI
+
+from bastion import __version__
+from bastion.bus.memory import MemoryBus
+from bastion.clock import SystemClock
+from bastion.domain.conversations import ChatLimits, ChatService
+from bastion.domain.ports import Bus, Clock
+from bastion.domain.staff import StaffService
+from bastion.domain.visitors import VisitorService
+from bastion.domain.widgets import WidgetService
+from bastion.security.headers import SecurityHeaders
+from bastion.security.passwords import PasswordHasher
+from bastion.settings import Settings
+from bastion.storage.db import Database
+from bastion.storage.uow import SqlUnitOfWorkFactory
+from bastion.transport.context import Services
+from bastion.transport.rest import api, errors, health, pages
+from bastion.transport.ws import routes as ws_routes
+from bastion.transport.ws.connection import SocketLimits
+from bastion.transport.ws.hub import Hub
+
+WEB_DIST = Path(__file__).with_name("web_dist")
+
+log = structlog.get_logger(__name__)
+
+
+def build_services(
+    settings: Settings, *, clock: Clock | None = None, bus: Bus | None = None, demo: bool = False
+) -> Services:
+    clock = clock or SystemClock()
+    bus = bus or MemoryBus()
+    db = Database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    uow = SqlUnitOfWorkFactory(db, bus)
+    hasher = PasswordHasher(
+        time_cost=settings.argon2_time_cost,
+        memory_kib=settings.argon2_memory_kib,
+        parallelism=settings.argon2_parallelism,
+    )
+    return Services(
+        settings=settings,
+        db=db,
+        bus=bus,
+        hub=Hub(bus),
+        chat=ChatService(
+            uow, clock, bus, limits=ChatLimits(message_max_chars=settings.message_max_chars)
+        ),
+        visitors=VisitorService(uow, clock, token_ttl_s=settings.visitor_token_ttl_s),
+        staff=StaffService(
+            uow,
+            clock,
+            hasher,
+            idle_s=settings.session_idle_s,
+            absolute_s=settings.session_absolute_s,
+        ),
+        widgets=WidgetService(uow, clock),
+        socket_limits=SocketLimits(
+            max_frame_bytes=settings.ws_max_frame_bytes,
+            idle_timeout_s=settings.ws_idle_timeout_s,
+            queue_size=settings.ws_send_queue,
+        ),
+        web_dist=WEB_DIST,
+        demo=demo,
+    )
+
+
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, bus: Bus | None = None, demo: bool = False
+) -> FastAPI:
+    svc = build_services(settings, clock=clock, bus=bus, demo=demo)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await svc.bus.close()
+            await svc.db.dispose()
+
+    app = FastAPI(
+        title="Bastion",
+        version=__version__,
+        description="Self-hostable, security-first live chat. WebSocket protocol: docs/protocol.md.",
+        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.services = svc
+    app.state.metrics = health.make_metrics(svc)
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(api.router)
+    app.include_router(ws_routes.router)
+    app.include_router(pages.apidocs_router())
+    if demo:
+        app.include_router(pages.demo_router())
+    app.include_router(pages.router)
+    app.add_middleware(SecurityHeaders, hsts=settings.public_url.startswith("https://"))
+    return app

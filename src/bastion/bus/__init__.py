@@ -1,0 +1,1 @@
+"""Bus adapters: in-process (one node) and Redis (many nodes) behind the domain's Bus port."""

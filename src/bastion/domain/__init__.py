@@ -1,0 +1,1 @@
+"""The core of Bastion, in pure Python: it imports no web framework, database or bus."""

@@ -1,0 +1,645 @@
+"""Conversations: start, messages, notes, accept, transfer, close, rating, catch-up.
+
+Every public method takes the acting principal and checks it here, so REST, WebSocket
+and CLI paths are authorised the same way. ``check_*`` helpers validate and raise typed
+errors; the ``do_*`` steps assume valid input and run inside one unit of work, which
+publishes to the bus only after its commit.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bastion.domain.errors import (
+    ConsentRequired,
+    Forbidden,
+    InvalidInput,
+    InvalidState,
+    NotFound,
+)
+from bastion.domain.events import (
+    STAFF_CHANNEL,
+    conv_channel,
+    event_to_wire,
+    iso,
+    render_event,
+    visitor_channel,
+)
+from bastion.domain.ids import IdFactory, new_id
+from bastion.domain.models import (
+    Conversation,
+    ConvState,
+    Event,
+    EventType,
+    Role,
+    Visitor,
+)
+from bastion.domain.permissions import Perm, has_perm
+from bastion.domain.ports import Bus, Clock, DuplicateCommand, UnitOfWork, UnitOfWorkFactory
+from bastion.domain.principals import Principal, StaffPrincipal, VisitorPrincipal
+
+OPEN_STATES = (ConvState.WAITING, ConvState.ACTIVE)
+DEFAULT_WAIT_S = 40
+RATING_SCORES = ("good", "bad")
+MAX_FIELD_CHARS = 200
+PREVIEW_CHARS = 120
+
+
+@dataclass(frozen=True)
+class ChatLimits:
+    message_max_chars: int = 4000
+    catch_up_page: int = 500
+
+
+def check_body(body: str, limits: ChatLimits) -> str:
+    """Messages are plain text: refuse empty ones, control characters and oversize ones."""
+    text = body.replace("\r\n", "\n")
+    if not text.strip():
+        raise InvalidInput("message is empty", field="body")
+    if len(text) > limits.message_max_chars:
+        raise InvalidInput(
+            f"message is longer than {limits.message_max_chars} characters", field="body"
+        )
+    if any(ord(ch) < 32 and ch not in "\n\t" for ch in text) or "\x7f" in text:
+        raise InvalidInput("message contains control characters", field="body")
+    return text
+
+
+def _clean_field(name: str, value: str) -> str:
+    value = value.strip()
+    if len(value) > MAX_FIELD_CHARS:
+        raise InvalidInput(f"{name} is too long", field=f"fields.{name}")
+    if any(ord(ch) < 32 or ord(ch) == 0x7F for ch in value):
+        raise InvalidInput(f"{name} contains control characters", field=f"fields.{name}")
+    return value
+
+
+def check_prechat_fields(fields: dict[str, str], config: dict[str, Any]) -> dict[str, str]:
+    """Keep only the fields the widget collects (data minimisation); check required ones."""
+    wanted = {f["name"]: f for f in config.get("prechat_fields", [])}
+    cleaned: dict[str, str] = {}
+    for name, value in fields.items():
+        if name not in wanted:
+            continue
+        cleaned[name] = _clean_field(name, value)
+    for name, spec in wanted.items():
+        if spec.get("required") and not cleaned.get(name):
+            raise InvalidInput(f"{name} is required", field=f"fields.{name}")
+    email = cleaned.get("email")
+    if email and ("@" not in email or " " in email or email.startswith("@")):
+        raise InvalidInput("email is not an e-mail address", field="fields.email")
+    return cleaned
+
+
+class ChatService:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        bus: Bus,
+        *,
+        limits: ChatLimits | None = None,
+        ids: IdFactory = new_id,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._bus = bus
+        self._limits = limits or ChatLimits()
+        self._ids = ids
+
+    # ---- idempotent command execution -------------------------------------------------
+
+    async def _run(
+        self,
+        actor: Principal,
+        command_id: str | None,
+        step: Callable[[UnitOfWork], Awaitable[dict[str, Any]]],
+    ) -> dict[str, Any]:
+        """Run ``step`` in one transaction, recording its result under the command id.
+
+        A command id seen before returns the recorded result and changes nothing. Two
+        concurrent deliveries of one id race on the commands table's primary key; the
+        loser rolls back and returns the winner's result.
+        """
+        for _attempt in range(2):
+            async with self._uow() as uow:
+                if command_id is not None:
+                    cached = await uow.commands.get(actor.key, command_id)
+                    if cached is not None:
+                        return cached
+                result = await step(uow)
+                if command_id is not None:
+                    try:
+                        await uow.commands.add(actor.key, command_id, result, self._clock.now())
+                        await uow.commit()
+                    except DuplicateCommand:
+                        continue
+                else:
+                    await uow.commit()
+                return result
+        raise InvalidState("command could not be applied, retry")
+
+    async def _append(
+        self,
+        uow: UnitOfWork,
+        conv: Conversation,
+        type_: EventType,
+        *,
+        author_kind: str,
+        author_id: str | None,
+        author_name: str | None,
+        body: str | None = None,
+        data: dict[str, Any] | None = None,
+        public_prefix: str | None = None,
+    ) -> Event:
+        seq = await uow.conversations.next_seq(conv.id)
+        event = Event(
+            conversation_id=conv.id,
+            seq=seq,
+            type=type_,
+            author_kind=author_kind,
+            author_id=author_id,
+            author_name=author_name,
+            body=body,
+            data=data or {},
+            public_id=self._ids(public_prefix) if public_prefix else None,
+            created_at=self._clock.now(),
+        )
+        await uow.events.add(event)
+        uow.on_commit(conv_channel(conv.id), {"type": "event", "event": event_to_wire(event)})
+        return event
+
+    # ---- access checks ----------------------------------------------------------------
+
+    async def _load(self, uow: UnitOfWork, actor: Principal, conversation_id: str) -> Conversation:
+        conv = await uow.conversations.get(conversation_id)
+        if conv is None or not self.can_view(actor, conv):
+            # The same answer for "absent" and "not yours": ids are not an oracle.
+            raise NotFound("no such conversation")
+        return conv
+
+    @staticmethod
+    def can_view(actor: Principal, conv: Conversation) -> bool:
+        if isinstance(actor, VisitorPrincipal):
+            return conv.visitor_id == actor.visitor_id and conv.widget_id == actor.widget_id
+        if has_perm(actor.role, Perm.CHAT_VIEW_ALL):
+            return True
+        if not has_perm(actor.role, Perm.CHAT_HANDLE):
+            return False
+        return conv.state is ConvState.WAITING or conv.agent_id == actor.user_id
+
+    @staticmethod
+    def _check_participant(actor: StaffPrincipal, conv: Conversation) -> None:
+        if conv.agent_id != actor.user_id and not has_perm(actor.role, Perm.CHAT_MANAGE_ALL):
+            raise Forbidden("this conversation is assigned to someone else")
+
+    @staticmethod
+    def _staff_name(actor: StaffPrincipal) -> str:
+        return actor.name
+
+    # ---- visitor side -----------------------------------------------------------------
+
+    async def start_chat(
+        self,
+        actor: VisitorPrincipal,
+        command_id: str | None,
+        *,
+        fields: dict[str, str],
+        consent_accepted: bool,
+        consent_version: str | None,
+        first_message: str | None,
+    ) -> dict[str, Any]:
+        body = check_body(first_message, self._limits) if first_message else None
+
+        async def step(uow: UnitOfWork) -> dict[str, Any]:
+            widget = await uow.widgets.get(actor.widget_id)
+            visitor = await uow.visitors.get(actor.visitor_id)
+            if widget is None or visitor is None:
+                raise NotFound("no such widget")
+            consent_cfg = widget.config.get("consent", {})
+            if consent_cfg.get("required") and not consent_accepted:
+                raise ConsentRequired("please accept the privacy notice to start a chat")
+            cleaned = check_prechat_fields(fields, widget.config)
+            for conv in await uow.conversations.list_for_visitor(actor.visitor_id):
+                if conv.state in OPEN_STATES:
+                    return await self._open_result(uow, conv)
+            if cleaned:
+                visitor = Visitor(
+                    id=visitor.id,
+                    widget_id=visitor.widget_id,
+                    name=cleaned.get("name") or visitor.name,
+                    email=cleaned.get("email") or visitor.email,
+                    created_at=visitor.created_at,
+                    fields={**visitor.fields, **cleaned},
+                )
+                await uow.visitors.update(visitor)
+            now = self._clock.now()
+            conv = Conversation(
+                id=self._ids("c"),
+                widget_id=widget.id,
+                visitor_id=visitor.id,
+                state=ConvState.WAITING,
+                agent_id=None,
+                last_seq=0,
+                created_at=now,
+                consent_version=consent_version if consent_accepted else None,
+            )
+            await uow.conversations.add(conv)
+            visitor_info = {"id": visitor.id, "name": visitor.name, "email": visitor.email}
+            event = await self._append(
+                uow,
+                conv,
+                EventType.STATE,
+                author_kind="system",
+                author_id=None,
+                author_name=None,
+                data={"state": ConvState.WAITING.value, "visitor": visitor_info},
+            )
+            seq = event.seq
+            if body is not None:
+                msg = await self._append(
+                    uow,
+                    conv,
+                    EventType.MSG,
+                    author_kind="visitor",
+                    author_id=visitor.id,
+                    author_name=visitor.name,
+                    body=body,
+                    public_prefix="m",
+                )
+                seq = msg.seq
+            notice = {"type": "notice", "conversation": conv.id, "state": "waiting"}
+            uow.on_commit(STAFF_CHANNEL, notice)
+            uow.on_commit(visitor_channel(visitor.id), notice)
+            queue = await self._queue_info(uow, conv)
+            return {
+                "conversation": conv.id,
+                "state": ConvState.WAITING.value,
+                "seq": seq,
+                "queue": queue,
+            }
+
+        return await self._run(actor, command_id, step)
+
+    async def _open_result(self, uow: UnitOfWork, conv: Conversation) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "conversation": conv.id,
+            "state": conv.state.value,
+            "seq": conv.last_seq,
+        }
+        if conv.state is ConvState.WAITING:
+            result["queue"] = await self._queue_info(uow, conv)
+        return result
+
+    async def _queue_info(self, uow: UnitOfWork, conv: Conversation) -> dict[str, int]:
+        position = await uow.conversations.waiting_ahead(conv) + 1
+        waits = await uow.conversations.recent_wait_seconds(20)
+        per_chat = statistics.median(waits) if waits else DEFAULT_WAIT_S
+        return {"position": position, "eta_s": max(5, round(per_chat * position))}
+
+    async def announce_queue(self) -> None:
+        """Tell every waiting visitor their new position and ETA (the queue moved).
+
+        A signal, not a record: if it is lost, the next move corrects it.
+        """
+        async with self._uow(write=False) as uow:
+            waiting = await uow.conversations.list_by_state(ConvState.WAITING, 200)
+            waits = await uow.conversations.recent_wait_seconds(20)
+        per_chat = statistics.median(waits) if waits else DEFAULT_WAIT_S
+        for i, conv in enumerate(waiting):
+            await self._bus.publish(
+                conv_channel(conv.id),
+                {
+                    "type": "queue",
+                    "conversation": conv.id,
+                    "position": i + 1,
+                    "eta_s": max(5, round(per_chat * (i + 1))),
+                },
+            )
+
+    async def typing(self, actor: Principal, conversation_id: str, on: bool) -> None:
+        """Relay a typing indicator to the other side; nothing is stored."""
+        async with self._uow(write=False) as uow:
+            conv = await self._load(uow, actor, conversation_id)
+            if isinstance(actor, VisitorPrincipal):
+                visitor = await uow.visitors.get(actor.visitor_id)
+                author = {"kind": "visitor", "name": visitor.name if visitor else None}
+            else:
+                author = {"kind": "agent", "name": actor.name}
+        if conv.state is ConvState.CLOSED:
+            return
+        if isinstance(actor, StaffPrincipal) and conv.agent_id != actor.user_id:
+            return
+        await self._bus.publish(
+            conv_channel(conv.id),
+            {
+                "type": "typing",
+                "conversation": conv.id,
+                "author": author,
+                "on": on,
+                "sender": actor.key,
+            },
+        )
+
+    async def send_message(
+        self, actor: Principal, command_id: str | None, conversation_id: str, body: str
+    ) -> dict[str, Any]:
+        text = check_body(body, self._limits)
+
+        async def step(uow: UnitOfWork) -> dict[str, Any]:
+            conv = await self._load(uow, actor, conversation_id)
+            if conv.state is ConvState.CLOSED:
+                raise InvalidState("the conversation is closed")
+            if isinstance(actor, StaffPrincipal):
+                if conv.state is ConvState.WAITING:
+                    raise InvalidState("accept the conversation before replying")
+                self._check_participant(actor, conv)
+                kind, author_id, name = "agent", actor.user_id, self._staff_name(actor)
+            else:
+                visitor = await uow.visitors.get(actor.visitor_id)
+                kind, author_id = "visitor", actor.visitor_id
+                name = visitor.name if visitor else None
+            event = await self._append(
+                uow,
+                conv,
+                EventType.MSG,
+                author_kind=kind,
+                author_id=author_id,
+                author_name=name,
+                body=text,
+                public_prefix="m",
+            )
+            return {"message": event.public_id, "seq": event.seq}
+
+        return await self._run(actor, command_id, step)
+
+    async def end_by_visitor(
+        self, actor: VisitorPrincipal, command_id: str | None, conversation_id: str
+    ) -> dict[str, Any]:
+        async def step(uow: UnitOfWork) -> dict[str, Any]:
+            conv = await self._load(uow, actor, conversation_id)
+            return await self._do_close(uow, conv, reason="visitor")
+
+        result = await self._run(actor, command_id, step)
+        await self.announce_queue()
+        return result
+
+    async def rate(
+        self,
+        actor: VisitorPrincipal,
+        command_id: str | None,
+        conversation_id: str,
+        score: str,
+        comment: str | None,
+    ) -> dict[str, Any]:
+        if score not in RATING_SCORES:
+            raise InvalidInput("score must be 'good' or 'bad'", field="score")
+        if comment is not None:
+            comment = check_body(comment, ChatLimits(message_max_chars=1000))
+
+        async def step(uow: UnitOfWork) -> dict[str, Any]:
+            conv = await self._load(uow, actor, conversation_id)
+            if conv.state is ConvState.WAITING:
+                raise InvalidState("a waiting conversation cannot be rated")
+            await uow.conversations.set_rating(conv.id, score, comment)
+            event = await self._append(
+                uow,
+                conv,
+                EventType.RATING,
+                author_kind="visitor",
+                author_id=actor.visitor_id,
+                author_name=None,
+                data={"score": score, "comment": comment},
+            )
+            return {"seq": event.seq}
+
+        return await self._run(actor, command_id, step)
+
+    # ---- agent side -------------------------------------------------------------------
+
+    async def accept(
+        self, actor: StaffPrincipal, command_id: str | None, conversation_id: str
+    ) -> dict[str, Any]:
+        if not has_perm(actor.role, Perm.CHAT_HANDLE):
+            raise Forbidden("your role cannot take chats")
+
+        async def step(uow: UnitOfWork) -> dict[str, Any]:
+            conv = await self._load(uow, actor, conversation_id)
+            now = self._clock.now()
+            # Compare-and-set: of two agents (or nodes) accepting at once, one wins.
+            won = await uow.conversations.transition(
+                conv.id,
+                from_states=(ConvState.WAITING,),
+                to_state=ConvState.ACTIVE,
+                agent_id=actor.user_id,
+                at=now,
+            )
+            if not won:
+                raise InvalidState("the conversation is no longer waiting")
+            event = await self._append(
+                uow,
+                conv,
+                EventType.STATE,
+                author_kind="system",
+                author_id=None,
+                author_name=None,
+                data={
+                    "state": ConvState.ACTIVE.value,
+                    "agent_id": actor.user_id,
+                    "agent_name": actor.name,
+                },
+            )
+            notice = {
+                "type": "notice",
+                "conversation": conv.id,
+                "state": "active",
+                "agent_id": actor.user_id,
+            }
+            uow.on_commit(STAFF_CHANNEL, notice)
+            return {"conversation": conv.id, "state": ConvState.ACTIVE.value, "seq": event.seq}
+
+        result = await self._run(actor, command_id, step)
+        await self.announce_queue()
+        return result
+
+    async def send_note(
+        self, actor: StaffPrincipal, command_id: str | None, conversation_id: str, body: str
+    ) -> dict[str, Any]:
+        text = check_body(body, self._limits)
+
+        async def step(uow: UnitOfWork) -> dict[str, Any]:
+            conv = await self._load(uow, actor, conversation_id)
+            event = await self._append(
+                uow,
+                conv,
+                EventType.NOTE,
+                author_kind="agent",
+                author_id=actor.user_id,
+                author_name=actor.name,
+                body=text,
+                public_prefix="n",
+            )
+            return {"note": event.public_id, "seq": event.seq}
+
+        return await self._run(actor, command_id, step)
+
+    async def transfer(
+        self, actor: StaffPrincipal, command_id: str | None, conversation_id: str, to_agent: str
+    ) -> dict[str, Any]:
+        async def step(uow: UnitOfWork) -> dict[str, Any]:
+            conv = await self._load(uow, actor, conversation_id)
+            if conv.state is not ConvState.ACTIVE:
+                raise InvalidState("only an active conversation can be transferred")
+            self._check_participant(actor, conv)
+            target = await uow.users.get(to_agent)
+            if target is None or target.disabled or not has_perm(target.role, Perm.CHAT_HANDLE):
+                raise NotFound("no such agent", field="agent")
+            await uow.conversations.set_agent(conv.id, target.id)
+            event = await self._append(
+                uow,
+                conv,
+                EventType.STATE,
+                author_kind="system",
+                author_id=None,
+                author_name=None,
+                data={
+                    "state": ConvState.ACTIVE.value,
+                    "agent_id": target.id,
+                    "agent_name": target.name,
+                    "transferred_by": actor.user_id,
+                },
+            )
+            uow.on_commit(
+                STAFF_CHANNEL,
+                {"type": "notice", "conversation": conv.id, "state": "active", "agent_id": target.id},
+            )
+            return {"seq": event.seq}
+
+        return await self._run(actor, command_id, step)
+
+    async def close(
+        self, actor: StaffPrincipal, command_id: str | None, conversation_id: str
+    ) -> dict[str, Any]:
+        async def step(uow: UnitOfWork) -> dict[str, Any]:
+            conv = await self._load(uow, actor, conversation_id)
+            if conv.state is ConvState.ACTIVE:
+                self._check_participant(actor, conv)
+            elif conv.state is ConvState.WAITING and not has_perm(
+                actor.role, Perm.CHAT_MANAGE_ALL
+            ):
+                raise Forbidden("accept the conversation before closing it")
+            return await self._do_close(uow, conv, reason="agent")
+
+        result = await self._run(actor, command_id, step)
+        await self.announce_queue()
+        return result
+
+    async def _do_close(self, uow: UnitOfWork, conv: Conversation, *, reason: str) -> dict[str, Any]:
+        if conv.state is ConvState.CLOSED:
+            raise InvalidState("the conversation is already closed")
+        now = self._clock.now()
+        won = await uow.conversations.transition(
+            conv.id, from_states=OPEN_STATES, to_state=ConvState.CLOSED, agent_id=conv.agent_id, at=now
+        )
+        if not won:
+            raise InvalidState("the conversation is already closed")
+        event = await self._append(
+            uow,
+            conv,
+            EventType.STATE,
+            author_kind="system",
+            author_id=None,
+            author_name=None,
+            data={"state": ConvState.CLOSED.value, "closed_by": reason},
+        )
+        uow.on_commit(
+            STAFF_CHANNEL,
+            {"type": "notice", "conversation": conv.id, "state": "closed", "agent_id": conv.agent_id},
+        )
+        return {"conversation": conv.id, "state": ConvState.CLOSED.value, "seq": event.seq}
+
+    # ---- reading ----------------------------------------------------------------------
+
+    async def events_after(
+        self, actor: Principal, conversation_id: str, after: int, limit: int | None = None
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Frames after ``after`` that ``actor`` may see, and the seq read up to."""
+        if after < 0:
+            raise InvalidInput("after must be 0 or more", field="after")
+        limit = min(limit or self._limits.catch_up_page, self._limits.catch_up_page)
+        if limit < 1:
+            raise InvalidInput("limit must be 1 or more", field="limit")
+        async with self._uow(write=False) as uow:
+            conv = await self._load(uow, actor, conversation_id)
+            events = await uow.events.after(conv.id, after, limit)
+        staff = isinstance(actor, StaffPrincipal)
+        frames = [f for e in events if (f := render_event(e, staff=staff)) is not None]
+        read_to = events[-1].seq if events else after
+        return frames, read_to
+
+    async def get_conversation(self, actor: Principal, conversation_id: str) -> Conversation:
+        async with self._uow(write=False) as uow:
+            return await self._load(uow, actor, conversation_id)
+
+    async def summaries_for_visitor(self, actor: VisitorPrincipal) -> list[dict[str, Any]]:
+        async with self._uow(write=False) as uow:
+            convs = await uow.conversations.list_for_visitor(actor.visitor_id)
+            return [await self._summary(uow, c, staff=False) for c in convs]
+
+    async def summaries_for_staff(
+        self, actor: StaffPrincipal, state: ConvState | None = None
+    ) -> list[dict[str, Any]]:
+        if not has_perm(actor.role, Perm.CHAT_HANDLE):
+            raise Forbidden("your role cannot see conversations")
+        async with self._uow(write=False) as uow:
+            if state is ConvState.CLOSED:
+                convs = await uow.conversations.list_by_state(ConvState.CLOSED, 200)
+            else:
+                convs = await uow.conversations.list_for_staff(
+                    actor.user_id, all_active=has_perm(actor.role, Perm.CHAT_VIEW_ALL)
+                )
+                if state is not None:
+                    convs = [c for c in convs if c.state is state]
+            convs = [c for c in convs if self.can_view(actor, c)]
+            return [await self._summary(uow, c, staff=True) for c in convs]
+
+    async def _summary(self, uow: UnitOfWork, conv: Conversation, *, staff: bool) -> dict[str, Any]:
+        agent: dict[str, Any] | None = None
+        if conv.agent_id:
+            user = await uow.users.get(conv.agent_id)
+            agent = {"name": user.name if user else None}
+            if staff:
+                agent["id"] = conv.agent_id
+        summary: dict[str, Any] = {
+            "id": conv.id,
+            "state": conv.state.value,
+            "last_seq": conv.last_seq,
+            "created_at": iso(conv.created_at),
+            "agent": agent,
+        }
+        if staff:
+            visitor = await uow.visitors.get(conv.visitor_id)
+            summary["visitor"] = {
+                "id": conv.visitor_id,
+                "name": visitor.name if visitor else None,
+                "email": visitor.email if visitor else None,
+                "verified": False,
+            }
+            last = await uow.events.last_message(conv.id)
+            summary["preview"] = (last.body or "")[:PREVIEW_CHARS] if last else None
+        return summary
+
+
+def staff_may_watch(actor: StaffPrincipal, state: str, agent_id: str | None) -> bool:
+    """Whether a staff socket should follow a conversation in this state."""
+    if has_perm(actor.role, Perm.CHAT_VIEW_ALL):
+        return state != ConvState.CLOSED.value
+    return state == ConvState.WAITING.value or (
+        state == ConvState.ACTIVE.value and agent_id == actor.user_id
+    )
+
+
+__all__ = ["ChatLimits", "ChatService", "Role", "check_body", "staff_may_watch"]

@@ -1,0 +1,83 @@
+"""Conversation events: how they travel on the bus and how each kind of reader sees them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bastion.domain.models import STAFF_ONLY_EVENTS, Event, EventType
+
+STAFF_CHANNEL = "staff"
+
+
+def conv_channel(conversation_id: str) -> str:
+    return f"conv:{conversation_id}"
+
+
+def visitor_channel(visitor_id: str) -> str:
+    return f"visitor:{visitor_id}"
+
+
+def iso(ts: datetime) -> str:
+    return ts.isoformat().replace("+00:00", "Z")
+
+
+def event_to_wire(e: Event) -> dict[str, Any]:
+    """The bus form of an event (JSON-safe, complete: the reader renders it)."""
+    return {
+        "conversation_id": e.conversation_id,
+        "seq": e.seq,
+        "type": e.type.value,
+        "author_kind": e.author_kind,
+        "author_id": e.author_id,
+        "author_name": e.author_name,
+        "body": e.body,
+        "data": e.data,
+        "public_id": e.public_id,
+        "created_at": e.created_at.isoformat(),
+    }
+
+
+def event_from_wire(d: dict[str, Any]) -> Event:
+    return Event(
+        conversation_id=str(d["conversation_id"]),
+        seq=int(d["seq"]),
+        type=EventType(d["type"]),
+        author_kind=str(d["author_kind"]),
+        author_id=d.get("author_id"),
+        author_name=d.get("author_name"),
+        body=d.get("body"),
+        data=dict(d.get("data") or {}),
+        public_id=d.get("public_id"),
+        created_at=datetime.fromisoformat(d["created_at"]),
+    )
+
+
+def visible_to_visitor(e: Event) -> bool:
+    return e.type not in STAFF_ONLY_EVENTS
+
+
+def render_event(e: Event, *, staff: bool) -> dict[str, Any] | None:
+    """The frame a reader receives for ``e``, or None if the reader may not see it."""
+    if not staff and not visible_to_visitor(e):
+        return None
+    frame: dict[str, Any] = {"t": e.type.value, "conversation": e.conversation_id, "seq": e.seq}
+    ts = iso(e.created_at)
+    author: dict[str, Any] = {"kind": e.author_kind, "name": e.author_name}
+    if staff and e.author_id:
+        author["id"] = e.author_id
+    if e.type is EventType.MSG:
+        frame["message"] = {"id": e.public_id, "author": author, "body": e.body, "ts": ts}
+    elif e.type is EventType.NOTE:
+        frame["note"] = {"id": e.public_id, "author": author, "body": e.body, "ts": ts}
+    elif e.type is EventType.STATE:
+        agent_name = e.data.get("agent_name")
+        agent: dict[str, Any] | None = {"name": agent_name} if agent_name else None
+        if staff and agent is not None:
+            agent["id"] = e.data.get("agent_id")
+        frame.update(state=e.data["state"], agent=agent, ts=ts)
+        if staff and "visitor" in e.data:
+            frame["visitor"] = e.data["visitor"]
+    elif e.type is EventType.RATING:
+        frame.update(score=e.data.get("score"), comment=e.data.get("comment"), ts=ts)
+    return frame

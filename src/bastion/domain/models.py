@@ -1,0 +1,120 @@
+"""Domain records. Plain dataclasses: storage maps rows to them, transports render them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class ConvState(StrEnum):
+    WAITING = "waiting"
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    AGENT = "agent"
+
+
+class AgentStatus(StrEnum):
+    ONLINE = "online"
+    AWAY = "away"
+    OFFLINE = "offline"
+
+
+class EventType(StrEnum):
+    MSG = "msg"
+    NOTE = "note"
+    STATE = "conv.state"
+    RATING = "rating"
+
+
+# Event types a visitor never receives.
+STAFF_ONLY_EVENTS = frozenset({EventType.NOTE})
+
+
+@dataclass(frozen=True)
+class Widget:
+    id: str
+    name: str
+    allowed_origins: tuple[str, ...]
+    config: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Visitor:
+    id: str
+    widget_id: str
+    name: str | None
+    email: str | None
+    created_at: datetime
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VisitorToken:
+    token_hash: str
+    visitor_id: str
+    widget_id: str
+    expires_at: datetime
+    revoked: bool
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    email: str
+    name: str
+    role: Role
+    password_hash: str
+    status: AgentStatus
+    created_at: datetime
+    disabled: bool = False
+
+
+@dataclass(frozen=True)
+class StaffSession:
+    id_hash: str
+    user_id: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    ip: str | None
+    user_agent: str | None
+    revoked: bool = False
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    widget_id: str
+    visitor_id: str
+    state: ConvState
+    agent_id: str | None
+    last_seq: int
+    created_at: datetime
+    accepted_at: datetime | None = None
+    closed_at: datetime | None = None
+    consent_version: str | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    """One entry of a conversation's log; ``seq`` is gap-free per conversation."""
+
+    conversation_id: str
+    seq: int
+    type: EventType
+    author_kind: str
+    author_id: str | None
+    author_name: str | None
+    body: str | None
+    data: dict[str, Any]
+    public_id: str | None
+    created_at: datetime

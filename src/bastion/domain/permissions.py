@@ -1,0 +1,31 @@
+"""Role → permission matrix. The seam for custom roles and departments (issue: access control)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from bastion.domain.models import Role
+
+
+class Perm(StrEnum):
+    CHAT_HANDLE = "chat.handle"  # see the queue, accept, reply, close own chats
+    CHAT_VIEW_ALL = "chat.view_all"  # read any conversation (supervision; audited later)
+    CHAT_MANAGE_ALL = "chat.manage_all"  # close or transfer anyone's conversation
+    WIDGETS_MANAGE = "widgets.manage"
+    USERS_MANAGE = "users.manage"
+
+
+_AGENT = frozenset({Perm.CHAT_HANDLE})
+_SUPERVISOR = _AGENT | {Perm.CHAT_VIEW_ALL, Perm.CHAT_MANAGE_ALL}
+_ADMIN = _SUPERVISOR | {Perm.WIDGETS_MANAGE, Perm.USERS_MANAGE}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
+    Role.AGENT: _AGENT,
+    Role.SUPERVISOR: frozenset(_SUPERVISOR),
+    Role.ADMIN: frozenset(_ADMIN),
+    Role.OWNER: frozenset(_ADMIN),
+}
+
+
+def has_perm(role: Role, perm: Perm) -> bool:
+    return perm in ROLE_PERMISSIONS[role]

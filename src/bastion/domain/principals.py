@@ -1,0 +1,33 @@
+"""Who is acting. Every domain entry point takes one and checks it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bastion.domain.models import Role
+
+
+@dataclass(frozen=True)
+class VisitorPrincipal:
+    visitor_id: str
+    widget_id: str
+
+    @property
+    def key(self) -> str:
+        """Scope for command-id idempotency."""
+        return f"v:{self.visitor_id}"
+
+
+@dataclass(frozen=True)
+class StaffPrincipal:
+    user_id: str
+    name: str
+    role: Role
+    session_hash: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"u:{self.user_id}"
+
+
+Principal = VisitorPrincipal | StaffPrincipal

@@ -1,0 +1,156 @@
+"""Widgets: the public configuration a website embeds, and which sites may embed it."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from bastion.domain.errors import Forbidden, InvalidInput, NotFound
+from bastion.domain.ids import IdFactory, new_id
+from bastion.domain.models import Widget
+from bastion.domain.permissions import Perm, has_perm
+from bastion.domain.ports import Clock, UnitOfWorkFactory
+from bastion.domain.principals import StaffPrincipal
+
+DEFAULT_CONFIG: dict[str, Any] = {
+    "color": "#2f6fed",
+    "greeting": "Hi! How can we help?",
+    "language": "auto",
+    "prechat_fields": [
+        {"name": "name", "label": "Name", "type": "text", "required": False},
+        {"name": "email", "label": "E-mail", "type": "email", "required": False},
+    ],
+    "consent": {
+        "required": True,
+        "version": "2026-01",
+        "text": "I agree that this chat and the details I give are stored to answer me.",
+        "privacy_url": "/privacy",
+    },
+}
+
+PUBLIC_KEYS = ("color", "greeting", "language", "prechat_fields", "consent")
+
+
+def origin_of(url: str) -> str | None:
+    """``scheme://host[:port]`` of an http(s) URL, lower-cased; None for anything else."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    host = parts.hostname.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    default = {"http": 80, "https": 443}[parts.scheme]
+    netloc = host if port in (None, default) else f"{host}:{port}"
+    if ":" in host and not host.startswith("["):
+        netloc = f"[{host}]" if port in (None, default) else f"[{host}]:{port}"
+    return f"{parts.scheme}://{netloc}"
+
+
+def check_allowed_origin(pattern: str) -> str:
+    """An allowed-domain entry: an origin, optionally with ``*.`` for subdomains."""
+    raw = pattern.strip().rstrip("/")
+    wildcard = "://*." in raw
+    probe = raw.replace("://*.", "://", 1) if wildcard else raw
+    origin = origin_of(probe)
+    if origin is None or origin != probe.lower():
+        raise InvalidInput(f"not an origin: {pattern!r}", field="allowed_origins")
+    return origin.replace("://", "://*.", 1) if wildcard else origin
+
+
+def origin_allowed(widget: Widget, origin: str | None) -> bool:
+    if origin is None:
+        return False
+    for allowed in widget.allowed_origins:
+        if allowed == origin:
+            return True
+        if "://*." in allowed:
+            scheme, rest = allowed.split("://*.", 1)
+            o_scheme, o_rest = origin.split("://", 1)
+            if scheme == o_scheme and o_rest.endswith("." + rest):
+                return True
+    return False
+
+
+def public_config(widget: Widget, *, online: bool) -> dict[str, Any]:
+    cfg = {k: widget.config.get(k, DEFAULT_CONFIG[k]) for k in PUBLIC_KEYS}
+    return {"id": widget.id, "name": widget.name, **cfg, "online": online}
+
+
+class WidgetService:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ids: IdFactory = new_id) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._ids = ids
+
+    async def get(self, widget_id: str) -> Widget:
+        async with self._uow(write=False) as uow:
+            widget = await uow.widgets.get(widget_id)
+        if widget is None:
+            raise NotFound("no such widget")
+        return widget
+
+    async def list(self, actor: StaffPrincipal | None) -> list[Widget]:
+        """All widgets; ``actor`` None means the local operator (CLI)."""
+        if actor is not None and not has_perm(actor.role, Perm.WIDGETS_MANAGE):
+            raise Forbidden("your role cannot manage widgets")
+        async with self._uow(write=False) as uow:
+            return await uow.widgets.list()
+
+    async def create(
+        self, actor: StaffPrincipal | None, name: str, allowed_origins: list[str]
+    ) -> Widget:
+        if actor is not None and not has_perm(actor.role, Perm.WIDGETS_MANAGE):
+            raise Forbidden("your role cannot manage widgets")
+        widget = Widget(
+            id=self._ids("w"),
+            name=name,
+            allowed_origins=tuple(check_allowed_origin(o) for o in allowed_origins),
+            config=dict(DEFAULT_CONFIG),
+            created_at=self._clock.now(),
+        )
+        async with self._uow() as uow:
+            await uow.widgets.add(widget)
+            await uow.commit()
+        return widget
+
+    async def set_allowed_origins(
+        self, actor: StaffPrincipal | None, widget_id: str, origins: list[str]
+    ) -> Widget:
+        if actor is not None and not has_perm(actor.role, Perm.WIDGETS_MANAGE):
+            raise Forbidden("your role cannot manage widgets")
+        cleaned = tuple(dict.fromkeys(check_allowed_origin(o) for o in origins))
+        async with self._uow() as uow:
+            widget = await uow.widgets.get(widget_id)
+            if widget is None:
+                raise NotFound("no such widget")
+            updated = Widget(
+                id=widget.id,
+                name=widget.name,
+                allowed_origins=cleaned,
+                config=widget.config,
+                created_at=widget.created_at,
+            )
+            await uow.widgets.update(updated)
+            await uow.commit()
+        return updated
+
+    async def ensure_default(self, origins: list[str]) -> Widget | None:
+        """On first start, create the default widget allowing the server's own origins."""
+        async with self._uow() as uow:
+            if await uow.widgets.list():
+                return None
+            widget = Widget(
+                id=self._ids("w"),
+                name="Support",
+                allowed_origins=tuple(dict.fromkeys(check_allowed_origin(o) for o in origins)),
+                config=dict(DEFAULT_CONFIG),
+                created_at=self._clock.now(),
+            )
+            await uow.widgets.add(widget)
+            await uow.commit()
+        return widget

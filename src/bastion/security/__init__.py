@@ -1,0 +1,1 @@
+"""Security primitives: tokens, password hashing, CSRF, headers. Framework-free except headers."""

@@ -1,0 +1,1 @@
+"""SQLAlchemy adapters for the domain ports: tables, repositories, unit of work, migrations."""

@@ -1,0 +1,84 @@
+"""Engines and transactions for SQLite (embedded default) and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+
+class Database:
+    """Owns the engines. On SQLite, write transactions are serialised in-process and
+    begin with ``BEGIN IMMEDIATE`` so a reader never has to upgrade to a writer (which
+    SQLite may refuse without waiting); reads run concurrently under WAL."""
+
+    def __init__(self, url: str, *, sqlite_synchronous: str = "FULL", echo: bool = False) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        self._write_lock = asyncio.Lock()
+        if self.is_sqlite:
+            self.write_engine = self._sqlite_engine(url, immediate=True, sync=sqlite_synchronous)
+            self.read_engine = self._sqlite_engine(url, immediate=False, sync=sqlite_synchronous)
+        else:
+            self.write_engine = create_async_engine(
+                url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True
+            )
+            self.read_engine = self.write_engine
+
+    @staticmethod
+    def _sqlite_engine(url: str, *, immediate: bool, sync: str) -> AsyncEngine:
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _on_connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+            # Take transaction control from the driver so we can choose BEGIN IMMEDIATE.
+            dbapi_conn.isolation_level = None  # type: ignore[attr-defined]  # sqlite3 attribute
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute(f"PRAGMA synchronous={sync}")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            # Deleted content is overwritten, not left in free pages (erasure).
+            cur.execute("PRAGMA secure_delete=ON")
+            cur.close()
+
+        begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql(begin)
+
+        return engine
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
+        """A connection inside a transaction; the caller commits, otherwise it rolls back."""
+        if write and self.is_sqlite:
+            async with self._write_lock:
+                async with self.write_engine.connect() as conn:
+                    await conn.begin()
+                    yield conn
+        else:
+            engine = self.write_engine if write else self.read_engine
+            async with engine.connect() as conn:
+                await conn.begin()
+                yield conn
+
+    async def ping(self) -> bool:
+        try:
+            async with self.read_engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001 - readiness probe: any failure means "not ready"
+            return False
+        return True
+
+    async def dispose(self) -> None:
+        await self.write_engine.dispose()
+        if self.read_engine is not self.write_engine:
+            await self.read_engine.dispose()

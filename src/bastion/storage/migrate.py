@@ -1,0 +1,69 @@
+"""Running migrations, and refusing a schema newer than this code knows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer Bastion; this one refuses to touch it."""
+
+
+def _config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url)
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(_config("sqlite://")).get_current_head()
+    assert head is not None
+    return head
+
+
+async def current_revision(url: str) -> str | None:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+
+            def _rev(sync_conn: Connection) -> str | None:
+                return MigrationContext.configure(sync_conn).get_current_revision()
+
+            return await conn.run_sync(_rev)
+    finally:
+        await engine.dispose()
+
+
+async def migrate(url: str) -> str:
+    """Bring the schema to head; returns the revision. Refuses an unknown (newer) one."""
+    current = await current_revision(url)
+    script = ScriptDirectory.from_config(_config(url))
+    known = {rev.revision for rev in script.walk_revisions()}
+    if current is not None and current not in known:
+        raise SchemaTooNew(
+            f"database schema {current} is newer than this Bastion knows; upgrade Bastion"
+        )
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+
+            def _upgrade(sync_conn: Connection) -> None:
+                cfg = _config(url)
+                cfg.attributes["connection"] = sync_conn
+                command.upgrade(cfg, "head")
+
+            await conn.run_sync(_upgrade)
+            await conn.commit()
+    finally:
+        await engine.dispose()
+    return head_revision()

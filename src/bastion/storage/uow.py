@@ -1,0 +1,98 @@
+"""Unit of work: one transaction, with bus messages sent only after it commits."""
+
+from __future__ import annotations
+
+import contextlib
+from types import TracebackType
+from typing import Any, Self
+
+import structlog
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bastion.domain.ports import Bus, DuplicateCommand
+from bastion.storage import repositories as r
+from bastion.storage.db import Database
+
+log = structlog.get_logger(__name__)
+
+
+class SqlUnitOfWork:
+    widgets: r.SqlWidgetRepo
+    visitors: r.SqlVisitorRepo
+    visitor_tokens: r.SqlVisitorTokenRepo
+    users: r.SqlUserRepo
+    sessions: r.SqlSessionRepo
+    conversations: r.SqlConversationRepo
+    events: r.SqlEventRepo
+    commands: r.SqlCommandRepo
+
+    def __init__(self, db: Database, bus: Bus, *, write: bool) -> None:
+        self._db = db
+        self._bus = bus
+        self._write = write
+        self._outbox: list[tuple[str, dict[str, Any]]] = []
+        self._committed = False
+        self._stack: contextlib.AsyncExitStack | None = None
+        self._conn: AsyncConnection | None = None
+
+    async def __aenter__(self) -> Self:
+        self._stack = contextlib.AsyncExitStack()
+        conn = await self._stack.enter_async_context(self._db.transaction(write=self._write))
+        self._conn = conn
+        self.widgets = r.SqlWidgetRepo(conn)
+        self.visitors = r.SqlVisitorRepo(conn)
+        self.visitor_tokens = r.SqlVisitorTokenRepo(conn)
+        self.users = r.SqlUserRepo(conn)
+        self.sessions = r.SqlSessionRepo(conn)
+        self.conversations = r.SqlConversationRepo(conn)
+        self.events = r.SqlEventRepo(conn)
+        self.commands = r.SqlCommandRepo(conn)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._stack is not None and self._conn is not None
+        try:
+            if not self._committed and self._conn.in_transaction():
+                await self._conn.rollback()
+        finally:
+            await self._stack.aclose()
+        if self._committed:
+            await self._flush_outbox()
+
+    async def commit(self) -> None:
+        assert self._conn is not None
+        try:
+            await self._conn.commit()
+        except IntegrityError as err:
+            if "commands" in str(err.orig):
+                raise DuplicateCommand from None
+            raise
+        self._committed = True
+
+    def on_commit(self, channel: str, message: dict[str, Any]) -> None:
+        self._outbox.append((channel, message))
+
+    async def _flush_outbox(self) -> None:
+        # The database is the truth: a failed publish only delays delivery until the
+        # client catches up by seq, so it is logged, never raised to the sender.
+        for channel, message in self._outbox:
+            try:
+                await self._bus.publish(channel, message)
+            except Exception:  # noqa: BLE001 - see above
+                log.warning("bus_publish_failed", channel=channel.split(":", 1)[0])
+        self._outbox.clear()
+
+
+class SqlUnitOfWorkFactory:
+    def __init__(self, db: Database, bus: Bus) -> None:
+        self._db = db
+        self._bus = bus
+
+    def __call__(self, *, write: bool = True) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self._db, self._bus, write=write)

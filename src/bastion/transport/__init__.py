@@ -1,0 +1,1 @@
+"""Transports: thin adapters (REST, WebSocket, CLI) that authenticate, validate and call the domain."""

@@ -1,0 +1,241 @@
+"""The ``bastion`` command. Every failure exits non-zero with a one-line reason."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from bastion.domain.errors import DomainError
+from bastion.domain.models import Role
+from bastion.settings import Settings, SettingsError, load_settings
+from bastion.storage.migrate import SchemaTooNew, migrate
+
+T = TypeVar("T")
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Bastion live chat server.")
+user_app = typer.Typer(no_args_is_help=True, help="Staff accounts.")
+widget_app = typer.Typer(no_args_is_help=True, help="Chat widgets.")
+app.add_typer(user_app, name="user")
+app.add_typer(widget_app, name="widget")
+
+
+def fail(reason: str) -> None:
+    typer.echo(f"bastion: {reason}", err=True)
+    raise typer.Exit(1)
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except SettingsError as err:
+        fail(str(err))
+        raise AssertionError from err  # unreachable: fail() exits
+
+
+def _run(coro_fn: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return asyncio.run(coro_fn())  # type: ignore[arg-type]  # an Awaitable from an async def
+    except DomainError as err:
+        fail(err.message)
+    except SchemaTooNew as err:
+        fail(str(err))
+    except OSError as err:
+        fail(f"cannot reach the database or data directory: {err.strerror or type(err).__name__}")
+    raise AssertionError("unreachable")
+
+
+async def _prepare(settings: Settings) -> None:
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    await migrate(settings.resolved_database_url)
+
+
+@app.command("migrate")
+def migrate_cmd() -> None:
+    """Create or upgrade the database schema."""
+    settings = _settings()
+
+    async def go() -> str:
+        await _prepare(settings)
+        from bastion.storage.migrate import head_revision
+
+        return head_revision()
+
+    revision = _run(go)
+    typer.echo(f"database at revision {revision}")
+
+
+async def bootstrap(settings: Settings, *, base_url: str) -> list[str]:
+    """First start: an owner account and a default widget. Returns lines to print once."""
+    from bastion.app import build_services
+
+    svc = build_services(settings)
+    lines: list[str] = []
+    try:
+        widget = await svc.widgets.ensure_default(sorted(settings.own_origins))
+        if widget is not None:
+            lines.append(f"Created the default widget {widget.id}.")
+        if not await svc.staff.has_users():
+            password = secrets.token_urlsafe(15)
+            email = "owner@bastion.localhost"
+            await svc.staff.create_user(
+                None, email=email, password=password, role=Role.OWNER, name="Owner"
+            )
+            lines += [
+                "Created the owner account (shown only this once):",
+                f"  console:  {base_url}/console/",
+                f"  e-mail:   {email}",
+                f"  password: {password}",
+            ]
+    finally:
+        await svc.db.dispose()
+    return lines
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on [BASTION_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [BASTION_PORT].")] = None,
+    demo: Annotated[bool, typer.Option(help="Also serve a demo company page at /demo/.")] = False,
+) -> None:
+    """Run the server (migrates the database first)."""
+    import uvicorn
+
+    from bastion.app import create_app
+
+    settings = _settings(host=host, port=port)
+    base_url = settings.public_url or f"http://{settings.host}:{settings.port}"
+    lines = _run(lambda: _serve_prepare(settings, base_url))
+    for line in lines:
+        typer.echo(line)
+    if demo:
+        typer.echo(f"Demo page: {base_url}/demo/")
+    typer.echo(f"Bastion listening on {base_url}", err=True)
+    config = uvicorn.Config(
+        create_app(settings, demo=demo),
+        host=settings.host,
+        port=settings.port,
+        ws_max_size=1024 * 1024,
+        ws_ping_interval=None,
+        proxy_headers=False,
+        server_header=False,
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+    )
+    server = uvicorn.Server(config)
+    try:
+        server.run()
+    except OSError as err:
+        fail(f"cannot listen on {settings.host}:{settings.port}: {err.strerror}")
+    if not server.started:
+        sys.exit(1)
+
+
+async def _serve_prepare(settings: Settings, base_url: str) -> list[str]:
+    await _prepare(settings)
+    return await bootstrap(settings, base_url=base_url)
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Option(help="Login e-mail.")],
+    role: Annotated[Role, typer.Option(help="owner, admin, supervisor or agent.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    name: Annotated[str | None, typer.Option(help="Display name shown to visitors.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Create a staff account (the password is read from stdin, never from arguments)."""
+    if not password_stdin:
+        fail("pass the password on standard input with --password-stdin")
+    password = sys.stdin.readline().rstrip("\r\n")
+    settings = _settings()
+
+    async def go() -> dict[str, str]:
+        from bastion.app import build_services
+
+        await _prepare(settings)
+        svc = build_services(settings)
+        try:
+            user = await svc.staff.create_user(
+                None, email=email, password=password, role=role, name=name
+            )
+        finally:
+            await svc.db.dispose()
+        return {"id": user.id, "email": user.email, "role": user.role.value, "name": user.name}
+
+    out = _run(go)
+    typer.echo(json.dumps(out) if as_json else f"created {out['role']} {out['email']} ({out['id']})")
+
+
+@widget_app.command("list")
+def widget_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List widgets with their embed snippets."""
+    settings = _settings()
+    base = settings.public_url or f"http://{settings.host}:{settings.port}"
+
+    async def go() -> list[dict[str, Any]]:
+        from bastion.app import build_services
+
+        await _prepare(settings)
+        svc = build_services(settings)
+        try:
+            widgets = await svc.widgets.list(None)
+        finally:
+            await svc.db.dispose()
+        return [
+            {
+                "id": w.id,
+                "name": w.name,
+                "allowed_origins": list(w.allowed_origins),
+                "snippet": f'<script async src="{base}/widget.js" data-bastion-widget="{w.id}"></script>',
+            }
+            for w in widgets
+        ]
+
+    widgets = _run(go)
+    if as_json:
+        typer.echo(json.dumps(widgets, indent=2))
+    else:
+        for w in widgets:
+            typer.echo(f"{w['id']}  {w['name']}  {' '.join(w['allowed_origins'])}")
+
+
+@widget_app.command("allow")
+def widget_allow(
+    widget_id: Annotated[str, typer.Argument(help="Widget id (see `widget list`).")],
+    origins: Annotated[list[str], typer.Argument(help="Origins that may embed the widget.")],
+    replace: Annotated[bool, typer.Option(help="Replace the list instead of adding.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Allow sites (origins like https://shop.example or https://*.example.com) to embed a widget."""
+    settings = _settings()
+
+    async def go() -> list[str]:
+        from bastion.app import build_services
+
+        await _prepare(settings)
+        svc = build_services(settings)
+        try:
+            current = [] if replace else list((await svc.widgets.get(widget_id)).allowed_origins)
+            widget = await svc.widgets.set_allowed_origins(None, widget_id, current + origins)
+        finally:
+            await svc.db.dispose()
+        return list(widget.allowed_origins)
+
+    allowed = _run(go)
+    typer.echo(json.dumps({"id": widget_id, "allowed_origins": allowed}) if as_json else " ".join(allowed))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,36 @@
+"""Request authentication: staff by session cookie (+ CSRF on writes), visitors by bearer."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from bastion.domain.errors import Forbidden, NotAuthenticated
+from bastion.domain.principals import Principal, StaffPrincipal
+from bastion.security.tokens import csrf_matches
+from bastion.transport.context import SESSION_COOKIE, services
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def staff_principal(request: Request) -> StaffPrincipal:
+    """FastAPI dependency: the logged-in staff member; writes also need X-CSRF-Token."""
+    svc = services(request)
+    token = request.cookies.get(SESSION_COOKIE)
+    principal, _user = await svc.staff.authenticate(token)
+    if request.method not in SAFE_METHODS:
+        assert token is not None
+        if not csrf_matches(token, request.headers.get("x-csrf-token")):
+            raise Forbidden("missing or wrong CSRF token")
+    return principal
+
+
+async def any_principal(request: Request) -> Principal:
+    """A visitor (``Authorization: Bearer vt_…``) or a staff member (cookie)."""
+    svc = services(request)
+    auth = request.headers.get("authorization", "")
+    scheme, _, value = auth.partition(" ")
+    if scheme.lower() == "bearer" and value:
+        return await svc.visitors.authenticate(value.strip())
+    if request.cookies.get(SESSION_COOKIE):
+        return await staff_principal(request)
+    raise NotAuthenticated("a visitor token or a staff session is required")

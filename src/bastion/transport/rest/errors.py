@@ -1,0 +1,60 @@
+"""Every error response is ``{"code","message"[,"field"]}``; none carries a stack trace."""
+
+from __future__ import annotations
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from bastion.domain.errors import DomainError
+
+log = structlog.get_logger(__name__)
+
+_HTTP_CODES = {
+    404: "not_found",
+    405: "method_not_allowed",
+    401: "not_authenticated",
+    403: "forbidden",
+    413: "too_large",
+    429: "rate_limited",
+}
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, str]:
+    body = {"code": code, "message": message}
+    if field:
+        body["field"] = field
+    return body
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(_request: Request, err: DomainError) -> JSONResponse:
+        return JSONResponse(error_body(err.code, err.message, err.field), status_code=err.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, err: RequestValidationError) -> JSONResponse:
+        errors = err.errors()
+        first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+        field = ".".join(str(p) for p in first.get("loc", ())) or None
+        # Name the field and the rule; never echo the submitted value.
+        return JSONResponse(
+            error_body("invalid_request", f"{field or 'request'}: {first.get('msg')}", field),
+            status_code=422,
+        )
+
+    @app.exception_handler(HTTPException)
+    async def _http(_request: Request, err: HTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(err.status_code, "http_error")
+        message = err.detail if isinstance(err.detail, str) else code.replace("_", " ")
+        return JSONResponse(
+            error_body(code, message), status_code=err.status_code, headers=err.headers
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, err: Exception) -> JSONResponse:
+        # Log the type only: exception text can contain user data.
+        log.error("unhandled_error", error_type=type(err).__name__)
+        return JSONResponse(error_body("internal_error", "internal error"), status_code=500)

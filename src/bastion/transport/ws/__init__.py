@@ -1,0 +1,1 @@
+"""The WebSocket protocol of docs/protocol.md: codec, connections, hub and handlers."""

@@ -1,0 +1,363 @@
+"""One client socket: its cursors, its bounded queues and its delivery rules.
+
+Three tasks share a socket. The reader (``run``) decodes frames and calls the domain,
+one command at a time. The consumer turns bus messages into frames, filling any gap in
+a conversation's seq from the database. The writer drains a bounded send queue; a
+client too slow to keep up is disconnected (1013) rather than allowed to grow memory,
+and resumes by seq when it reconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from bastion.domain.conversations import ChatService, staff_may_watch
+from bastion.domain.errors import DomainError, NotFound
+from bastion.domain.events import conv_channel, event_from_wire, render_event
+from bastion.domain.principals import Principal, StaffPrincipal
+from bastion.transport.ws.codec import Frame, FrameError, decode
+from bastion.transport.ws.hub import Hub
+
+log = structlog.get_logger(__name__)
+
+CLOSE_GOING_AWAY = 1001
+CLOSE_POLICY = 1008
+CLOSE_TRY_LATER = 1013
+
+
+@dataclass(frozen=True)
+class SocketLimits:
+    max_frame_bytes: int = 16 * 1024
+    idle_timeout_s: float = 75.0
+    hello_timeout_s: float = 10.0
+    queue_size: int = 256
+    # Token bucket per socket: sustained frames per second and burst.
+    frames_per_s: float = 20.0
+    frame_burst: int = 60
+    # Errors tolerated (bad frames, rate-limit hits) before the socket is closed.
+    max_strikes: int = 50
+
+
+class _Bucket:
+    def __init__(self, rate: float, burst: int) -> None:
+        self._rate = rate
+        self._burst = float(burst)
+        self._tokens = float(burst)
+        self._at = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
+        self._at = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        return False
+
+
+Handler = Callable[["ClientSocket", Any], Awaitable[dict[str, Any] | None]]
+
+
+class ClientSocket:
+    def __init__(
+        self,
+        ws: WebSocket,
+        *,
+        chat: ChatService,
+        hub: Hub,
+        limits: SocketLimits,
+        registry: dict[str, type[Frame]],
+        handlers: dict[str, Handler],
+        on_close: Callable[[ClientSocket], Awaitable[None]] | None = None,
+    ) -> None:
+        self.ws = ws
+        self.chat = chat
+        self.hub = hub
+        self.limits = limits
+        self.principal: Principal | None = None
+        self.cursors: dict[str, int] = {}
+        self.channels: set[str] = set()
+        self.extra: dict[str, Any] = {}
+        self._registry = registry
+        self._handlers = handlers
+        self._on_close = on_close
+        self._inbox: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue(limits.queue_size)
+        self._outbox: asyncio.Queue[str | None] = asyncio.Queue(limits.queue_size)
+        self._lock = asyncio.Lock()
+        self._closing = False
+        self._strikes = 0
+        self._bucket = _Bucket(limits.frames_per_s, limits.frame_burst)
+
+    @property
+    def staff(self) -> bool:
+        return isinstance(self.principal, StaffPrincipal)
+
+    # ---- outbound ---------------------------------------------------------------------
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        if not self._closing:
+            await self._outbox.put(json.dumps(frame, separators=(",", ":"), ensure_ascii=False))
+
+    def post(self, channel: str, message: dict[str, Any]) -> None:
+        """Called by the hub for every bus message on a followed channel."""
+        try:
+            self._inbox.put_nowait((channel, message))
+        except asyncio.QueueFull:
+            log.info("ws_slow_consumer_closed")
+            self._closing = True
+            self._outbox.put_nowait(None) if not self._outbox.full() else None
+            asyncio.get_running_loop().create_task(self._close(CLOSE_TRY_LATER, "too slow"))
+
+    async def _writer(self) -> None:
+        while True:
+            text = await self._outbox.get()
+            if text is None:
+                return
+            await self.ws.send_text(text)
+
+    async def _close(self, code: int, reason: str) -> None:
+        self._closing = True
+        if self.ws.application_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(Exception):
+                await self.ws.close(code, reason)
+
+    # ---- following conversations ------------------------------------------------------
+
+    async def follow(self, channel: str) -> None:
+        if channel not in self.channels:
+            self.channels.add(channel)
+            await self.hub.follow(self, channel)
+
+    async def unfollow(self, channel: str) -> None:
+        if channel in self.channels:
+            self.channels.discard(channel)
+            await self.hub.unfollow(self, channel)
+
+    async def watch(self, conversation_id: str, after_seq: int) -> None:
+        """Follow a conversation and send everything after ``after_seq`` not yet sent."""
+        async with self._lock:
+            if conversation_id not in self.cursors:
+                self.cursors[conversation_id] = after_seq
+                await self.follow(conv_channel(conversation_id))
+            await self._sync(conversation_id)
+
+    async def unwatch(self, conversation_id: str) -> None:
+        self.cursors.pop(conversation_id, None)
+        await self.unfollow(conv_channel(conversation_id))
+
+    async def _sync(self, conversation_id: str) -> None:
+        """Send what the database holds after the cursor (call with the lock held)."""
+        assert self.principal is not None
+        while conversation_id in self.cursors:
+            after = self.cursors[conversation_id]
+            try:
+                frames, read_to = await self.chat.events_after(
+                    self.principal, conversation_id, after
+                )
+            except NotFound:
+                await self.unwatch(conversation_id)
+                return
+            for frame in frames:
+                await self.send(frame)
+            self.cursors[conversation_id] = read_to
+            if read_to == after:
+                return
+            if frames and frames[-1]["t"] == "conv.state":
+                await self._after_state(frames[-1])
+
+    async def _deliver_event(self, wire: dict[str, Any]) -> None:
+        assert self.principal is not None
+        event = event_from_wire(wire)
+        async with self._lock:
+            cursor = self.cursors.get(event.conversation_id)
+            if cursor is None or event.seq <= cursor:
+                return
+            if event.seq > cursor + 1:
+                # A hole: the bus dropped something, or we joined late. The DB decides.
+                await self._sync(event.conversation_id)
+                return
+            self.cursors[event.conversation_id] = event.seq
+            frame = render_event(event, staff=self.staff)
+            if frame is not None:
+                await self.send(frame)
+                if frame["t"] == "conv.state":
+                    await self._after_state(frame)
+
+    async def _after_state(self, frame: dict[str, Any]) -> None:
+        """Staff stop following conversations that left their view."""
+        if isinstance(self.principal, StaffPrincipal):
+            agent = frame.get("agent") or {}
+            if not staff_may_watch(self.principal, frame["state"], agent.get("id")):
+                await self.unwatch(frame["conversation"])
+
+    async def _consumer(self) -> None:
+        while True:
+            channel, message = await self._inbox.get()
+            try:
+                await self._on_bus(message)
+            except DomainError:
+                continue
+            except Exception:  # noqa: BLE001 - one bad message must not end the socket
+                log.exception("ws_bus_message_failed", channel=channel.split(":", 1)[0])
+
+    async def _on_bus(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        principal = self.principal
+        if principal is None:
+            return
+        if kind == "event":
+            await self._deliver_event(message["event"])
+        elif kind == "notice":
+            conv = message["conversation"]
+            if conv in self.cursors:
+                async with self._lock:
+                    await self._sync(conv)
+            elif not isinstance(principal, StaffPrincipal) or staff_may_watch(
+                principal, message["state"], message.get("agent_id")
+            ):
+                await self.watch(conv, 0)
+        elif kind == "typing":
+            if message.get("sender") != principal.key and message["conversation"] in self.cursors:
+                await self.send(
+                    {
+                        "t": "typing",
+                        "conversation": message["conversation"],
+                        "on": message["on"],
+                        "author": message["author"],
+                    }
+                )
+        elif kind == "queue":
+            if not self.staff and message["conversation"] in self.cursors:
+                await self.send(
+                    {
+                        "t": "queue",
+                        "conversation": message["conversation"],
+                        "position": message["position"],
+                        "eta_s": message["eta_s"],
+                    }
+                )
+        elif kind == "presence" and self.staff:
+            await self.send({"t": "presence", "agent": message["agent"], "status": message["status"]})
+        elif kind == "page" and self.staff:
+            await self.send(
+                {
+                    "t": "visitor.page",
+                    "visitor": message["visitor"],
+                    "url": message["url"],
+                    "title": message["title"],
+                    "ts": message["ts"],
+                }
+            )
+
+    # ---- inbound ----------------------------------------------------------------------
+
+    async def _strike(self) -> bool:
+        """Count an abuse strike; True when the socket has been closed for it."""
+        self._strikes += 1
+        if self._strikes > self.limits.max_strikes:
+            await self._close(CLOSE_POLICY, "too many errors")
+            return True
+        return False
+
+    async def run(self) -> None:
+        writer = asyncio.create_task(self._writer())
+        consumer = asyncio.create_task(self._consumer())
+        try:
+            await self._read_loop()
+        except WebSocketDisconnect:
+            pass
+        finally:
+            self._closing = True
+            consumer.cancel()
+            with contextlib.suppress(asyncio.QueueFull):
+                self._outbox.put_nowait(None)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer, 2)
+            writer.cancel()
+            await self.hub.unfollow_all(self, self.channels)
+            self.channels.clear()
+            if self._on_close is not None:
+                await self._on_close(self)
+
+    async def _read_loop(self) -> None:
+        while not self._closing:
+            timeout = (
+                self.limits.hello_timeout_s if self.principal is None else self.limits.idle_timeout_s
+            )
+            try:
+                message = await asyncio.wait_for(self.ws.receive(), timeout)
+            except TimeoutError:
+                await self._close(CLOSE_GOING_AWAY if self.principal else CLOSE_POLICY, "idle")
+                return
+            if message["type"] == "websocket.disconnect":
+                return
+            if not self._bucket.take():
+                await self.send(
+                    {"t": "error", "id": None, "code": "rate_limited", "message": "slow down"}
+                )
+                if await self._strike():
+                    return
+                continue
+            try:
+                frame = decode(
+                    message.get("text") if "text" in message else message.get("bytes"),
+                    self._registry,
+                    self.limits.max_frame_bytes,
+                )
+            except FrameError as err:
+                await self.send(err.frame())
+                if await self._strike():
+                    return
+                continue
+            await self._handle(frame)
+
+    async def _handle(self, frame: Frame) -> None:
+        kind = getattr(frame, "t")  # noqa: B009 - every Frame subclass declares t
+        frame_id = getattr(frame, "id", None)
+        if self.principal is None and kind not in ("hello", "ping"):
+            await self.send(
+                {
+                    "t": "error",
+                    "id": frame_id,
+                    "code": "not_authenticated",
+                    "message": "send hello first",
+                }
+            )
+            await self._close(CLOSE_POLICY, "not authenticated")
+            return
+        if self.principal is not None and kind == "hello":
+            await self.send(
+                {
+                    "t": "error",
+                    "id": frame_id,
+                    "code": "already_authenticated",
+                    "message": "hello was already accepted",
+                }
+            )
+            return
+        try:
+            result = await self._handlers[kind](self, frame)
+        except DomainError as err:
+            error: dict[str, Any] = {
+                "t": "error",
+                "id": frame_id,
+                "code": err.code,
+                "message": err.message,
+            }
+            if err.field:
+                error["field"] = err.field
+            await self.send(error)
+            if err.code == "not_authenticated":
+                await self._close(CLOSE_POLICY, "not authenticated")
+            return
+        if result is not None and frame_id is not None:
+            await self.send({"t": "ack", "id": frame_id, **result})

@@ -1,0 +1,174 @@
+"""Frame handlers: authenticate, call one domain function, return the ack's fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bastion.domain.errors import NotAuthenticated
+from bastion.domain.events import STAFF_CHANNEL, visitor_channel
+from bastion.domain.models import AgentStatus
+from bastion.domain.principals import StaffPrincipal, VisitorPrincipal
+from bastion.domain.staff import StaffService, user_summary
+from bastion.domain.visitors import VisitorService
+from bastion.transport.ws import codec as c
+from bastion.transport.ws.connection import ClientSocket, Handler
+
+
+def _visitor(sock: ClientSocket) -> VisitorPrincipal:
+    assert isinstance(sock.principal, VisitorPrincipal)
+    return sock.principal
+
+
+def _staff(sock: ClientSocket) -> StaffPrincipal:
+    assert isinstance(sock.principal, StaffPrincipal)
+    return sock.principal
+
+
+async def ping(sock: ClientSocket, frame: c.Ping) -> None:
+    pong: dict[str, Any] = {"t": "pong"}
+    if frame.id is not None:
+        pong["id"] = frame.id
+    await sock.send(pong)
+
+
+async def typing(sock: ClientSocket, frame: c.Typing) -> dict[str, Any] | None:
+    assert sock.principal is not None
+    await sock.chat.typing(sock.principal, frame.conversation, frame.on)
+    return {}
+
+
+async def msg_send(sock: ClientSocket, frame: c.MsgSend) -> dict[str, Any]:
+    assert sock.principal is not None
+    return await sock.chat.send_message(sock.principal, frame.id, frame.conversation, frame.body)
+
+
+# ---- visitors ---------------------------------------------------------------------------
+
+
+def visitor_handlers(visitors: VisitorService) -> dict[str, Handler]:
+    async def hello(sock: ClientSocket, frame: c.VisitorHello) -> None:
+        principal = await visitors.authenticate(frame.token)
+        sock.principal = principal
+        summaries = await sock.chat.summaries_for_visitor(principal)
+        await sock.follow(visitor_channel(principal.visitor_id))
+        await sock.send(
+            {
+                "t": "ack",
+                "id": frame.id,
+                "visitor": principal.visitor_id,
+                "conversations": summaries,
+            }
+        )
+        for summary in summaries:
+            conv = summary["id"]
+            if conv in frame.resume:
+                await sock.watch(conv, min(frame.resume[conv], summary["last_seq"]))
+            elif summary["state"] != "closed":
+                await sock.watch(conv, summary["last_seq"])
+
+    async def chat_start(sock: ClientSocket, frame: c.ChatStart) -> dict[str, Any]:
+        consent = frame.consent
+        result = await sock.chat.start_chat(
+            _visitor(sock),
+            frame.id,
+            fields=dict(frame.fields),
+            consent_accepted=bool(consent and consent.accepted),
+            consent_version=consent.version if consent else None,
+            first_message=frame.message,
+        )
+        await sock.watch(result["conversation"], 0)
+        return result
+
+    async def page(sock: ClientSocket, frame: c.Page) -> dict[str, Any]:
+        return await visitors.record_page(_visitor(sock), frame.url, frame.title, frame.referrer)
+
+    async def chat_end(sock: ClientSocket, frame: c.ChatEnd) -> dict[str, Any]:
+        return await sock.chat.end_by_visitor(_visitor(sock), frame.id, frame.conversation)
+
+    async def rating(sock: ClientSocket, frame: c.Rating) -> dict[str, Any]:
+        return await sock.chat.rate(
+            _visitor(sock), frame.id, frame.conversation, frame.score, frame.comment
+        )
+
+    return {
+        "hello": hello,  # type: ignore[dict-item]  # each handler takes its own frame type
+        "ping": ping,  # type: ignore[dict-item]
+        "chat.start": chat_start,  # type: ignore[dict-item]
+        "msg.send": msg_send,  # type: ignore[dict-item]
+        "typing": typing,  # type: ignore[dict-item]
+        "page": page,  # type: ignore[dict-item]
+        "chat.end": chat_end,  # type: ignore[dict-item]
+        "rating": rating,  # type: ignore[dict-item]
+    }
+
+
+# ---- staff ------------------------------------------------------------------------------
+
+
+def agent_handlers(staff: StaffService) -> dict[str, Handler]:
+    async def hello(sock: ClientSocket, frame: c.AgentHello) -> None:
+        token = sock.extra.get("session_token")
+        principal, user = await staff.authenticate(token)
+        sock.principal = principal
+        await sock.follow(STAFF_CHANNEL)
+        summaries = await sock.chat.summaries_for_staff(principal)
+        if user.status is AgentStatus.ONLINE:
+            sock.hub.agent_available(user.id, True)
+            sock.extra["available"] = True
+        await sock.send(
+            {
+                "t": "ack",
+                "id": frame.id,
+                "agent": user_summary(user),
+                "conversations": summaries,
+            }
+        )
+        for summary in summaries:
+            conv = summary["id"]
+            after = frame.resume.get(conv, summary["last_seq"])
+            await sock.watch(conv, min(after, summary["last_seq"]))
+
+    async def accept(sock: ClientSocket, frame: c.ConvAccept) -> dict[str, Any]:
+        result = await sock.chat.accept(_staff(sock), frame.id, frame.conversation)
+        await sock.watch(frame.conversation, 0)
+        return result
+
+    async def note_send(sock: ClientSocket, frame: c.NoteSend) -> dict[str, Any]:
+        return await sock.chat.send_note(_staff(sock), frame.id, frame.conversation, frame.body)
+
+    async def transfer(sock: ClientSocket, frame: c.ConvTransfer) -> dict[str, Any]:
+        return await sock.chat.transfer(_staff(sock), frame.id, frame.conversation, frame.agent)
+
+    async def close(sock: ClientSocket, frame: c.ConvClose) -> dict[str, Any]:
+        return await sock.chat.close(_staff(sock), frame.id, frame.conversation)
+
+    async def status_set(sock: ClientSocket, frame: c.StatusSet) -> dict[str, Any]:
+        principal = _staff(sock)
+        status = AgentStatus(frame.status)
+        result = await staff.set_status(principal, status)
+        available = status is AgentStatus.ONLINE
+        if available != bool(sock.extra.get("available")):
+            sock.hub.agent_available(principal.user_id, available)
+            sock.extra["available"] = available
+        return result
+
+    return {
+        "hello": hello,  # type: ignore[dict-item]  # each handler takes its own frame type
+        "ping": ping,  # type: ignore[dict-item]
+        "conv.accept": accept,  # type: ignore[dict-item]
+        "msg.send": msg_send,  # type: ignore[dict-item]
+        "note.send": note_send,  # type: ignore[dict-item]
+        "conv.transfer": transfer,  # type: ignore[dict-item]
+        "conv.close": close,  # type: ignore[dict-item]
+        "status.set": status_set,  # type: ignore[dict-item]
+        "typing": typing,  # type: ignore[dict-item]
+    }
+
+
+async def release_agent(sock: ClientSocket) -> None:
+    """On disconnect: this socket no longer makes its agent available."""
+    if sock.extra.get("available") and isinstance(sock.principal, StaffPrincipal):
+        sock.hub.agent_available(sock.principal.user_id, False)
+
+
+__all__ = ["NotAuthenticated", "agent_handlers", "release_agent", "visitor_handlers"]

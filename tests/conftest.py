@@ -1,0 +1,49 @@
+"""Shared fixtures: real servers on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.postgres import create_database, drop_database, require_postgres
+from tests.support.server import Server
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | None]:
+    """The database URL for a server: None (embedded SQLite) or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield None
+        return
+    require_postgres()
+    url, name = create_database()
+    try:
+        yield url
+    finally:
+        drop_database(name)
+
+
+@pytest.fixture
+def server(backend: str | None, tmp_path: Path) -> Iterator[Server]:
+    srv = Server(data_dir=tmp_path / "data", database_url=backend)
+    srv.data_dir.mkdir()
+    srv.start()
+    srv.create_user("agent@example.com", "agent", name="Jonas")
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture
+def sqlite_server(tmp_path: Path) -> Iterator[Server]:
+    srv = Server(data_dir=tmp_path / "data", database_url=None)
+    srv.data_dir.mkdir()
+    srv.start()
+    srv.create_user("agent@example.com", "agent", name="Jonas")
+    try:
+        yield srv
+    finally:
+        srv.stop()

@@ -1,0 +1,92 @@
+"""A visitor and an agent talk over real sockets to a real server (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.client import connect_agent, connect_visitor
+from tests.support.server import AGENT_PASSWORD, Server
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_visitor_and_agent_chat_end_to_end(server: Server) -> None:
+    visitor, hello = await connect_visitor(server.base, server.widget)
+    assert hello["conversations"] == []
+    agent, agent_hello = await connect_agent(server.base, "agent@example.com", AGENT_PASSWORD)
+    assert agent_hello["agent"]["name"] == "Jonas"
+
+    start = await visitor.cmd(
+        "chat.start", fields={"name": "Ona"}, consent={"accepted": True, "version": "2026-01"}
+    )
+    conv = start["conversation"]
+    assert start["state"] == "waiting"
+    assert start["queue"]["position"] == 1
+
+    # The agent sees the new waiting chat live, with the visitor's name.
+    waiting = await agent.wait_for(lambda f: f.get("t") == "conv.state" and f["conversation"] == conv)
+    assert waiting["state"] == "waiting"
+    assert waiting["visitor"]["name"] == "Ona"
+
+    sent = await visitor.cmd("msg.send", conversation=conv, body="Hello")
+    seen = await agent.wait_for(lambda f: f.get("t") == "msg" and f["seq"] == sent["seq"])
+    assert seen["message"]["body"] == "Hello"
+    assert seen["message"]["author"] == {"kind": "visitor", "name": "Ona", "id": hello["visitor"]}
+
+    await agent.cmd("conv.accept", conversation=conv)
+    state = await visitor.wait_for(lambda f: f.get("t") == "conv.state" and f["state"] == "active")
+    assert state["agent"] == {"name": "Jonas"}
+
+    await agent.request("typing", conversation=conv, on=True)
+    typing = await visitor.wait_for(lambda f: f.get("t") == "typing")
+    assert typing["on"] is True and typing["author"]["kind"] == "agent"
+
+    reply = await agent.cmd("msg.send", conversation=conv, body="Hi Ona!")
+    got = await visitor.wait_for(lambda f: f.get("t") == "msg" and f["seq"] == reply["seq"])
+    assert got["message"]["author"] == {"kind": "agent", "name": "Jonas"}
+
+    note = await agent.cmd("note.send", conversation=conv, body="VIP customer")
+    await agent.wait_for(lambda f: f.get("t") == "note" and f["seq"] == note["seq"])
+
+    closed = await agent.cmd("conv.close", conversation=conv)
+    await visitor.wait_for(lambda f: f.get("t") == "conv.state" and f["state"] == "closed")
+
+    # Seqs on the agent side are gap-free; the visitor never sees the note.
+    agent_seqs = [f["seq"] for f in agent.events if f.get("conversation") == conv and "seq" in f]
+    assert sorted(set(agent_seqs)) == list(range(1, closed["seq"] + 1))
+    assert len(agent_seqs) == len(set(agent_seqs))
+    assert not [f for f in visitor.events if f.get("t") == "note"]
+    assert "VIP customer" not in str(visitor.events)
+    await visitor.close()
+    await agent.close()
+
+
+async def test_reconnect_resumes_without_duplicates(server: Server) -> None:
+    visitor, hello = await connect_visitor(server.base, server.widget)
+    start = await visitor.cmd("chat.start", consent={"accepted": True})
+    conv = start["conversation"]
+    first = await visitor.cmd("msg.send", conversation=conv, body="one")
+    await visitor.close()
+
+    # While the visitor is away, the agent accepts and replies.
+    agent, _ = await connect_agent(server.base, "agent@example.com", AGENT_PASSWORD)
+    await agent.cmd("conv.accept", conversation=conv)
+    await agent.cmd("msg.send", conversation=conv, body="two")
+
+    again, hello2 = await connect_visitor(
+        server.base, server.widget, token=hello["token"], resume={conv: first["seq"]}
+    )
+    assert [c["id"] for c in hello2["conversations"]] == [conv]
+    reply = await again.wait_for(lambda f: f.get("t") == "msg" and f["message"]["body"] == "two")
+    assert reply["seq"] > first["seq"]
+    await again.close()
+
+    # A full replay (resume from 0) has every message exactly once, in seq order.
+    fresh, _ = await connect_visitor(server.base, server.widget, token=hello["token"], resume={conv: 0})
+    await fresh.wait_for(lambda f: f.get("t") == "msg" and f["message"]["body"] == "two")
+    seqs = [f["seq"] for f in fresh.events if f.get("conversation") == conv and "seq" in f]
+    assert seqs == sorted(set(seqs))
+    bodies = [m["message"]["body"] for m in fresh.messages(conv)]
+    assert bodies == ["one", "two"]
+    await fresh.close()
+    await agent.close()

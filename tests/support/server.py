@@ -1,0 +1,123 @@
+"""Start and stop real ``bastion serve`` processes for integration tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+AGENT_PASSWORD = "correct horse battery staple 42"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def base_env(data_dir: Path, database_url: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BASTION_")}
+    env["BASTION_DATA_DIR"] = str(data_dir)
+    # Cheap hashing keeps tests fast; production defaults are tested in unit tests.
+    env["BASTION_ARGON2_MEMORY_KIB"] = "8192"
+    env["BASTION_ARGON2_TIME_COST"] = "1"
+    if database_url:
+        env["BASTION_DATABASE_URL"] = database_url
+    return env
+
+
+def cli(env: dict[str, str], *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bastion", *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"bastion {' '.join(args)} failed: {proc.stderr}")
+    return proc
+
+
+@dataclass
+class Server:
+    data_dir: Path
+    database_url: str | None
+    port: int = field(default_factory=free_port)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    demo: bool = False
+    proc: subprocess.Popen[str] | None = None
+    widget: str = ""
+    log_path: Path | None = None
+    _log: Any = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**base_env(self.data_dir, self.database_url), **self.extra_env}
+
+    def start(self, timeout: float = 30) -> Server:
+        self.log_path = self.data_dir / f"server-{self.port}.log"
+        args = [sys.executable, "-m", "bastion", "serve", "--port", str(self.port)]
+        if self.demo:
+            args.append("--demo")
+        if self._log is not None:
+            self._log.close()
+        self._log = open(self.log_path, "a")  # noqa: SIM115 - handed to the child, closed in stop()
+        self.proc = subprocess.Popen(
+            args, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, text=True
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited: {self.log_path.read_text()}")
+            try:
+                if httpx.get(f"{self.base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        else:
+            raise AssertionError("server did not become ready")
+        if not self.widget:
+            widgets = json.loads(cli(self.env, "widget", "list", "--json").stdout)
+            self.widget = widgets[0]["id"]
+        return self
+
+    def create_user(self, email: str, role: str = "agent", name: str | None = None, password: str = AGENT_PASSWORD) -> str:
+        args = ["user", "create", "--email", email, "--role", role, "--password-stdin"]
+        if name:
+            args += ["--name", name]
+        cli(self.env, *args, stdin=password + "\n")
+        return password
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self._log is not None:
+            self._log.close()
+            self._log = None

@@ -1,0 +1,320 @@
+/** One conversation: visitor header, the ordered event list, and the reply / note composer. */
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import { format } from "../shared/i18n";
+import type { SeqEvent } from "../shared/protocol";
+import { SafeText } from "./SafeText";
+import type { Conversation, PageView, PendingItem } from "./state";
+import { t } from "./strings";
+import { errorText, visitorName } from "./labels";
+import type { Actions } from "./Workspace";
+
+const MAX_BODY = 4000;
+const TYPING_THROTTLE_MS = 3000;
+const TYPING_IDLE_MS = 4000;
+
+interface Props {
+  conv: Conversation;
+  page: PageView | null;
+  actions: Actions;
+}
+
+const STATE_LABEL = { waiting: t.stateWaiting, active: t.stateActive, closed: t.stateClosed } as const;
+
+export function ConversationView({ conv, page, actions }: Props) {
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const listRef = useRef<HTMLDivElement>(null);
+  const composerRef = useRef<HTMLTextAreaElement>(null);
+  const nearBottom = useRef(true);
+
+  useEffect(() => {
+    if (!conv.loaded) actions.load(conv.id);
+    // Load once per conversation shown (the view is keyed by id); a failure offers a retry.
+  }, [conv.id]);
+
+  // Keep the newest message in view unless the agent has scrolled up to read.
+  useLayoutEffect(() => {
+    const list = listRef.current;
+    if (list && nearBottom.current) list.scrollTop = list.scrollHeight;
+  }, [conv.events.length, conv.pending.length, conv.visitorTyping]);
+
+  const onScroll = () => {
+    const list = listRef.current;
+    if (list) nearBottom.current = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  };
+
+  const run = async (fn: () => Promise<void>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await fn();
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const visitor = conv.visitor;
+  return (
+    <section class="conversation" aria-label={visitorName(conv)}>
+      <header class="conv-header">
+        <div class="conv-who">
+          <h1 class="conv-title">
+            {visitorName(conv)}{" "}
+            {visitor &&
+              (visitor.verified ? (
+                <span class="badge badge--verified">{"\u2713 "}{t.verified}</span>
+              ) : (
+                <span class="badge">{t.unverified}</span>
+              ))}
+          </h1>
+          <p class="conv-sub">
+            {visitor?.email && <span class="conv-email">{visitor.email}</span>}
+            <span class="conv-page">
+              {t.currentPage}:{" "}
+              {page ? (
+                <>
+                  {page.title && <span class="page-title">{page.title} </span>}
+                  <SafeText class="page-url" text={page.url} />
+                </>
+              ) : (
+                <span class="muted">{t.noPage}</span>
+              )}
+            </span>
+          </p>
+        </div>
+        <span class={`state-tag state-tag--${conv.state}`} data-testid="state" data-state={conv.state}>
+          {STATE_LABEL[conv.state]}
+        </span>
+        {conv.state === "waiting" && (
+          <button
+            class="button button--primary"
+            type="button"
+            data-testid="accept"
+            disabled={busy}
+            onClick={() => void run(() => actions.accept(conv.id))}
+          >
+            {t.accept}
+          </button>
+        )}
+        {conv.state === "active" && (
+          <button
+            class="button button--danger"
+            type="button"
+            data-testid="close"
+            disabled={busy}
+            onClick={() => void run(() => actions.close(conv.id))}
+          >
+            {t.close}
+          </button>
+        )}
+      </header>
+      {error && (
+        <p class="banner banner--error" role="alert">
+          {error}
+        </p>
+      )}
+      {conv.loadError && (
+        <p class="banner banner--error" role="alert">
+          {t.loadFailed}{" "}
+          <button class="link-button" type="button" onClick={() => actions.load(conv.id)}>
+            {t.errGeneric}
+          </button>
+        </p>
+      )}
+      <div class="messages" ref={listRef} onScroll={onScroll}>
+        <div class="message-list" data-testid="messages" role="log" aria-live="polite" aria-relevant="additions">
+          {conv.events.map((ev) => (
+            <EventItem key={ev.seq} ev={ev} />
+          ))}
+          {conv.pending.map((p) => (
+            <PendingBubble key={p.localId} item={p} />
+          ))}
+        </div>
+        {conv.visitorTyping && (
+          <p class="typing" data-testid="typing" aria-live="polite">
+            {conv.visitorTypingName ? format(t.typing, { name: conv.visitorTypingName }) : t.visitorTyping}
+          </p>
+        )}
+      </div>
+      <Composer conv={conv} actions={actions} composerRef={composerRef} />
+    </section>
+  );
+}
+
+function EventItem({ ev }: { ev: SeqEvent }) {
+  switch (ev.t) {
+    case "msg":
+    case "note": {
+      const m = ev.t === "msg" ? ev.message : ev.note;
+      const kind = m.author.kind;
+      const name = m.author.name || (kind === "visitor" ? t.anonymousVisitor : kind === "agent" ? t.agent : t.system);
+      return (
+        <div
+          class={`msg msg--${kind} msg--${ev.t}`}
+          data-testid="msg"
+          data-seq={ev.seq}
+          data-author={kind}
+          data-kind={ev.t}
+        >
+          <div class="meta">
+            <span class="author">{name}</span>
+            {ev.t === "note" && <span class="note-label">{t.note}</span>}
+            <time dateTime={m.ts}>{timeOf(m.ts)}</time>
+          </div>
+          <SafeText text={m.body} />
+        </div>
+      );
+    }
+    case "conv.state": {
+      const text =
+        ev.state === "waiting"
+          ? t.eventWaiting
+          : ev.state === "active"
+            ? format(t.eventActive, { name: ev.agent?.name ?? t.agent })
+            : t.eventClosed;
+      return (
+        <div class="event" data-testid="event" data-seq={ev.seq}>
+          {text}
+        </div>
+      );
+    }
+    case "rating":
+      return (
+        <div class={`event event--rating-${ev.score}`} data-testid="event" data-seq={ev.seq}>
+          {ev.score === "good" ? t.eventRatedGood : t.eventRatedBad}
+          {ev.comment ? ` — ${ev.comment}` : ""}
+        </div>
+      );
+  }
+}
+
+function PendingBubble({ item }: { item: PendingItem }) {
+  return (
+    <div
+      class={`msg msg--agent msg--${item.kind} msg--pending${item.error ? " msg--failed" : ""}`}
+      data-testid="msg-pending"
+      data-kind={item.kind}
+    >
+      <div class="meta">
+        <span class="author">{t.you}</span>
+        {item.kind === "note" && <span class="note-label">{t.note}</span>}
+        <span>{item.error ? format(t.notSent, { reason: item.error }) : t.sending}</span>
+      </div>
+      <SafeText text={item.body} />
+    </div>
+  );
+}
+
+function timeOf(ts: string): string {
+  const d = new Date(ts);
+  return Number.isNaN(d.getTime()) ? "" : d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+}
+
+interface ComposerProps {
+  conv: Conversation;
+  actions: Actions;
+  composerRef: { current: HTMLTextAreaElement | null };
+}
+
+function Composer({ conv, actions, composerRef }: ComposerProps) {
+  const typingOn = useRef(false);
+  const typingSentAt = useRef(0);
+  const idle = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const id = conv.id;
+  const closed = conv.state === "closed";
+  const note = conv.noteMode;
+
+  const stopTyping = () => {
+    if (idle.current !== null) clearTimeout(idle.current);
+    idle.current = null;
+    if (typingOn.current) {
+      typingOn.current = false;
+      actions.typing(id, false);
+    }
+  };
+
+  // Leaving the conversation (or unmounting) ends the typing indicator.
+  useEffect(() => stopTyping, [id]);
+
+  const onInput = (value: string) => {
+    actions.setDraft(id, { text: value });
+    // Internal notes are nobody's business on the visitor's side: no typing indicator for them.
+    if (note || closed) return;
+    if (!value.trim()) {
+      stopTyping();
+      return;
+    }
+    const now = Date.now();
+    if (!typingOn.current || now - typingSentAt.current >= TYPING_THROTTLE_MS) {
+      typingOn.current = true;
+      typingSentAt.current = now;
+      actions.typing(id, true);
+    }
+    if (idle.current !== null) clearTimeout(idle.current);
+    idle.current = setTimeout(stopTyping, TYPING_IDLE_MS);
+  };
+
+  const send = () => {
+    const body = conv.draft.trim();
+    if (!body || body.length > MAX_BODY || (closed && !note)) return;
+    stopTyping();
+    actions.setDraft(id, { text: "" });
+    void actions.send(id, body, note ? "note" : "msg");
+    composerRef.current?.focus();
+  };
+
+  const toggleNote = () => {
+    if (!note) stopTyping();
+    actions.setDraft(id, { noteMode: !note });
+    composerRef.current?.focus();
+  };
+
+  return (
+    <form
+      class={note ? "composer composer--note" : "composer"}
+      onSubmit={(e) => {
+        e.preventDefault();
+        send();
+      }}
+    >
+      <div class="composer-tabs">
+        <button
+          type="button"
+          class={note ? "composer-tab composer-tab--note composer-tab--on" : "composer-tab composer-tab--note"}
+          data-testid="note-toggle"
+          aria-pressed={note ? "true" : "false"}
+          onClick={toggleNote}
+        >
+          {t.note}
+        </button>
+        {note && <span class="note-hint">{t.noteHint}</span>}
+      </div>
+      <div class="composer-row">
+        <textarea
+          ref={composerRef}
+          data-testid="composer"
+          class="composer-input"
+          rows={3}
+          maxLength={MAX_BODY}
+          disabled={closed && !note}
+          aria-label={note ? t.noteHint : t.reply}
+          placeholder={note ? t.notePlaceholder : t.replyPlaceholder}
+          value={conv.draft}
+          onInput={(e) => onInput(e.currentTarget.value)}
+          onBlur={stopTyping}
+          onKeyDown={(e) => {
+            if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+              e.preventDefault();
+              send();
+            }
+          }}
+        />
+        <button class="button button--primary" type="submit" data-testid="send" disabled={closed && !note}>
+          {note ? t.addNote : t.send}
+        </button>
+      </div>
+    </form>
+  );
+}

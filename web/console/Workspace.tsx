@@ -1,0 +1,301 @@
+/** The signed-in console: top bar, chat lists and the selected conversation, over /ws/agent. */
+import { useCallback, useEffect, useMemo, useReducer, useRef } from "preact/hooks";
+import { ApiError } from "../shared/http";
+import type { AgentStatus, ServerFrame, StaffUser } from "../shared/protocol";
+import { SocketClient } from "../shared/socket";
+import type { ConsoleApi } from "./api";
+import { ConversationView } from "./ConversationView";
+import { errorText, visitorName } from "./labels";
+import { initialState, myList, reducer, resumeMap, waitingList, type Conversation } from "./state";
+import { t } from "./strings";
+
+/** Hide a visitor's typing indicator if its "off" never arrives. */
+const TYPING_STALE_MS = 10_000;
+
+interface Props {
+  api: ConsoleApi;
+  user: StaffUser;
+  onLoggedOut: (expired: boolean) => void;
+}
+
+export interface Actions {
+  accept(conversation: string): Promise<void>;
+  close(conversation: string): Promise<void>;
+  send(conversation: string, body: string, kind: "msg" | "note"): Promise<void>;
+  typing(conversation: string, on: boolean): void;
+  load(conversation: string): void;
+  setDraft(conversation: string, patch: { text?: string; noteMode?: boolean }): void;
+}
+
+export function Workspace({ api, user, onLoggedOut }: Props) {
+  const [state, dispatch] = useReducer(reducer, initialState);
+  const stateRef = useRef(state);
+  stateRef.current = state;
+  const socketRef = useRef<SocketClient | null>(null);
+  const typingTimers = useRef(new Map<string, ReturnType<typeof setTimeout>>());
+  const loading = useRef(new Set<string>());
+  const loggedOut = useRef(onLoggedOut);
+  loggedOut.current = onLoggedOut;
+
+  const onFrame = useCallback((frame: ServerFrame) => {
+    switch (frame.t) {
+      case "msg":
+      case "note":
+      case "conv.state":
+      case "rating":
+        dispatch({ type: "events", conversation: frame.conversation, events: [frame], live: true });
+        return;
+      case "typing": {
+        if (frame.author?.kind !== "visitor") return;
+        const timers = typingTimers.current;
+        const old = timers.get(frame.conversation);
+        if (old !== undefined) clearTimeout(old);
+        timers.delete(frame.conversation);
+        dispatch({ type: "typing", conversation: frame.conversation, on: frame.on, name: frame.author.name });
+        if (frame.on) {
+          timers.set(
+            frame.conversation,
+            setTimeout(() => dispatch({ type: "typing", conversation: frame.conversation, on: false, name: null }), TYPING_STALE_MS),
+          );
+        }
+        return;
+      }
+      case "visitor.page":
+        dispatch({ type: "page", event: frame });
+        return;
+      default:
+        return;
+    }
+  }, []);
+
+  useEffect(() => {
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    const socket = new SocketClient({
+      url: `${scheme}//${location.host}/ws/agent`,
+      hello: () => ({ t: "hello", resume: resumeMap(stateRef.current) }),
+      onReady: (ack) => {
+        if (ack.agent) dispatch({ type: "ready", agent: ack.agent, conversations: ack.conversations });
+      },
+      onFrame,
+      onStatus: (status) => dispatch({ type: "connection", status }),
+      onAuthError: () => loggedOut.current(true),
+    });
+    socketRef.current = socket;
+    socket.start();
+    const online = () => {
+      if (!socket.isReady && socket.status !== "stopped") socket.reconnect();
+    };
+    window.addEventListener("online", online);
+    return () => {
+      window.removeEventListener("online", online);
+      socket.stop();
+      socketRef.current = null;
+      for (const timer of typingTimers.current.values()) clearTimeout(timer);
+    };
+  }, [onFrame]);
+
+  const waiting = waitingList(state);
+  const mine = myList(state);
+
+  useEffect(() => {
+    document.title = waiting.length > 0 ? `(${waiting.length}) ${t.appName}` : t.appName;
+  }, [waiting.length]);
+
+  useEffect(() => () => void (document.title = t.appName), []);
+
+  const actions = useMemo<Actions>(
+    () => ({
+      async accept(conversation) {
+        const socket = socketRef.current;
+        if (!socket) return;
+        const ack = await socket.send({ t: "conv.accept", conversation });
+        dispatch({ type: "accepted", conversation, seq: ack.seq });
+      },
+      async close(conversation) {
+        await socketRef.current?.send({ t: "conv.close", conversation });
+      },
+      async send(conversation, body, kind) {
+        const socket = socketRef.current;
+        if (!socket) return;
+        const localId = crypto.randomUUID();
+        dispatch({ type: "pending", conversation, item: { localId, kind, body, seq: null, error: null } });
+        try {
+          const ack =
+            kind === "note"
+              ? await socket.send({ t: "note.send", conversation, body })
+              : await socket.send({ t: "msg.send", conversation, body });
+          dispatch({ type: "pendingAck", conversation, localId, seq: ack.seq });
+          // If the live event is slow to come (or was missed), fetch it.
+          setTimeout(() => {
+            const conv = stateRef.current.conversations[conversation];
+            if (conv && !conv.events.some((e) => e.seq === ack.seq)) void fetchAfter(conversation);
+          }, 1500);
+        } catch (err) {
+          dispatch({ type: "pendingFailed", conversation, localId, error: errorText(err) });
+        }
+      },
+      typing(conversation, on) {
+        socketRef.current?.notify({ t: "typing", conversation, on });
+      },
+      load(conversation) {
+        void fetchAfter(conversation, true);
+      },
+      setDraft(conversation, patch) {
+        dispatch({ type: "draft", conversation, ...patch });
+      },
+    }),
+    // Built once: everything it reads goes through refs or the stable dispatch.
+    [],
+  );
+
+  async function fetchAfter(conversation: string, full = false): Promise<void> {
+    if (loading.current.has(conversation)) return;
+    loading.current.add(conversation);
+    try {
+      const conv = stateRef.current.conversations[conversation];
+      const after = full || !conv ? 0 : (conv.events[conv.events.length - 1]?.seq ?? 0);
+      const events = await api.events(conversation, after);
+      dispatch({ type: "loaded", conversation, events });
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) loggedOut.current(true);
+      else dispatch({ type: "loadFailed", conversation });
+    } finally {
+      loading.current.delete(conversation);
+    }
+  }
+
+  const setStatus = async (status: AgentStatus) => {
+    const previous = state.status;
+    dispatch({ type: "status", status });
+    try {
+      const ack = await socketRef.current?.send({ t: "status.set", status });
+      if (ack) dispatch({ type: "status", status: ack.status });
+    } catch {
+      dispatch({ type: "status", status: previous });
+    }
+  };
+
+  const logout = async () => {
+    socketRef.current?.stop();
+    try {
+      await api.logout();
+    } catch {
+      // The cookie may already be gone; the local session ends either way.
+    }
+    loggedOut.current(false);
+  };
+
+  const select = (id: string) => dispatch({ type: "select", conversation: id });
+  const selected = state.selected ? state.conversations[state.selected] : undefined;
+  const me = state.me;
+
+  return (
+    <div class="workspace">
+      <header class="topbar">
+        <div class="brand" aria-hidden="true">
+          B
+        </div>
+        <span class="topbar-title">{t.appName}</span>
+        {state.connection !== "open" && (
+          <span class="connection" role="status">
+            {state.connection === "reconnecting" ? t.reconnecting : t.connecting}
+          </span>
+        )}
+        <div class="topbar-right">
+          <span class="agent-name">{me?.name ?? user.name}</span>
+          <label class="status-select">
+            <span class="visually-hidden">{t.status}</span>
+            <span class={`status-dot status-dot--${state.status}`} aria-hidden="true" />
+            <select
+              data-testid="status"
+              value={state.status}
+              onChange={(e) => void setStatus(e.currentTarget.value === "away" ? "away" : "online")}
+            >
+              <option value="online">{t.statusOnline}</option>
+              <option value="away">{t.statusAway}</option>
+            </select>
+          </label>
+          <button class="button button--ghost" type="button" data-testid="logout" onClick={() => void logout()}>
+            {t.logout}
+          </button>
+        </div>
+      </header>
+      <nav class="sidebar" aria-label={t.appName}>
+        <ChatList
+          title={t.waiting}
+          empty={t.emptyQueue}
+          items={waiting}
+          testid="queue-item"
+          selected={state.selected}
+          onSelect={select}
+        />
+        <ChatList
+          title={t.myChats}
+          empty={t.emptyMine}
+          items={mine}
+          testid="my-item"
+          selected={state.selected}
+          onSelect={select}
+        />
+      </nav>
+      <main class="main">
+        {selected ? (
+          <ConversationView
+            key={selected.id}
+            conv={selected}
+            page={selected.visitor ? state.pages[selected.visitor.id] ?? null : null}
+            actions={actions}
+          />
+        ) : (
+          <div class="empty-state">{t.selectChat}</div>
+        )}
+      </main>
+    </div>
+  );
+}
+
+interface ListProps {
+  title: string;
+  empty: string;
+  items: Conversation[];
+  testid: "queue-item" | "my-item";
+  selected: string | null;
+  onSelect: (id: string) => void;
+}
+
+function ChatList({ title, empty, items, testid, selected, onSelect }: ListProps) {
+  return (
+    <section class="chat-list">
+      <h2>
+        {title} <span class="count">{items.length}</span>
+      </h2>
+      {items.length === 0 ? (
+        <p class="list-empty">{empty}</p>
+      ) : (
+        <ul>
+          {items.map((c) => (
+            <li key={c.id}>
+              <button
+                type="button"
+                class={`chat-item${c.id === selected ? " chat-item--selected" : ""}${c.state === "closed" ? " chat-item--closed" : ""}`}
+                data-testid={testid}
+                data-conversation={c.id}
+                aria-current={c.id === selected ? "true" : undefined}
+                onClick={() => onSelect(c.id)}
+              >
+                <span class="chat-item-top">
+                  <span class="chat-item-name">{visitorName(c)}</span>
+                  {c.unread && (
+                    <span class="unread-dot" role="img" aria-label={t.unread} title={t.unread} />
+                  )}
+                  {c.state === "closed" && <span class="tag">{t.stateClosed}</span>}
+                </span>
+                <span class="chat-item-preview">{c.visitorTyping ? t.visitorTyping : c.preview || "\u00a0"}</span>
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,45 @@
+/**
+ * The console's REST calls. The session cookie authenticates; the CSRF token from login or
+ * /auth/me is kept in memory only (never in storage) and sent on every write.
+ */
+import { fetchEvents, requestJson, type Fetch, type RequestOptions } from "../shared/http";
+import type { LoginResponse, MeResponse, SeqEvent } from "../shared/protocol";
+
+export class ConsoleApi {
+  private csrf: string | null = null;
+
+  constructor(private readonly fetchFn: Fetch = (input, init) => fetch(input, init)) {}
+
+  private call<T>(path: string, options: RequestOptions = {}): Promise<T> {
+    const method = options.method ?? "GET";
+    const headers = { ...options.headers };
+    if (method !== "GET" && this.csrf) headers["X-CSRF-Token"] = this.csrf;
+    return requestJson<T>(path, { ...options, headers, credentials: "same-origin" }, this.fetchFn);
+  }
+
+  async me(): Promise<MeResponse> {
+    const res = await this.call<MeResponse>("/api/v1/auth/me");
+    this.csrf = res.csrf_token;
+    return res;
+  }
+
+  async login(email: string, password: string, otp: string): Promise<LoginResponse> {
+    const body: { email: string; password: string; otp?: string } = { email, password };
+    if (otp) body.otp = otp;
+    const res = await this.call<LoginResponse>("/api/v1/auth/login", { method: "POST", body });
+    this.csrf = res.csrf_token;
+    return res;
+  }
+
+  async logout(): Promise<void> {
+    try {
+      await this.call<unknown>("/api/v1/auth/logout", { method: "POST", body: {} });
+    } finally {
+      this.csrf = null;
+    }
+  }
+
+  events(conversation: string, after: number): Promise<SeqEvent[]> {
+    return fetchEvents(conversation, after, { credentials: "same-origin" }, this.fetchFn);
+  }
+}

@@ -1,0 +1,301 @@
+/**
+ * The console's state and its reducer: pure functions from (state, action) to state, so that
+ * switching between chats keeps each one's events, draft and unread mark, and so tests can
+ * drive it without a DOM or a socket.
+ */
+import type {
+  AgentInfo,
+  AgentRef,
+  AgentStatus,
+  ConvState,
+  ConvSummary,
+  SeqEvent,
+  VisitorPageEvent,
+  VisitorRef,
+} from "../shared/protocol";
+import type { SocketStatus } from "../shared/socket";
+import { lastSeq, mergeEvents } from "../shared/stream";
+
+export interface PendingItem {
+  localId: string;
+  kind: "msg" | "note";
+  body: string;
+  /** Seq from the ack; the item disappears once the event with this seq is in the stream. */
+  seq: number | null;
+  error: string | null;
+}
+
+export interface Conversation {
+  id: string;
+  state: ConvState;
+  agent: AgentRef | null;
+  visitor: VisitorRef | null;
+  createdAt: string;
+  preview: string;
+  /** True when assigned to the signed-in agent. */
+  mine: boolean;
+  events: readonly SeqEvent[];
+  /** The full history has been fetched over REST. */
+  loaded: boolean;
+  loadError: boolean;
+  unread: boolean;
+  visitorTyping: boolean;
+  visitorTypingName: string | null;
+  pending: readonly PendingItem[];
+  draft: string;
+  noteMode: boolean;
+}
+
+export interface PageView {
+  url: string;
+  title: string | null;
+}
+
+export interface ConsoleState {
+  me: AgentInfo | null;
+  status: AgentStatus;
+  connection: SocketStatus;
+  conversations: Readonly<Record<string, Conversation>>;
+  selected: string | null;
+  /** Latest page per visitor id, from visitor.page events. */
+  pages: Readonly<Record<string, PageView>>;
+}
+
+export type Action =
+  | { type: "connection"; status: SocketStatus }
+  | { type: "ready"; agent: AgentInfo; conversations: ConvSummary[] }
+  | { type: "events"; conversation: string; events: SeqEvent[]; live: boolean }
+  | { type: "loaded"; conversation: string; events: SeqEvent[] }
+  | { type: "loadFailed"; conversation: string }
+  | { type: "select"; conversation: string | null }
+  | { type: "typing"; conversation: string; on: boolean; name: string | null }
+  | { type: "page"; event: VisitorPageEvent }
+  | { type: "status"; status: AgentStatus }
+  | { type: "draft"; conversation: string; text?: string; noteMode?: boolean }
+  | { type: "pending"; conversation: string; item: PendingItem }
+  | { type: "pendingAck"; conversation: string; localId: string; seq: number }
+  | { type: "pendingFailed"; conversation: string; localId: string; error: string }
+  | { type: "accepted"; conversation: string; seq: number };
+
+export const initialState: ConsoleState = {
+  me: null,
+  status: "online",
+  connection: "connecting",
+  conversations: {},
+  selected: null,
+  pages: {},
+};
+
+function blank(id: string, createdAt: string): Conversation {
+  return {
+    id,
+    state: "waiting",
+    agent: null,
+    visitor: null,
+    createdAt,
+    preview: "",
+    mine: false,
+    events: [],
+    loaded: false,
+    loadError: false,
+    unread: false,
+    visitorTyping: false,
+    visitorTypingName: null,
+    pending: [],
+    draft: "",
+    noteMode: false,
+  };
+}
+
+function isMine(agent: AgentRef | null, me: AgentInfo | null): boolean {
+  return agent !== null && me !== null && agent.id === me.id;
+}
+
+/** Merges events into a conversation and re-derives what they say (state, agent, preview). */
+function withEvents(
+  conv: Conversation,
+  events: readonly SeqEvent[],
+  me: AgentInfo | null,
+  opts: { live: boolean; selected: boolean },
+): Conversation {
+  const merged = mergeEvents(conv.events, events);
+  if (merged === conv.events) return conv;
+  const fresh = new Set(events.map((e) => e.seq));
+  const known = new Set(conv.events.map((e) => e.seq));
+  let next: Conversation = { ...conv, events: merged };
+  // State, agent and preview follow the latest event of each kind, whatever order they came in.
+  for (const ev of merged) {
+    if (ev.t === "conv.state") {
+      next.state = ev.state;
+      next.agent = ev.agent;
+      if (ev.visitor) next.visitor = ev.visitor;
+      if (ev.agent) next.mine = isMine(ev.agent, me);
+      else if (ev.state === "waiting") next.mine = false;
+    } else if (ev.t === "msg") {
+      next.preview = ev.message.body.slice(0, 120);
+    }
+  }
+  const newVisitorMsg = merged.some(
+    (e) => fresh.has(e.seq) && !known.has(e.seq) && e.t === "msg" && e.message.author.kind === "visitor",
+  );
+  if (opts.live && !opts.selected && newVisitorMsg) next.unread = true;
+  if (newVisitorMsg) next = { ...next, visitorTyping: false };
+  const seqs = new Set(merged.map((e) => e.seq));
+  if (next.pending.some((p) => p.seq !== null && seqs.has(p.seq))) {
+    next.pending = next.pending.filter((p) => p.seq === null || !seqs.has(p.seq));
+  }
+  return next;
+}
+
+function update(state: ConsoleState, id: string, fn: (c: Conversation) => Conversation): ConsoleState {
+  const conv = state.conversations[id];
+  if (!conv) return state;
+  const next = fn(conv);
+  if (next === conv) return state;
+  return { ...state, conversations: { ...state.conversations, [id]: next } };
+}
+
+export function reducer(state: ConsoleState, action: Action): ConsoleState {
+  switch (action.type) {
+    case "connection":
+      return state.connection === action.status ? state : { ...state, connection: action.status };
+
+    case "ready": {
+      const me = action.agent;
+      const conversations: Record<string, Conversation> = {};
+      const listed = new Set<string>();
+      for (const s of action.conversations) {
+        listed.add(s.id);
+        const prev = state.conversations[s.id] ?? blank(s.id, s.created_at);
+        conversations[s.id] = {
+          ...prev,
+          state: s.state,
+          agent: s.agent,
+          visitor: s.visitor ?? prev.visitor,
+          createdAt: s.created_at,
+          preview: s.preview ?? prev.preview,
+          // The hello ack lists the waiting queue plus the chats assigned to this agent, so an
+          // active one is ours even when the summary carries no agent id.
+          mine: s.state !== "waiting" && (s.agent?.id === undefined ? true : s.agent.id === me.id),
+        };
+      }
+      // Keep what the agent is looking at, and chats of ours that closed while we were away.
+      for (const [id, conv] of Object.entries(state.conversations)) {
+        if (listed.has(id)) continue;
+        if (id === state.selected || (conv.mine && conv.loaded)) conversations[id] = conv;
+      }
+      return { ...state, me, status: me.status ?? state.status, conversations };
+    }
+
+    case "events": {
+      const existing = state.conversations[action.conversation];
+      const first = action.events[0];
+      let conv = existing;
+      if (!conv) {
+        conv = blank(action.conversation, first && "ts" in first ? first.ts : new Date().toISOString());
+        // Unknown until a conv.state event says otherwise: keep it out of the waiting queue.
+        if (!action.events.some((e) => e.t === "conv.state")) conv = { ...conv, state: "active" };
+      }
+      const next = withEvents(conv, action.events, state.me, {
+        live: action.live,
+        selected: state.selected === action.conversation,
+      });
+      if (next === existing) return state;
+      return { ...state, conversations: { ...state.conversations, [action.conversation]: next } };
+    }
+
+    case "loaded":
+      return update(state, action.conversation, (c) => ({
+        ...withEvents(c, action.events, state.me, { live: false, selected: true }),
+        loaded: true,
+        loadError: false,
+      }));
+
+    case "loadFailed":
+      return update(state, action.conversation, (c) => ({ ...c, loadError: true }));
+
+    case "select": {
+      const next = { ...state, selected: action.conversation };
+      if (action.conversation === null) return next;
+      return update(next, action.conversation, (c) => (c.unread ? { ...c, unread: false } : c));
+    }
+
+    case "typing":
+      return update(state, action.conversation, (c) =>
+        c.visitorTyping === action.on && c.visitorTypingName === action.name
+          ? c
+          : { ...c, visitorTyping: action.on, visitorTypingName: action.name },
+      );
+
+    case "page": {
+      const ev = action.event;
+      return { ...state, pages: { ...state.pages, [ev.visitor]: { url: ev.url, title: ev.title ?? null } } };
+    }
+
+    case "status":
+      return { ...state, status: action.status };
+
+    case "draft":
+      return update(state, action.conversation, (c) => ({
+        ...c,
+        draft: action.text ?? c.draft,
+        noteMode: action.noteMode ?? c.noteMode,
+      }));
+
+    case "pending":
+      return update(state, action.conversation, (c) => ({ ...c, pending: [...c.pending, action.item] }));
+
+    case "pendingAck":
+      return update(state, action.conversation, (c) => {
+        const arrived = c.events.some((e) => e.seq === action.seq);
+        return {
+          ...c,
+          pending: arrived
+            ? c.pending.filter((p) => p.localId !== action.localId)
+            : c.pending.map((p) => (p.localId === action.localId ? { ...p, seq: action.seq } : p)),
+        };
+      });
+
+    case "pendingFailed":
+      return update(state, action.conversation, (c) => ({
+        ...c,
+        pending: c.pending.map((p) => (p.localId === action.localId ? { ...p, error: action.error } : p)),
+      }));
+
+    case "accepted":
+      // The conv.state event will say the same; this makes the UI move at once.
+      return update(state, action.conversation, (c) =>
+        c.state === "active" && c.mine
+          ? c
+          : {
+              ...c,
+              state: "active",
+              mine: true,
+              agent: state.me ? { id: state.me.id, name: state.me.name } : c.agent,
+            },
+      );
+  }
+}
+
+// --- selectors ---------------------------------------------------------------------------------
+
+export function waitingList(state: ConsoleState): Conversation[] {
+  return Object.values(state.conversations)
+    .filter((c) => c.state === "waiting")
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+}
+
+export function myList(state: ConsoleState): Conversation[] {
+  return Object.values(state.conversations)
+    .filter((c) => c.mine && c.state !== "waiting")
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+}
+
+/** The resume map for a reconnect: every open conversation whose history we hold. */
+export function resumeMap(state: ConsoleState): Record<string, number> {
+  const resume: Record<string, number> = {};
+  for (const c of Object.values(state.conversations)) {
+    if (c.state !== "closed" && c.events.length > 0) resume[c.id] = lastSeq(c.events);
+  }
+  return resume;
+}

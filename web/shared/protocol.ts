@@ -1,0 +1,404 @@
+/**
+ * Bastion wire protocol types (docs/protocol.md), written once for the widget and the console.
+ *
+ * Every frame is a JSON object discriminated by `t`. Client commands carry an `id` that is also
+ * the idempotency key; the server answers each with exactly one `ack` or `error` of that id.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Shared shapes
+
+export type ConvState = "waiting" | "active" | "closed";
+export type AuthorKind = "visitor" | "agent" | "system";
+export type AgentStatus = "online" | "away";
+export type RatingScore = "good" | "bad";
+
+export interface Author {
+  kind: AuthorKind;
+  name: string | null;
+}
+
+export interface ChatMessage {
+  id: string;
+  author: Author;
+  body: string;
+  ts: string;
+}
+
+export interface AgentRef {
+  name: string;
+  /** Staff sockets only. */
+  id?: string;
+}
+
+export interface VisitorRef {
+  id: string;
+  name: string | null;
+  email: string | null;
+  verified: boolean;
+}
+
+export interface ConvSummary {
+  id: string;
+  state: ConvState;
+  last_seq: number;
+  created_at: string;
+  agent: AgentRef | null;
+  /** Staff only. */
+  visitor?: VisitorRef;
+  /** Staff only: last message text, at most 120 characters. */
+  preview?: string | null;
+}
+
+export interface AgentInfo {
+  id: string;
+  name: string;
+  role: string;
+  status: AgentStatus;
+}
+
+export interface QueueInfo {
+  position: number;
+  eta_s: number | null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client → server
+
+export interface VisitorHello {
+  t: "hello";
+  token: string;
+  resume: Record<string, number>;
+}
+
+export interface AgentHello {
+  t: "hello";
+  resume: Record<string, number>;
+}
+
+export interface ChatStartCommand {
+  t: "chat.start";
+  fields: { name?: string; email?: string; [field: string]: string | undefined };
+  consent?: { accepted: boolean; version: string };
+  message?: string;
+}
+
+export interface MsgSendCommand {
+  t: "msg.send";
+  conversation: string;
+  body: string;
+}
+
+export interface ChatEndCommand {
+  t: "chat.end";
+  conversation: string;
+}
+
+export interface RatingCommand {
+  t: "rating";
+  conversation: string;
+  score: RatingScore;
+  comment?: string;
+}
+
+export interface ConvAcceptCommand {
+  t: "conv.accept";
+  conversation: string;
+}
+
+export interface NoteSendCommand {
+  t: "note.send";
+  conversation: string;
+  body: string;
+}
+
+export interface ConvTransferCommand {
+  t: "conv.transfer";
+  conversation: string;
+  agent: string;
+}
+
+export interface ConvCloseCommand {
+  t: "conv.close";
+  conversation: string;
+}
+
+export interface StatusSetCommand {
+  t: "status.set";
+  status: AgentStatus;
+}
+
+/** Commands that the server answers with an ack or an error; `id` is added by the socket client. */
+export type Command =
+  | VisitorHello
+  | AgentHello
+  | ChatStartCommand
+  | MsgSendCommand
+  | ChatEndCommand
+  | RatingCommand
+  | ConvAcceptCommand
+  | NoteSendCommand
+  | ConvTransferCommand
+  | ConvCloseCommand
+  | StatusSetCommand;
+
+/** Fire-and-forget frames: no id, no answer. */
+export interface TypingNotice {
+  t: "typing";
+  conversation: string;
+  on: boolean;
+}
+
+export interface PageNotice {
+  t: "page";
+  url: string;
+  title?: string;
+  referrer?: string;
+}
+
+export interface PingNotice {
+  t: "ping";
+}
+
+export type Notice = TypingNotice | PageNotice | PingNotice;
+
+// ---------------------------------------------------------------------------------------------
+// Ack results, by command type
+
+export interface VisitorHelloAck {
+  visitor: string;
+  conversations: ConvSummary[];
+}
+
+export interface AgentHelloAck {
+  agent: AgentInfo;
+  conversations: ConvSummary[];
+}
+
+export interface AckResults {
+  hello: Partial<VisitorHelloAck & AgentHelloAck> & { conversations: ConvSummary[] };
+  "chat.start": { conversation: string; state: ConvState; seq: number; queue?: QueueInfo | null };
+  "msg.send": { message: string; seq: number };
+  "chat.end": { state: ConvState };
+  rating: { seq: number };
+  "conv.accept": { state: ConvState; seq: number };
+  "note.send": { note: string; seq: number };
+  "conv.transfer": { seq: number };
+  "conv.close": { seq: number };
+  "status.set": { status: AgentStatus };
+}
+
+export type AckFor<C extends Command> = AckResults[C["t"]];
+
+// ---------------------------------------------------------------------------------------------
+// Server → client
+
+export interface AckFrame {
+  t: "ack";
+  id: string;
+  [result: string]: unknown;
+}
+
+export type ErrorCode =
+  | "invalid_json"
+  | "unknown_type"
+  | "invalid_frame"
+  | "frame_too_large"
+  | "not_authenticated"
+  | "already_authenticated"
+  | "not_found"
+  | "forbidden"
+  | "invalid_state"
+  | "consent_required"
+  | "rate_limited";
+
+export interface ErrorFrame {
+  t: "error";
+  id: string | null;
+  /** One of ErrorCode; kept open so a newer server's codes still type-check at runtime. */
+  code: ErrorCode | (string & {});
+  message: string;
+  field?: string;
+}
+
+export interface PongFrame {
+  t: "pong";
+  id?: string;
+}
+
+export interface MsgEvent {
+  t: "msg";
+  conversation: string;
+  seq: number;
+  message: ChatMessage;
+}
+
+export interface NoteEvent {
+  t: "note";
+  conversation: string;
+  seq: number;
+  note: ChatMessage;
+}
+
+export interface ConvStateEvent {
+  t: "conv.state";
+  conversation: string;
+  seq: number;
+  state: ConvState;
+  agent: AgentRef | null;
+  ts: string;
+  /** Staff only. */
+  visitor?: VisitorRef;
+}
+
+export interface RatingEvent {
+  t: "rating";
+  conversation: string;
+  seq: number;
+  score: RatingScore;
+  comment?: string | null;
+  ts: string;
+}
+
+export interface TypingEvent {
+  t: "typing";
+  conversation: string;
+  on: boolean;
+  author: Author;
+}
+
+export interface QueueEvent {
+  t: "queue";
+  conversation: string;
+  position: number;
+  eta_s: number | null;
+}
+
+export interface VisitorPageEvent {
+  t: "visitor.page";
+  visitor: string;
+  conversation?: string | null;
+  url: string;
+  title: string | null;
+  ts: string;
+}
+
+export interface PresenceEvent {
+  t: "presence";
+  agent: { id: string; name: string };
+  status: AgentStatus;
+}
+
+/** Proactive invitation (DESIGN.md lists it; docs/protocol.md does not define its fields yet). */
+export interface InviteEvent {
+  t: "invite";
+  conversation?: string;
+  message?: string;
+  agent?: AgentRef | null;
+}
+
+/** Events that belong to a conversation's ordered log. */
+export type SeqEvent = MsgEvent | NoteEvent | ConvStateEvent | RatingEvent;
+
+export type ServerFrame =
+  | AckFrame
+  | ErrorFrame
+  | PongFrame
+  | SeqEvent
+  | TypingEvent
+  | QueueEvent
+  | VisitorPageEvent
+  | PresenceEvent
+  | InviteEvent;
+
+const SEQ_TYPES: ReadonlySet<string> = new Set(["msg", "note", "conv.state", "rating"]);
+
+export function isSeqEvent(frame: { t: string }): frame is SeqEvent {
+  if (!SEQ_TYPES.has(frame.t)) return false;
+  const f = frame as Partial<SeqEvent>;
+  return typeof f.conversation === "string" && typeof f.seq === "number" && Number.isInteger(f.seq);
+}
+
+/**
+ * Parses one text frame. Returns null for anything that is not a JSON object with a string `t`,
+ * and for conversation events without a valid conversation id and integer seq.
+ */
+export function parseServerFrame(data: unknown): ServerFrame | null {
+  if (typeof data !== "string") return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    return null;
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
+  const t = (value as { t?: unknown }).t;
+  if (typeof t !== "string") return null;
+  if (SEQ_TYPES.has(t) && !isSeqEvent(value as { t: string })) return null;
+  if (t === "msg" && !isMessage((value as { message?: unknown }).message)) return null;
+  if (t === "note" && !isMessage((value as { note?: unknown }).note)) return null;
+  return value as ServerFrame;
+}
+
+function isMessage(m: unknown): m is ChatMessage {
+  if (typeof m !== "object" || m === null) return false;
+  const msg = m as Partial<ChatMessage>;
+  return (
+    typeof msg.body === "string" &&
+    typeof msg.author === "object" &&
+    msg.author !== null &&
+    typeof msg.author.kind === "string"
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// REST shapes
+
+export interface ApiErrorBody {
+  code: string;
+  message: string;
+  field?: string;
+}
+
+export interface PrechatField {
+  name: string;
+  label: string;
+  type: string;
+  required: boolean;
+}
+
+export interface WidgetConfig {
+  id: string;
+  name: string;
+  color: string;
+  greeting: string | null;
+  language: string | null;
+  prechat_fields: PrechatField[];
+  consent: { required: boolean; text: string; version: string; privacy_url: string | null } | null;
+  online: boolean;
+}
+
+export interface SessionResponse {
+  token: string;
+  visitor: string;
+  expires_at: string;
+}
+
+export interface StaffUser {
+  id: string;
+  email: string;
+  name: string;
+  role: string;
+}
+
+export interface MeResponse {
+  user: StaffUser;
+  csrf_token: string;
+}
+
+export type LoginResponse = MeResponse;
+
+export interface EventsResponse {
+  events: SeqEvent[];
+  last_seq: number;
+}

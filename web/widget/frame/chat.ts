@@ -1,0 +1,666 @@
+/**
+ * The widget frame's controller: session, socket, conversation state and the DOM updates.
+ *
+ * Flow: config → visitor session (resuming the stored token) → /ws/visitor hello with the
+ * resume map → the conversation's events replayed and then live → the visitor chats.
+ */
+import { ApiError, fetchEvents, requestJson } from "../../shared/http";
+import { format } from "../../shared/i18n";
+import type {
+  ConvState,
+  ConvSummary,
+  QueueInfo,
+  SeqEvent,
+  ServerFrame,
+  SessionResponse,
+  WidgetConfig,
+} from "../../shared/protocol";
+import { CommandError, SocketClient, type HelloAck, type SocketStatus } from "../../shared/socket";
+import { EventStream } from "../../shared/stream";
+import type { HostPage, ParentBridge } from "./parent";
+import type { Store } from "./store";
+import { buildPrechat, MAX_BODY, renderEvent, renderPending, type T, type View } from "./view";
+
+const TYPING_THROTTLE_MS = 3000;
+const TYPING_IDLE_MS = 4000;
+/** Hide the other side's typing indicator if its "off" never arrives. */
+const TYPING_STALE_MS = 10000;
+/** How long to wait for an event the server has acknowledged before fetching it over REST. */
+const CATCH_UP_DELAY_MS = 1500;
+
+interface PendingMessage {
+  body: string;
+  root: HTMLElement;
+  status: HTMLElement;
+  seq: number | null;
+}
+
+export interface ChatDeps {
+  widget: string;
+  config: WidgetConfig;
+  t: T;
+  lang: string;
+  view: View;
+  store: Store;
+  parent: ParentBridge;
+  page: HostPage;
+  visible: boolean;
+}
+
+export class WidgetChat {
+  private readonly d: ChatDeps;
+  private readonly v: View;
+  private readonly t: T;
+  private readonly stream = new EventStream<SeqEvent>();
+  private socket: SocketClient | null = null;
+  private conversation: string | null;
+  private summaryState: ConvState | null = null;
+  private summaryAgent: string | null = null;
+  private queue: QueueInfo | null = null;
+  private page: HostPage;
+  private visible: boolean;
+  private everReady = false;
+  private socketStatus: SocketStatus = "connecting";
+  private readonly pending = new Set<PendingMessage>();
+  private typingOn = false;
+  private typingSentAt = 0;
+  private typingIdle: ReturnType<typeof setTimeout> | null = null;
+  private otherTypingTimer: ReturnType<typeof setTimeout> | null = null;
+  private catchUpTimer: ReturnType<typeof setTimeout> | null = null;
+  private lastUnread = -1;
+  private authFailures: number[] = [];
+  private prechat: HTMLFormElement | null = null;
+  private busy = false;
+
+  constructor(deps: ChatDeps) {
+    this.d = deps;
+    this.v = deps.view;
+    this.t = deps.t;
+    this.page = deps.page;
+    this.visible = deps.visible;
+    this.conversation = deps.store.value.conversation;
+    this.wireDom();
+    deps.parent.listen({
+      onVisible: (visible) => this.setVisible(visible),
+      onPage: (page) => {
+        this.page = page;
+        this.sendPage();
+      },
+    });
+  }
+
+  /** Opens the visitor session and the socket. */
+  async start(): Promise<void> {
+    this.render();
+    try {
+      await this.openSession();
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    this.socket = new SocketClient({
+      url: `${scheme}//${location.host}/ws/visitor`,
+      hello: () => ({
+        t: "hello",
+        token: this.d.store.value.token ?? "",
+        // On a page load the stream is empty, so this asks for the whole history (0);
+        // after a reconnect it asks only for what was missed.
+        resume: this.conversation ? { [this.conversation]: this.stream.lastSeq } : {},
+      }),
+      onReady: (ack) => this.onReady(ack),
+      onFrame: (frame) => this.onFrame(frame),
+      onAuthError: () => void this.onAuthError(),
+      onStatus: (status) => {
+        this.socketStatus = status;
+        this.renderConnection();
+      },
+    });
+    this.socket.start();
+    window.addEventListener("online", () => {
+      if (this.socket && !this.socket.isReady && this.socket.status !== "stopped") this.socket.reconnect();
+    });
+  }
+
+  // --- session ---------------------------------------------------------------------------------
+
+  private async openSession(): Promise<void> {
+    const stored = this.d.store.value.token;
+    const path = `/api/v1/widgets/${encodeURIComponent(this.d.widget)}/sessions`;
+    const body: { page_url: string; resume_token?: string } = { page_url: this.page.url };
+    let res: SessionResponse;
+    try {
+      res = await requestJson<SessionResponse>(path, {
+        method: "POST",
+        body: stored ? { ...body, resume_token: stored } : body,
+        credentials: "omit",
+      });
+    } catch (err) {
+      if (!stored || (err instanceof ApiError && err.status === 0)) throw err;
+      // The stored token may be expired or revoked: start a fresh visitor session.
+      res = await requestJson<SessionResponse>(path, { method: "POST", body, credentials: "omit" });
+      this.d.store.update({ conversation: null, seq: 0, read: 0 });
+      this.conversation = null;
+    }
+    if (typeof res.token !== "string" || !res.token) throw new ApiError(500, {});
+    this.d.store.update({ token: res.token });
+  }
+
+  private async onAuthError(): Promise<void> {
+    const now = Date.now();
+    this.authFailures = this.authFailures.filter((at) => now - at < 60_000);
+    this.authFailures.push(now);
+    if (this.authFailures.length > 2) {
+      this.showNotice(this.t.errUnavailable);
+      return;
+    }
+    try {
+      this.d.store.reload();
+      await this.openSession();
+      this.socket?.reconnect();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private fail(err: unknown): void {
+    const noWidget = err instanceof ApiError && (err.status === 404 || err.status === 403);
+    this.showNotice(noWidget ? this.t.errNoWidget : this.t.errUnavailable);
+  }
+
+  // --- socket ----------------------------------------------------------------------------------
+
+  private onReady(ack: HelloAck): void {
+    const first = !this.everReady;
+    this.everReady = true;
+    const conversations = ack.conversations;
+    const known = this.conversation ? conversations.find((c) => c.id === this.conversation) : undefined;
+    if (known) {
+      this.applySummary(known);
+    } else if (this.conversation !== null || first) {
+      // The stored conversation is gone (or none was stored): continue the newest open one.
+      const open = conversations
+        .filter((c) => c.state !== "closed")
+        .sort((a, b) => b.created_at.localeCompare(a.created_at))[0];
+      if (open) this.switchTo(open);
+      else if (this.conversation !== null) this.switchTo(null);
+    }
+    this.sendPage();
+    this.render();
+  }
+
+  private onFrame(frame: ServerFrame): void {
+    switch (frame.t) {
+      case "msg":
+      case "conv.state":
+      case "rating":
+      case "note":
+        if (frame.conversation === this.conversation) this.addEvents([frame]);
+        return;
+      case "queue":
+        if (frame.conversation === this.conversation) {
+          this.queue = { position: frame.position, eta_s: frame.eta_s };
+          this.renderState();
+        }
+        return;
+      case "typing":
+        if (frame.conversation === this.conversation && frame.author?.kind !== "visitor") {
+          this.setOtherTyping(frame.on, frame.author?.name ?? null);
+        }
+        return;
+      case "invite":
+        // A proactive invitation from an agent: open the panel on the host page.
+        this.d.parent.post({ type: "bastion:open" });
+        return;
+      default:
+        return;
+    }
+  }
+
+  private sendPage(): void {
+    const frame: { t: "page"; url: string; title?: string; referrer?: string } = { t: "page", url: this.page.url };
+    if (this.page.title) frame.title = this.page.title;
+    if (this.page.referrer) frame.referrer = this.page.referrer;
+    this.socket?.notify(frame);
+  }
+
+  // --- conversation ----------------------------------------------------------------------------
+
+  private applySummary(summary: ConvSummary): void {
+    this.summaryState = summary.state;
+    this.summaryAgent = summary.agent?.name ?? null;
+  }
+
+  /** Makes `summary` the conversation on screen (null: none, show the pre-chat form). */
+  private switchTo(summary: ConvSummary | null): void {
+    this.conversation = summary?.id ?? null;
+    this.stream.clear();
+    this.v.log.replaceChildren();
+    for (const p of this.pending) p.root.remove();
+    this.pending.clear();
+    this.queue = null;
+    this.summaryState = null;
+    this.summaryAgent = null;
+    this.setOtherTyping(false, null);
+    this.d.store.update({ conversation: this.conversation, seq: 0, read: 0 });
+    this.lastUnread = -1;
+    if (summary) {
+      this.applySummary(summary);
+      // Not in the hello's resume map, so the socket will not replay it: fetch it.
+      void this.catchUp();
+    }
+    this.render();
+  }
+
+  private async catchUp(): Promise<void> {
+    const conversation = this.conversation;
+    const token = this.d.store.value.token;
+    if (!conversation || !token) return;
+    try {
+      const events = await fetchEvents(conversation, this.stream.lastSeq, {
+        headers: { Authorization: `Bearer ${token}` },
+        credentials: "omit",
+      });
+      if (conversation === this.conversation) this.addEvents(events);
+    } catch {
+      // The socket's own replay will fill in later; nothing to show the visitor.
+    }
+  }
+
+  /** Fetches over REST if `seq`, acknowledged by the server, has not arrived live soon after. */
+  private expectSeq(seq: number): void {
+    if (this.stream.has(seq) || this.catchUpTimer !== null) return;
+    this.catchUpTimer = setTimeout(() => {
+      this.catchUpTimer = null;
+      if (!this.stream.has(seq)) void this.catchUp();
+    }, CATCH_UP_DELAY_MS);
+  }
+
+  private addEvents(events: SeqEvent[]): void {
+    const fresh = this.stream.add(...events);
+    if (fresh.length === 0) return;
+    const nearBottom = this.isNearBottom();
+    for (const ev of fresh) {
+      const node = renderEvent(ev, this.t, this.d.lang);
+      if (node) this.insertBySeq(node, ev.seq);
+      if (ev.t === "msg") {
+        for (const p of this.pending) {
+          if (p.seq === ev.seq) {
+            p.root.remove();
+            this.pending.delete(p);
+          }
+        }
+        if (ev.message.author.kind !== "visitor") this.setOtherTyping(false, null);
+      }
+      if (ev.t === "conv.state" && ev.state !== "waiting") this.queue = null;
+    }
+    this.d.store.update({ seq: this.stream.lastSeq });
+    this.render();
+    if (nearBottom) this.scrollToBottom();
+  }
+
+  private insertBySeq(node: HTMLElement, seq: number): void {
+    const log = this.v.log;
+    let before: Element | null = null;
+    for (let child = log.lastElementChild; child; child = child.previousElementSibling) {
+      const s = Number(child.getAttribute("data-seq"));
+      if (Number.isFinite(s) && s > seq) before = child;
+      else break;
+    }
+    log.insertBefore(node, before);
+  }
+
+  private currentState(): ConvState | null {
+    if (!this.conversation) return null;
+    const events = this.stream.events;
+    for (let i = events.length - 1; i >= 0; i--) {
+      const ev = events[i]!;
+      if (ev.t === "conv.state") return ev.state;
+    }
+    return this.summaryState;
+  }
+
+  private agentName(): string | null {
+    const events = this.stream.events;
+    for (let i = events.length - 1; i >= 0; i--) {
+      const ev = events[i]!;
+      if (ev.t === "conv.state") return ev.agent?.name ?? null;
+    }
+    return this.summaryAgent;
+  }
+
+  private rating(): "good" | "bad" | null {
+    const found = [...this.stream.events].reverse().find((e) => e.t === "rating");
+    return found && found.t === "rating" ? found.score : null;
+  }
+
+  // --- commands --------------------------------------------------------------------------------
+
+  private async startChat(form: HTMLFormElement): Promise<void> {
+    if (this.busy || !this.socket) return;
+    const consent = this.d.config.consent;
+    const box = form.querySelector<HTMLInputElement>('[data-testid="consent"]');
+    if (consent?.required && !box?.checked) {
+      this.showNotice(this.t.consentNeeded);
+      box?.focus();
+      return;
+    }
+    if (!form.reportValidity()) return;
+    const fields: Record<string, string> = {};
+    for (const f of this.d.config.prechat_fields) {
+      const input = form.elements.namedItem(f.name);
+      if (input instanceof HTMLInputElement && input.value.trim()) fields[f.name] = input.value.trim();
+    }
+    const messageInput = form.elements.namedItem("message");
+    const message = messageInput instanceof HTMLTextAreaElement ? messageInput.value.trim().slice(0, MAX_BODY) : "";
+    this.busy = true;
+    this.showNotice(null);
+    try {
+      const ack = await this.socket.send({
+        t: "chat.start",
+        fields,
+        ...(consent?.required ? { consent: { accepted: true, version: consent.version } } : {}),
+        ...(message ? { message } : {}),
+      });
+      const summary: ConvSummary = {
+        id: ack.conversation,
+        state: ack.state,
+        last_seq: ack.seq,
+        created_at: new Date().toISOString(),
+        agent: null,
+      };
+      this.switchTo(summary);
+      if (ack.queue) this.queue = ack.queue;
+      this.expectSeq(ack.seq);
+      this.render();
+      this.v.composer.focus();
+    } catch (err) {
+      this.showNotice(this.errorText(err));
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async sendMessage(): Promise<void> {
+    const conversation = this.conversation;
+    const body = this.v.composer.value.trim();
+    if (!conversation || !this.socket || !body || this.currentState() === "closed") return;
+    if (body.length > MAX_BODY) return;
+    this.v.composer.value = "";
+    this.autosize();
+    this.updateCounter();
+    this.stopTyping();
+    const { root, status } = renderPending(body, this.t);
+    const pending: PendingMessage = { body, root, status, seq: null };
+    this.pending.add(pending);
+    this.v.log.appendChild(root);
+    this.scrollToBottom();
+    try {
+      const ack = await this.socket.send({ t: "msg.send", conversation, body });
+      pending.seq = ack.seq;
+      if (this.stream.has(ack.seq)) {
+        root.remove();
+        this.pending.delete(pending);
+      } else {
+        this.expectSeq(ack.seq);
+      }
+    } catch (err) {
+      root.classList.add("msg--failed");
+      status.textContent = format(this.t.notSent, { reason: this.errorText(err) });
+    }
+  }
+
+  private async endChat(): Promise<void> {
+    const conversation = this.conversation;
+    if (!conversation || !this.socket) return;
+    try {
+      const ack = await this.socket.send({ t: "chat.end", conversation });
+      this.summaryState = ack.state;
+      this.render();
+    } catch (err) {
+      this.showNotice(this.errorText(err));
+    }
+  }
+
+  private async rate(score: "good" | "bad"): Promise<void> {
+    const conversation = this.conversation;
+    if (!conversation || !this.socket) return;
+    this.v.rateGood.disabled = this.v.rateBad.disabled = true;
+    try {
+      const ack = await this.socket.send({ t: "rating", conversation, score });
+      this.expectSeq(ack.seq);
+      this.v.rateBox.hidden = true;
+      this.v.rateThanks.hidden = false;
+    } catch (err) {
+      this.v.rateGood.disabled = this.v.rateBad.disabled = false;
+      this.showNotice(this.errorText(err));
+    }
+  }
+
+  private newChat(): void {
+    this.switchTo(null);
+    this.prechat?.querySelector<HTMLElement>("input, textarea")?.focus();
+  }
+
+  private errorText(err: unknown): string {
+    const code = err instanceof CommandError || err instanceof ApiError ? err.code : "";
+    if (code === "rate_limited") return this.t.errRateLimited;
+    if (code === "invalid_state") return this.t.errInvalidState;
+    if (code === "consent_required") return this.t.errConsent;
+    return this.t.errGeneric;
+  }
+
+  // --- typing ----------------------------------------------------------------------------------
+
+  private onComposerInput(): void {
+    this.autosize();
+    this.updateCounter();
+    const conversation = this.conversation;
+    if (!conversation || !this.socket) return;
+    if (this.v.composer.value.trim() === "") {
+      this.stopTyping();
+      return;
+    }
+    const now = Date.now();
+    if (!this.typingOn || now - this.typingSentAt >= TYPING_THROTTLE_MS) {
+      if (this.socket.notify({ t: "typing", conversation, on: true })) {
+        this.typingOn = true;
+        this.typingSentAt = now;
+      }
+    }
+    if (this.typingIdle !== null) clearTimeout(this.typingIdle);
+    this.typingIdle = setTimeout(() => this.stopTyping(), TYPING_IDLE_MS);
+  }
+
+  private stopTyping(): void {
+    if (this.typingIdle !== null) clearTimeout(this.typingIdle);
+    this.typingIdle = null;
+    if (!this.typingOn) return;
+    this.typingOn = false;
+    if (this.conversation) this.socket?.notify({ t: "typing", conversation: this.conversation, on: false });
+  }
+
+  private setOtherTyping(on: boolean, name: string | null): void {
+    if (this.otherTypingTimer !== null) clearTimeout(this.otherTypingTimer);
+    this.otherTypingTimer = null;
+    const typing = this.v.typing;
+    if (!on) {
+      typing.remove();
+      return;
+    }
+    typing.textContent = name ? format(this.t.typing, { name }) : this.t.typingAnonymous;
+    if (!typing.isConnected) {
+      const nearBottom = this.isNearBottom();
+      this.v.log.after(typing);
+      if (nearBottom) this.scrollToBottom();
+    }
+    this.otherTypingTimer = setTimeout(() => typing.remove(), TYPING_STALE_MS);
+  }
+
+  // --- visibility and unread -------------------------------------------------------------------
+
+  private setVisible(visible: boolean): void {
+    this.visible = visible;
+    this.updateUnread();
+    if (visible) {
+      const target = this.prechat?.isConnected
+        ? this.prechat.querySelector<HTMLElement>("input, textarea")
+        : this.v.composer.disabled
+          ? null
+          : this.v.composer;
+      target?.focus();
+    }
+  }
+
+  private updateUnread(): void {
+    if (this.visible) {
+      if (this.stream.lastSeq > this.d.store.value.read) this.d.store.update({ read: this.stream.lastSeq });
+    }
+    const read = this.d.store.value.read;
+    const unread = this.visible
+      ? 0
+      : this.stream.events.filter((e) => e.t === "msg" && e.seq > read && e.message.author.kind !== "visitor").length;
+    if (unread !== this.lastUnread) {
+      this.lastUnread = unread;
+      this.d.parent.post({ type: "bastion:unread", count: unread });
+    }
+  }
+
+  // --- rendering -------------------------------------------------------------------------------
+
+  private wireDom(): void {
+    const v = this.v;
+    v.title.textContent = this.d.config.name || this.t.title;
+    if (this.d.config.greeting) {
+      v.greeting.textContent = this.d.config.greeting;
+      v.greeting.hidden = false;
+    }
+    v.minimise.hidden = !this.d.parent.isEmbedded;
+    v.minimise.addEventListener("click", () => this.d.parent.post({ type: "bastion:close" }));
+    document.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && this.d.parent.isEmbedded) this.d.parent.post({ type: "bastion:close" });
+    });
+    v.composerForm.addEventListener("submit", (e) => {
+      e.preventDefault();
+      void this.sendMessage();
+    });
+    v.composer.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        void this.sendMessage();
+      }
+    });
+    v.composer.addEventListener("input", () => this.onComposerInput());
+    v.composer.addEventListener("blur", () => this.stopTyping());
+    v.end.addEventListener("click", () => void this.endChat());
+    v.rateGood.addEventListener("click", () => void this.rate("good"));
+    v.rateBad.addEventListener("click", () => void this.rate("bad"));
+    v.newChat.addEventListener("click", () => this.newChat());
+  }
+
+  private render(): void {
+    const v = this.v;
+    const state = this.currentState();
+    const showPrechat = this.conversation === null && this.everReady;
+    if (showPrechat && !this.prechat) {
+      const form = buildPrechat(this.d.config, this.t);
+      form.addEventListener("submit", (e) => {
+        e.preventDefault();
+        void this.startChat(form);
+      });
+      this.prechat = form;
+    }
+    if (showPrechat && this.prechat && !this.prechat.isConnected) v.prechatSlot.replaceChildren(this.prechat);
+    if (!showPrechat && this.prechat) {
+      this.prechat.remove();
+      this.prechat = null;
+    }
+    v.log.hidden = this.conversation === null;
+    v.footer.hidden = this.conversation === null;
+    const closed = state === "closed";
+    v.composer.disabled = closed;
+    v.send.disabled = closed;
+    v.end.hidden = closed || this.conversation === null;
+    v.composerForm.hidden = closed;
+    v.closed.hidden = !closed;
+    if (closed) {
+      const rated = this.rating() !== null;
+      v.rateBox.hidden = rated;
+      v.rateThanks.hidden = !rated;
+      v.rateGood.disabled = v.rateBad.disabled = false;
+      this.setOtherTyping(false, null);
+      this.stopTyping();
+    }
+    const agent = state === "active" ? this.agentName() : null;
+    v.agent.textContent = agent ?? "";
+    v.agent.hidden = !agent;
+    this.renderState();
+    this.renderConnection();
+    this.updateUnread();
+  }
+
+  private renderState(): void {
+    const s = this.v.state;
+    const state = this.currentState();
+    if (!state) {
+      s.hidden = true;
+      s.removeAttribute("data-state");
+      s.textContent = "";
+      return;
+    }
+    s.hidden = false;
+    s.setAttribute("data-state", state);
+    let text: string;
+    if (state === "waiting") {
+      text = this.t.stateWaiting;
+      if (this.queue && this.queue.position > 0) {
+        text += ` · ${format(this.t.queuePosition, { position: this.queue.position })}`;
+        if (this.queue.eta_s !== null && this.queue.eta_s > 0) {
+          text += ` (${format(this.t.queueEta, { minutes: Math.max(1, Math.round(this.queue.eta_s / 60)) })})`;
+        }
+      }
+    } else if (state === "active") {
+      const agent = this.agentName();
+      text = agent ? format(this.t.stateActive, { agent }) : this.t.stateActiveNoName;
+    } else {
+      text = this.t.stateClosed;
+    }
+    s.textContent = text;
+  }
+
+  private renderConnection(): void {
+    const c = this.v.connection;
+    const show = this.socketStatus === "reconnecting" || (this.socketStatus === "connecting" && !this.everReady);
+    c.hidden = !show || this.v.notice.hidden === false;
+    c.textContent = this.socketStatus === "reconnecting" ? this.t.reconnecting : this.t.connecting;
+  }
+
+  private showNotice(text: string | null): void {
+    this.v.notice.textContent = text ?? "";
+    this.v.notice.hidden = text === null;
+    this.renderConnection();
+  }
+
+  private updateCounter(): void {
+    const left = MAX_BODY - this.v.composer.value.length;
+    this.v.counter.hidden = left > 200;
+    this.v.counter.textContent = format(this.t.charsLeft, { count: left });
+  }
+
+  private autosize(): void {
+    const c = this.v.composer;
+    // CSSOM only (allowed by the CSP), never a style attribute in markup.
+    c.style.height = "auto";
+    c.style.height = `${Math.min(c.scrollHeight, 140)}px`;
+  }
+
+  private isNearBottom(): boolean {
+    const s = this.v.scroller;
+    return s.scrollHeight - s.scrollTop - s.clientHeight < 80;
+  }
+
+  private scrollToBottom(): void {
+    const s = this.v.scroller;
+    s.scrollTop = s.scrollHeight;
+  }
+}

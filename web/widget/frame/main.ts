@@ -1,0 +1,86 @@
+/** Entry point of the widget frame (/widget/frame?w=WIDGET_ID). */
+import "./frame.css";
+import { ApiError, requestJson } from "../../shared/http";
+import { pickWidgetLanguage, widgetTables } from "../../shared/i18n";
+import type { WidgetConfig } from "../../shared/protocol";
+import { WidgetChat } from "./chat";
+import { ParentBridge } from "./parent";
+import { Store } from "./store";
+import { buildView } from "./view";
+
+const COLOR = /^#[0-9a-f]{3,8}$/iu;
+
+async function main(): Promise<void> {
+  const root = document.getElementById("app");
+  if (!root) return;
+  // Listen for the loader's init at once, so no message is missed while the config loads.
+  const parent = new ParentBridge();
+  const widget = new URLSearchParams(location.search).get("w") ?? "";
+
+  let config: WidgetConfig | null = null;
+  let error: unknown = null;
+  if (widget) {
+    try {
+      config = await loadConfig(widget);
+    } catch (err) {
+      error = err;
+    }
+  }
+  const lang = pickWidgetLanguage(config?.language, navigator.language);
+  const t = widgetTables[lang];
+  document.documentElement.lang = lang;
+  document.title = t.title;
+  const view = buildView(root, t);
+
+  if (!config) {
+    view.notice.textContent =
+      !widget || (error instanceof ApiError && error.status === 404) ? t.errNoWidget : t.errUnavailable;
+    view.notice.hidden = false;
+    view.footer.hidden = true;
+    return;
+  }
+
+  if (COLOR.test(config.color)) {
+    // A custom property set through the CSSOM: allowed by style-src 'self'.
+    document.documentElement.style.setProperty("--accent", config.color);
+  }
+  const init = await parent.ready;
+  parent.post({ type: "bastion:theme", color: COLOR.test(config.color) ? config.color : null, label: t.launcherLabel });
+
+  const chat = new WidgetChat({
+    widget,
+    config,
+    t,
+    lang,
+    view,
+    store: new Store(widget),
+    parent,
+    page: init.page,
+    visible: init.visible,
+  });
+  await chat.start();
+}
+
+function loadConfig(widget: string): Promise<WidgetConfig> {
+  return requestJson<WidgetConfig>(`/api/v1/widgets/${encodeURIComponent(widget)}/config`, {
+    credentials: "omit",
+  }).then(normaliseConfig);
+}
+
+/** Fills in what an older or partial config may lack, so the UI code can rely on the shape. */
+function normaliseConfig(c: Partial<WidgetConfig>): WidgetConfig {
+  return {
+    id: typeof c.id === "string" ? c.id : "",
+    name: typeof c.name === "string" ? c.name : "",
+    color: typeof c.color === "string" ? c.color : "",
+    greeting: typeof c.greeting === "string" ? c.greeting : null,
+    language: typeof c.language === "string" ? c.language : null,
+    prechat_fields: Array.isArray(c.prechat_fields)
+      ? c.prechat_fields.filter((f) => f && typeof f.name === "string" && f.name)
+      : [],
+    consent: c.consent && typeof c.consent === "object" ? c.consent : null,
+    online: c.online !== false,
+  };
+}
+
+void main();

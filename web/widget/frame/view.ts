@@ -1,0 +1,276 @@
+/** The widget frame's DOM: built once, then updated in place by the controller (chat.ts). */
+import { el } from "../../shared/dom";
+import { format, type StringTable, type WidgetKey } from "../../shared/i18n";
+import type { PrechatField, SeqEvent, WidgetConfig } from "../../shared/protocol";
+import { renderText } from "../../shared/text";
+
+export type T = StringTable<WidgetKey>;
+
+export const MAX_BODY = 4000;
+
+export interface View {
+  root: HTMLElement;
+  title: HTMLElement;
+  agent: HTMLElement;
+  minimise: HTMLButtonElement;
+  state: HTMLElement;
+  connection: HTMLElement;
+  notice: HTMLElement;
+  scroller: HTMLElement;
+  greeting: HTMLElement;
+  prechatSlot: HTMLElement;
+  log: HTMLElement;
+  typing: HTMLElement;
+  closed: HTMLElement;
+  rateBox: HTMLElement;
+  rateGood: HTMLButtonElement;
+  rateBad: HTMLButtonElement;
+  rateThanks: HTMLElement;
+  newChat: HTMLButtonElement;
+  footer: HTMLElement;
+  composerForm: HTMLFormElement;
+  composer: HTMLTextAreaElement;
+  send: HTMLButtonElement;
+  end: HTMLButtonElement;
+  counter: HTMLElement;
+}
+
+export function buildView(root: HTMLElement, t: T): View {
+  const title = el("h1", { class: "title" });
+  const agent = el("p", { class: "agent" });
+  const minimise = el("button", {
+    class: "icon-button",
+    text: "\u2013",
+    attrs: { type: "button", "aria-label": t.minimise, title: t.minimise },
+  });
+  const header = el("header", { class: "header" }, [el("div", { class: "heading" }, [title, agent]), minimise]);
+
+  const state = el("div", { class: "state", attrs: { "data-testid": "state", role: "status" } });
+  const connection = el("div", { class: "connection", attrs: { role: "status", hidden: true } });
+  const notice = el("div", { class: "notice", attrs: { role: "alert", hidden: true } });
+
+  const greeting = el("p", { class: "greeting", attrs: { hidden: true } });
+  const prechatSlot = el("div", { class: "prechat-slot" });
+  const log = el("div", {
+    class: "log",
+    attrs: { "data-testid": "messages", role: "log", "aria-live": "polite", "aria-relevant": "additions" },
+  });
+  const typing = el("div", { class: "typing", attrs: { "data-testid": "typing", "aria-live": "polite" } });
+
+  const rateGood = el("button", {
+    class: "rate rate--good",
+    text: `\u{1F44D} ${t.rateGood}`,
+    attrs: { type: "button", "data-testid": "rate-good" },
+  });
+  const rateBad = el("button", {
+    class: "rate rate--bad",
+    text: `\u{1F44E} ${t.rateBad}`,
+    attrs: { type: "button", "data-testid": "rate-bad" },
+  });
+  const rateBox = el("div", { class: "rate-box" }, [
+    el("p", { class: "rate-prompt", text: t.ratePrompt }),
+    el("div", { class: "rate-buttons" }, [rateGood, rateBad]),
+  ]);
+  const rateThanks = el("p", { class: "rate-thanks", text: t.rateThanks, attrs: { hidden: true } });
+  const newChat = el("button", {
+    class: "button button--primary",
+    text: t.newChat,
+    attrs: { type: "button", "data-testid": "new-chat" },
+  });
+  const closed = el("div", { class: "closed-panel", attrs: { hidden: true } }, [rateBox, rateThanks, newChat]);
+
+  const scroller = el("main", { class: "scroller" }, [greeting, prechatSlot, log, closed]);
+
+  const composer = el("textarea", {
+    class: "composer-input",
+    attrs: {
+      "data-testid": "composer",
+      rows: 1,
+      maxlength: MAX_BODY,
+      placeholder: t.composerPlaceholder,
+      "aria-label": t.composerLabel,
+      autocomplete: "off",
+    },
+  });
+  const send = el("button", {
+    class: "button button--primary send",
+    text: t.send,
+    attrs: { type: "submit", "data-testid": "send" },
+  });
+  const counter = el("span", { class: "counter", attrs: { "aria-live": "polite", hidden: true } });
+  const composerForm = el("form", { class: "composer" }, [composer, send]);
+  const end = el("button", { class: "link-button", text: t.end, attrs: { type: "button", "data-testid": "end" } });
+  const footer = el("footer", { class: "footer" }, [
+    composerForm,
+    el("div", { class: "footer-tools" }, [counter, end]),
+  ]);
+  const reminder = el("p", { class: "reminder", text: t.reminder });
+
+  root.replaceChildren(header, state, connection, notice, scroller, footer, reminder);
+  return {
+    root,
+    title,
+    agent,
+    minimise,
+    state,
+    connection,
+    notice,
+    scroller,
+    greeting,
+    prechatSlot,
+    log,
+    typing,
+    closed,
+    rateBox,
+    rateGood,
+    rateBad,
+    rateThanks,
+    newChat,
+    footer,
+    composerForm,
+    composer,
+    send,
+    end,
+    counter,
+  };
+}
+
+const INPUT_TYPES: ReadonlySet<string> = new Set(["text", "email", "tel"]);
+
+/** Builds the pre-chat form from the widget configuration. */
+export function buildPrechat(config: WidgetConfig, t: T): HTMLFormElement {
+  const rows: HTMLElement[] = [];
+  if (!config.online) rows.push(el("p", { class: "offline", text: t.offline }));
+  rows.push(el("p", { class: "intro", text: t.prechatIntro }));
+  for (const field of config.prechat_fields) rows.push(fieldRow(field, t));
+
+  const message = el("textarea", {
+    attrs: { id: "prechat-message", name: "message", rows: 3, maxlength: MAX_BODY },
+  });
+  rows.push(
+    el("div", { class: "field" }, [
+      el("label", { attrs: { for: "prechat-message" } }, [
+        document.createTextNode(`${t.fieldMessage} `),
+        el("span", { class: "optional", text: t.optional }),
+      ]),
+      message,
+    ]),
+  );
+
+  if (config.consent?.required) {
+    const box = el("input", {
+      attrs: { type: "checkbox", id: "prechat-consent", name: "consent", "data-testid": "consent", required: true },
+    });
+    const label = el("label", { class: "consent-text", attrs: { for: "prechat-consent" } });
+    renderText(label, config.consent.text, { warning: t.linkWarning });
+    const consentChildren: HTMLElement[] = [box, label];
+    const privacy = safeHttpUrl(config.consent.privacy_url);
+    if (privacy) {
+      consentChildren.push(
+        el("a", {
+          class: "privacy",
+          text: t.privacyPolicy,
+          attrs: { href: privacy, target: "_blank", rel: "noopener noreferrer" },
+        }),
+      );
+    }
+    rows.push(el("div", { class: "consent" }, consentChildren));
+  }
+
+  rows.push(
+    el("button", {
+      class: "button button--primary button--block",
+      text: t.start,
+      attrs: { type: "submit", "data-testid": "start" },
+    }),
+  );
+  return el("form", { class: "prechat", attrs: { "data-testid": "prechat", novalidate: false } }, rows);
+}
+
+function fieldRow(field: PrechatField, t: T): HTMLElement {
+  const id = `prechat-${field.name.replace(/[^\w-]/gu, "_")}`;
+  const type = INPUT_TYPES.has(field.type) ? field.type : "text";
+  const autocomplete = field.name === "name" ? "name" : field.name === "email" ? "email" : "off";
+  const input = el("input", {
+    attrs: {
+      id,
+      name: field.name,
+      type,
+      required: field.required,
+      autocomplete,
+      maxlength: 200,
+    },
+  });
+  const fallback = field.name === "name" ? t.fieldName : field.name === "email" ? t.fieldEmail : field.name;
+  const label = el("label", { attrs: { for: id } }, [document.createTextNode(`${field.label || fallback} `)]);
+  if (!field.required) label.appendChild(el("span", { class: "optional", text: t.optional }));
+  return el("div", { class: "field" }, [label, input]);
+}
+
+/** Returns the URL if it is http(s), else null (a javascript: privacy link must not render). */
+export function safeHttpUrl(value: string | null | undefined): string | null {
+  if (!value) return null;
+  try {
+    const url = new URL(value, location.href);
+    return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+export function timeOf(ts: string | undefined, lang: string): string {
+  if (!ts) return "";
+  const d = new Date(ts);
+  if (Number.isNaN(d.getTime())) return "";
+  return d.toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" });
+}
+
+/** One element per conversation event; messages carry the test hooks e2e tests rely on. */
+export function renderEvent(ev: SeqEvent, t: T, lang: string): HTMLElement | null {
+  switch (ev.t) {
+    case "msg": {
+      const kind = ev.message.author.kind;
+      const author = kind === "visitor" ? t.you : ev.message.author.name || (kind === "agent" ? t.agent : t.system);
+      const body = el("div", { class: "body" });
+      renderText(body, ev.message.body, { warning: t.linkWarning });
+      const time = el("time", { text: timeOf(ev.message.ts, lang), attrs: { datetime: ev.message.ts } });
+      return el(
+        "div",
+        {
+          class: `msg msg--${kind}`,
+          attrs: { "data-testid": "msg", "data-seq": ev.seq, "data-author": kind },
+        },
+        [el("div", { class: "meta" }, [el("span", { class: "author", text: author }), time]), body],
+      );
+    }
+    case "conv.state": {
+      let text: string;
+      if (ev.state === "waiting") text = t.eventWaiting;
+      else if (ev.state === "active") text = ev.agent?.name ? format(t.eventJoined, { name: ev.agent.name }) : t.stateActiveNoName;
+      else text = t.eventClosed;
+      return systemLine(ev.seq, text);
+    }
+    case "rating":
+      return systemLine(ev.seq, ev.score === "good" ? t.eventRatedGood : t.eventRatedBad);
+    case "note":
+      // Never sent to visitors; ignore one if it ever arrives.
+      return null;
+  }
+}
+
+function systemLine(seq: number, text: string): HTMLElement {
+  return el("div", { class: "event", text, attrs: { "data-testid": "event", "data-seq": seq } });
+}
+
+/** A visitor message not yet confirmed by the server. */
+export function renderPending(body: string, t: T): { root: HTMLElement; status: HTMLElement } {
+  const text = el("div", { class: "body" });
+  renderText(text, body, { warning: t.linkWarning });
+  const status = el("span", { class: "pending-status", text: t.sending });
+  const root = el(
+    "div",
+    { class: "msg msg--visitor msg--pending", attrs: { "data-testid": "msg-pending", "data-author": "visitor" } },
+    [el("div", { class: "meta" }, [el("span", { class: "author", text: t.you }), status]), text],
+  );
+  return { root, status };
+}

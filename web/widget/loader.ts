@@ -1,0 +1,189 @@
+/**
+ * widget.js: the embed loader that customers put on their pages.
+ *
+ *   <script async src="{BASE}/widget.js" data-bastion-widget="{WIDGET_ID}"></script>
+ *
+ * It adds a launcher button and a hidden iframe (the chat itself, served by Bastion) to the host
+ * page. Everything is styled through the CSSOM, never through <style> or style attributes in
+ * markup, so it works under a host page's strict Content Security Policy. It fetches nothing:
+ * the frame tells it the theme colour. Messages to and from the frame are checked against the
+ * frame's exact origin and window.
+ */
+
+// Dependency-free on purpose: this file is measured in bytes.
+
+type Msg = { type?: unknown; count?: unknown; color?: unknown; label?: unknown };
+
+(() => {
+  const w = window as Window & { __bastionWidget?: boolean };
+  const script = (document.currentScript ??
+    document.querySelector("script[data-bastion-widget]")) as HTMLScriptElement | null;
+  const widgetId = script?.getAttribute("data-bastion-widget");
+  if (!script || !widgetId || w.__bastionWidget) return;
+  w.__bastionWidget = true;
+
+  const origin = new URL(script.src, location.href).origin;
+  const doc = document;
+  const Z = "2147483647";
+  let open = false;
+  let color = "#2f6fed";
+
+  const css = (el: HTMLElement | SVGElement, props: Record<string, string>) => {
+    for (const k in props) el.style.setProperty(k, props[k]!);
+  };
+
+  // --- launcher button ------------------------------------------------------------------------
+  const button = doc.createElement("button");
+  button.id = "bastion-launcher";
+  button.type = "button";
+  button.setAttribute("aria-label", "Chat");
+  button.setAttribute("aria-controls", "bastion-frame");
+  button.setAttribute("aria-expanded", "false");
+  css(button, {
+    position: "fixed",
+    right: "20px",
+    bottom: "20px",
+    width: "56px",
+    height: "56px",
+    margin: "0",
+    padding: "0",
+    border: "0",
+    "border-radius": "50%",
+    background: color,
+    color: "#fff",
+    cursor: "pointer",
+    "box-shadow": "0 4px 14px rgba(0,0,0,.25)",
+    "z-index": Z,
+    display: "flex",
+    "align-items": "center",
+    "justify-content": "center",
+  });
+
+  const NS = "http://www.w3.org/2000/svg";
+  const svg = doc.createElementNS(NS, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("width", "28");
+  svg.setAttribute("height", "28");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("focusable", "false");
+  const path = doc.createElementNS(NS, "path");
+  path.setAttribute("fill", "currentColor");
+  const CHAT = "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z";
+  const CLOSE = "M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12 19 17.6 17.6 19 12 13.4 6.4 19 5 17.6 10.6 12 5 6.4z";
+  path.setAttribute("d", CHAT);
+  svg.appendChild(path);
+  button.appendChild(svg);
+
+  const badge = doc.createElement("span");
+  css(badge, {
+    position: "absolute",
+    top: "-4px",
+    right: "-4px",
+    "min-width": "20px",
+    height: "20px",
+    padding: "0 5px",
+    "box-sizing": "border-box",
+    "border-radius": "10px",
+    background: "#d93025",
+    color: "#fff",
+    font: "600 12px/20px system-ui,sans-serif",
+    "text-align": "center",
+    display: "none",
+  });
+  button.appendChild(badge);
+
+  // --- the chat frame -------------------------------------------------------------------------
+  const frame = doc.createElement("iframe");
+  frame.id = "bastion-frame";
+  frame.title = "Chat";
+  frame.referrerPolicy = "origin";
+  frame.src = `${origin}/widget/frame?w=${encodeURIComponent(widgetId)}`;
+  css(frame, {
+    position: "fixed",
+    border: "0",
+    background: "#fff",
+    "color-scheme": "normal",
+    "z-index": Z,
+    display: "none",
+  });
+
+  const small = matchMedia("(max-width: 480px)");
+  const layout = () => {
+    const full = small.matches;
+    css(frame, {
+      right: full ? "0" : "20px",
+      bottom: full ? "0" : "88px",
+      width: full ? "100%" : "380px",
+      height: full ? "100%" : "560px",
+      "max-height": full ? "100%" : "calc(100% - 108px)",
+      "max-width": full ? "100%" : "calc(100% - 40px)",
+      "border-radius": full ? "0" : "12px",
+      "box-shadow": full ? "none" : "0 8px 30px rgba(0,0,0,.2)",
+    });
+    // Full screen: the panel covers the button; the frame's own minimise button closes it.
+    css(button, { display: full && open ? "none" : "flex" });
+  };
+  small.addEventListener("change", layout);
+
+  const post = (data: object) => frame.contentWindow?.postMessage(data, origin);
+  const page = () => ({ url: location.href, title: doc.title, referrer: doc.referrer });
+
+  const setOpen = (value: boolean) => {
+    if (open === value) return;
+    open = value;
+    css(frame, { display: open ? "block" : "none" });
+    button.setAttribute("aria-expanded", String(open));
+    path.setAttribute("d", open ? CLOSE : CHAT);
+    layout();
+    post({ type: "bastion:visible", visible: open });
+    if (open) frame.focus();
+    else if (doc.activeElement === frame || small.matches) button.focus();
+  };
+
+  button.addEventListener("click", () => setOpen(!open));
+  frame.addEventListener("load", () => post({ type: "bastion:init", page: page(), visible: open }));
+
+  addEventListener("message", (e: MessageEvent) => {
+    // Only our own frame, from Bastion's exact origin.
+    if (e.origin !== origin || e.source !== frame.contentWindow) return;
+    const m = e.data as Msg;
+    if (!m || typeof m !== "object") return;
+    if (m.type === "bastion:open") setOpen(true);
+    else if (m.type === "bastion:close") setOpen(false);
+    else if (m.type === "bastion:unread") {
+      const n = typeof m.count === "number" && m.count > 0 ? Math.min(Math.floor(m.count), 99) : 0;
+      badge.textContent = n ? String(n) : "";
+      css(badge, { display: n ? "block" : "none" });
+    } else if (m.type === "bastion:theme") {
+      // A colour value only: nothing that could make the host page load a URL.
+      if (typeof m.color === "string" && /^#[0-9a-f]{3,8}$/i.test(m.color)) {
+        color = m.color;
+        css(button, { background: color });
+      }
+      if (typeof m.label === "string" && m.label.length < 40) button.setAttribute("aria-label", m.label);
+    }
+  });
+
+  // Single-page sites: tell the frame about history navigation.
+  let last = location.href;
+  const navigated = () => {
+    if (location.href === last) return;
+    last = location.href;
+    post({ type: "bastion:page", page: page() });
+  };
+  const push = history.pushState;
+  history.pushState = function (this: History, ...args: Parameters<History["pushState"]>) {
+    push.apply(this, args);
+    navigated();
+  };
+  addEventListener("popstate", navigated);
+  addEventListener("hashchange", navigated);
+
+  const mount = () => {
+    layout();
+    doc.body.appendChild(frame);
+    doc.body.appendChild(button);
+  };
+  if (doc.body) mount();
+  else doc.addEventListener("DOMContentLoaded", mount);
+})();
