@@ -1,6 +1,6 @@
 /** The agent console: a Preact single-page app served at /console/. */
 import { defineConfig } from "vite";
-import { distDir, here, oxcJsx, target } from "./vite.shared";
+import { distDir, here, oxcJsx, target } from "./vite.shared.ts";
 
 export default defineConfig({
   root: here("./console"),

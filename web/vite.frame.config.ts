@@ -1,6 +1,6 @@
 /** The widget frame: served at /widget/frame, assets under /widget/assets/. No framework. */
 import { defineConfig } from "vite";
-import { distDir, here, target } from "./vite.shared";
+import { distDir, here, target } from "./vite.shared.ts";
 
 export default defineConfig({
   root: here("./widget/frame"),

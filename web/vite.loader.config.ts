@@ -1,6 +1,6 @@
 /** widget.js: the embed loader, one small IIFE with no dependencies. */
 import { defineConfig } from "vite";
-import { distDir, here, target } from "./vite.shared";
+import { distDir, here, target } from "./vite.shared.ts";
 
 export default defineConfig({
   publicDir: false,

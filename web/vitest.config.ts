@@ -1,5 +1,5 @@
 import { defineConfig } from "vitest/config";
-import { oxcJsx } from "./vite.shared";
+import { oxcJsx } from "./vite.shared.ts";
 
 export default defineConfig({
   oxc: oxcJsx,

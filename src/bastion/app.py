@@ -88,7 +88,7 @@ def create_app(
     app = FastAPI(
         title="Bastion",
         version=__version__,
-        description="Self-hostable, security-first live chat. WebSocket protocol: docs/protocol.md.",
+        description="Security-first live chat. WebSocket protocol: docs/protocol.md.",
         openapi_url="/api/openapi.json",
         docs_url=None,
         redoc_url=None,

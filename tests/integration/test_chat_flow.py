@@ -24,7 +24,9 @@ async def test_visitor_and_agent_chat_end_to_end(server: Server) -> None:
     assert start["queue"]["position"] == 1
 
     # The agent sees the new waiting chat live, with the visitor's name.
-    waiting = await agent.wait_for(lambda f: f.get("t") == "conv.state" and f["conversation"] == conv)
+    waiting = await agent.wait_for(
+        lambda f: f.get("t") == "conv.state" and f["conversation"] == conv
+    )
     assert waiting["state"] == "waiting"
     assert waiting["visitor"]["name"] == "Ona"
 
@@ -82,7 +84,9 @@ async def test_reconnect_resumes_without_duplicates(server: Server) -> None:
     await again.close()
 
     # A full replay (resume from 0) has every message exactly once, in seq order.
-    fresh, _ = await connect_visitor(server.base, server.widget, token=hello["token"], resume={conv: 0})
+    fresh, _ = await connect_visitor(
+        server.base, server.widget, token=hello["token"], resume={conv: 0}
+    )
     await fresh.wait_for(lambda f: f.get("t") == "msg" and f["message"]["body"] == "two")
     seqs = [f["seq"] for f in fresh.events if f.get("conversation") == conv and "seq" in f]
     assert seqs == sorted(set(seqs))

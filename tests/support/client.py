@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from collections.abc import Callable
@@ -36,7 +37,10 @@ class WsClient:
     ) -> WsClient:
         headers = {"Cookie": cookie} if cookie else None
         conn = await websockets.connect(
-            url, origin=origin, additional_headers=headers, max_size=max_size  # type: ignore[arg-type]
+            url,
+            origin=origin,
+            additional_headers=headers,
+            max_size=max_size,  # type: ignore[arg-type]
         )
         return cls(conn)
 
@@ -58,15 +62,16 @@ class WsClient:
         except websockets.ConnectionClosed:
             pass
         finally:
-            rcvd = self.conn.close_rcvd
             if not self.closed.done():
-                self.closed.set_result((rcvd.code if rcvd else None, rcvd.reason if rcvd else None))
+                self.closed.set_result((self.conn.close_code, self.conn.close_reason))
             self._new.set()
 
     async def send_raw(self, data: str | bytes) -> None:
         await self.conn.send(data)
 
-    async def request(self, t: str, *, id: str | None = None, timeout: float = 10, **fields: Any) -> dict[str, Any]:
+    async def request(
+        self, t: str, *, id: str | None = None, timeout: float = 10, **fields: Any
+    ) -> dict[str, Any]:
         cid = id or str(uuid.uuid4())
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._replies[cid] = fut
@@ -81,10 +86,11 @@ class WsClient:
         return reply
 
     async def wait_for(
-        self, pred: Callable[[dict[str, Any]], bool], timeout: float = 10
+        self, pred: Callable[[dict[str, Any]], bool], timeout: float = 10, start: int = 0
     ) -> dict[str, Any]:
+        """The first buffered frame from index ``start`` on that matches ``pred``."""
         deadline = asyncio.get_running_loop().time() + timeout
-        seen = 0
+        seen = start
         while True:
             for frame in self.events[seen:]:
                 if pred(frame):
@@ -94,20 +100,22 @@ class WsClient:
             if remaining <= 0 or self.closed.done():
                 raise ProtocolError(f"no matching frame; got {self.events[-5:]}")
             self._new.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._new.wait(), remaining)
-            except TimeoutError:
-                pass
 
     def messages(self, conversation: str) -> list[dict[str, Any]]:
-        return [e for e in self.events if e.get("t") == "msg" and e.get("conversation") == conversation]
+        return [
+            e for e in self.events if e.get("t") == "msg" and e.get("conversation") == conversation
+        ]
 
     async def close(self) -> None:
         await self.conn.close()
         self._reader.cancel()
 
 
-async def visitor_session(base: str, widget: str, page_url: str | None = None, resume: str | None = None) -> dict[str, Any]:
+async def visitor_session(
+    base: str, widget: str, page_url: str | None = None, resume: str | None = None
+) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=base) as http:
         body: dict[str, Any] = {"page_url": page_url or f"{base}/demo/"}
         if resume:
@@ -117,7 +125,9 @@ async def visitor_session(base: str, widget: str, page_url: str | None = None, r
         return dict(r.json())
 
 
-async def connect_visitor(base: str, widget: str, *, token: str | None = None, resume: dict[str, int] | None = None) -> tuple[WsClient, dict[str, Any]]:
+async def connect_visitor(
+    base: str, widget: str, *, token: str | None = None, resume: dict[str, int] | None = None
+) -> tuple[WsClient, dict[str, Any]]:
     if token is None:
         token = (await visitor_session(base, widget))["token"]
     ws = await WsClient.connect(base.replace("http", "ws", 1) + "/ws/visitor", origin=base)
@@ -135,8 +145,12 @@ async def login(base: str, email: str, password: str) -> tuple[str, str]:
         return cookie, r.json()["csrf_token"]
 
 
-async def connect_agent(base: str, email: str, password: str, resume: dict[str, int] | None = None) -> tuple[WsClient, dict[str, Any]]:
+async def connect_agent(
+    base: str, email: str, password: str, resume: dict[str, int] | None = None
+) -> tuple[WsClient, dict[str, Any]]:
     cookie, _csrf = await login(base, email, password)
-    ws = await WsClient.connect(base.replace("http", "ws", 1) + "/ws/agent", origin=base, cookie=cookie)
+    ws = await WsClient.connect(
+        base.replace("http", "ws", 1) + "/ws/agent", origin=base, cookie=cookie
+    )
     ack = await ws.cmd("hello", resume=resume or {})
     return ws, ack

@@ -17,7 +17,9 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 async def _admin() -> asyncpg.Connection:
-    return await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres", timeout=5)
+    return await asyncpg.connect(
+        host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres", timeout=5
+    )
 
 
 def require_postgres() -> None:

@@ -35,7 +35,9 @@ def base_env(data_dir: Path, database_url: str | None) -> dict[str, str]:
     return env
 
 
-def cli(env: dict[str, str], *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+def cli(
+    env: dict[str, str], *args: str, stdin: str | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(
         [sys.executable, "-m", "bastion", *args],
         env=env,
@@ -97,7 +99,13 @@ class Server:
             self.widget = widgets[0]["id"]
         return self
 
-    def create_user(self, email: str, role: str = "agent", name: str | None = None, password: str = AGENT_PASSWORD) -> str:
+    def create_user(
+        self,
+        email: str,
+        role: str = "agent",
+        name: str | None = None,
+        password: str = AGENT_PASSWORD,
+    ) -> str:
         args = ["user", "create", "--email", email, "--role", role, "--password-stdin"]
         if name:
             args += ["--name", name]

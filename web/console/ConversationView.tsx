@@ -119,7 +119,7 @@ export function ConversationView({ conv, page, actions }: Props) {
         <p class="banner banner--error" role="alert">
           {t.loadFailed}{" "}
           <button class="link-button" type="button" onClick={() => actions.load(conv.id)}>
-            {t.errGeneric}
+            {t.retry}
           </button>
         </p>
       )}
@@ -223,8 +223,10 @@ function Composer({ conv, actions, composerRef }: ComposerProps) {
   const typingSentAt = useRef(0);
   const idle = useRef<ReturnType<typeof setTimeout> | null>(null);
   const id = conv.id;
-  const closed = conv.state === "closed";
   const note = conv.noteMode;
+  // The server refuses replies to a waiting chat (accept first) and to a closed one; notes
+  // are allowed in every state.
+  const replyBlocked = !note && conv.state !== "active";
 
   const stopTyping = () => {
     if (idle.current !== null) clearTimeout(idle.current);
@@ -241,7 +243,7 @@ function Composer({ conv, actions, composerRef }: ComposerProps) {
   const onInput = (value: string) => {
     actions.setDraft(id, { text: value });
     // Internal notes are nobody's business on the visitor's side: no typing indicator for them.
-    if (note || closed) return;
+    if (note || replyBlocked) return;
     if (!value.trim()) {
       stopTyping();
       return;
@@ -258,7 +260,7 @@ function Composer({ conv, actions, composerRef }: ComposerProps) {
 
   const send = () => {
     const body = conv.draft.trim();
-    if (!body || body.length > MAX_BODY || (closed && !note)) return;
+    if (!body || body.length > MAX_BODY || replyBlocked) return;
     stopTyping();
     actions.setDraft(id, { text: "" });
     void actions.send(id, body, note ? "note" : "msg");
@@ -290,6 +292,9 @@ function Composer({ conv, actions, composerRef }: ComposerProps) {
           {t.note}
         </button>
         {note && <span class="note-hint">{t.noteHint}</span>}
+        {replyBlocked && (
+          <span class="reply-hint">{conv.state === "waiting" ? t.acceptToReply : t.closedNoReply}</span>
+        )}
       </div>
       <div class="composer-row">
         <textarea
@@ -298,7 +303,7 @@ function Composer({ conv, actions, composerRef }: ComposerProps) {
           class="composer-input"
           rows={3}
           maxLength={MAX_BODY}
-          disabled={closed && !note}
+          disabled={replyBlocked}
           aria-label={note ? t.noteHint : t.reply}
           placeholder={note ? t.notePlaceholder : t.replyPlaceholder}
           value={conv.draft}
@@ -311,7 +316,7 @@ function Composer({ conv, actions, composerRef }: ComposerProps) {
             }
           }}
         />
-        <button class="button button--primary" type="submit" data-testid="send" disabled={closed && !note}>
+        <button class="button button--primary" type="submit" data-testid="send" disabled={replyBlocked}>
           {note ? t.addNote : t.send}
         </button>
       </div>

@@ -208,11 +208,15 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
             <span class={`status-dot status-dot--${state.status}`} aria-hidden="true" />
             <select
               data-testid="status"
-              value={state.status}
               onChange={(e) => void setStatus(e.currentTarget.value === "away" ? "away" : "online")}
             >
-              <option value="online">{t.statusOnline}</option>
-              <option value="away">{t.statusAway}</option>
+              {/* `selected` on the options: a `value` on the <select> is set before they exist. */}
+              <option value="online" selected={state.status === "online"}>
+                {t.statusOnline}
+              </option>
+              <option value="away" selected={state.status === "away"}>
+                {t.statusAway}
+              </option>
             </select>
           </label>
           <button class="button button--ghost" type="button" data-testid="logout" onClick={() => void logout()}>

@@ -131,6 +131,7 @@ function withEvents(
       if (ev.visitor) next.visitor = ev.visitor;
       if (ev.agent) next.mine = isMine(ev.agent, me);
       else if (ev.state === "waiting") next.mine = false;
+      if (ev.state === "closed" && fresh.has(ev.seq)) next.visitorTyping = false;
     } else if (ev.t === "msg") {
       next.preview = ev.message.body.slice(0, 120);
     }

@@ -187,3 +187,5 @@ type Msg = { type?: unknown; count?: unknown; color?: unknown; label?: unknown }
   if (doc.body) mount();
   else doc.addEventListener("DOMContentLoaded", mount);
 })();
+
+export {};

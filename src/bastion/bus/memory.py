@@ -19,7 +19,7 @@ class MemoryBus:
         for handler in list(self._handlers.get(channel, ())):
             try:
                 await handler(channel, message)
-            except Exception:  # noqa: BLE001 - one bad subscriber must not stop the others
+            except Exception:
                 log.exception("bus_handler_failed", channel=channel.split(":", 1)[0])
 
     async def subscribe(self, channel: str, handler: BusHandler) -> None:

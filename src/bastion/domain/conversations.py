@@ -196,10 +196,6 @@ class ChatService:
         if conv.agent_id != actor.user_id and not has_perm(actor.role, Perm.CHAT_MANAGE_ALL):
             raise Forbidden("this conversation is assigned to someone else")
 
-    @staticmethod
-    def _staff_name(actor: StaffPrincipal) -> str:
-        return actor.name
-
     # ---- visitor side -----------------------------------------------------------------
 
     async def start_chat(
@@ -248,7 +244,12 @@ class ChatService:
                 consent_version=consent_version if consent_accepted else None,
             )
             await uow.conversations.add(conv)
-            visitor_info = {"id": visitor.id, "name": visitor.name, "email": visitor.email}
+            visitor_info = {
+                "id": visitor.id,
+                "name": visitor.name,
+                "email": visitor.email,
+                "verified": False,
+            }
             event = await self._append(
                 uow,
                 conv,
@@ -353,11 +354,12 @@ class ChatService:
             conv = await self._load(uow, actor, conversation_id)
             if conv.state is ConvState.CLOSED:
                 raise InvalidState("the conversation is closed")
+            name: str | None
             if isinstance(actor, StaffPrincipal):
                 if conv.state is ConvState.WAITING:
                     raise InvalidState("accept the conversation before replying")
                 self._check_participant(actor, conv)
-                kind, author_id, name = "agent", actor.user_id, self._staff_name(actor)
+                kind, author_id, name = "agent", actor.user_id, actor.name
             else:
                 visitor = await uow.visitors.get(actor.visitor_id)
                 kind, author_id = "visitor", actor.visitor_id
@@ -413,6 +415,15 @@ class ChatService:
                 author_id=actor.visitor_id,
                 author_name=None,
                 data={"score": score, "comment": comment},
+            )
+            uow.on_commit(
+                STAFF_CHANNEL,
+                {
+                    "type": "notice",
+                    "conversation": conv.id,
+                    "state": conv.state.value,
+                    "agent_id": conv.agent_id,
+                },
             )
             return {"seq": event.seq}
 
@@ -514,7 +525,12 @@ class ChatService:
             )
             uow.on_commit(
                 STAFF_CHANNEL,
-                {"type": "notice", "conversation": conv.id, "state": "active", "agent_id": target.id},
+                {
+                    "type": "notice",
+                    "conversation": conv.id,
+                    "state": "active",
+                    "agent_id": target.id,
+                },
             )
             return {"seq": event.seq}
 
@@ -527,9 +543,7 @@ class ChatService:
             conv = await self._load(uow, actor, conversation_id)
             if conv.state is ConvState.ACTIVE:
                 self._check_participant(actor, conv)
-            elif conv.state is ConvState.WAITING and not has_perm(
-                actor.role, Perm.CHAT_MANAGE_ALL
-            ):
+            elif conv.state is ConvState.WAITING and not has_perm(actor.role, Perm.CHAT_MANAGE_ALL):
                 raise Forbidden("accept the conversation before closing it")
             return await self._do_close(uow, conv, reason="agent")
 
@@ -537,12 +551,23 @@ class ChatService:
         await self.announce_queue()
         return result
 
-    async def _do_close(self, uow: UnitOfWork, conv: Conversation, *, reason: str) -> dict[str, Any]:
+    @staticmethod
+    async def _agent_name(uow: UnitOfWork, agent_id: str | None) -> str | None:
+        user = await uow.users.get(agent_id) if agent_id else None
+        return user.name if user else None
+
+    async def _do_close(
+        self, uow: UnitOfWork, conv: Conversation, *, reason: str
+    ) -> dict[str, Any]:
         if conv.state is ConvState.CLOSED:
             raise InvalidState("the conversation is already closed")
         now = self._clock.now()
         won = await uow.conversations.transition(
-            conv.id, from_states=OPEN_STATES, to_state=ConvState.CLOSED, agent_id=conv.agent_id, at=now
+            conv.id,
+            from_states=OPEN_STATES,
+            to_state=ConvState.CLOSED,
+            agent_id=conv.agent_id,
+            at=now,
         )
         if not won:
             raise InvalidState("the conversation is already closed")
@@ -553,11 +578,21 @@ class ChatService:
             author_kind="system",
             author_id=None,
             author_name=None,
-            data={"state": ConvState.CLOSED.value, "closed_by": reason},
+            data={
+                "state": ConvState.CLOSED.value,
+                "closed_by": reason,
+                "agent_id": conv.agent_id,
+                "agent_name": await self._agent_name(uow, conv.agent_id),
+            },
         )
         uow.on_commit(
             STAFF_CHANNEL,
-            {"type": "notice", "conversation": conv.id, "state": "closed", "agent_id": conv.agent_id},
+            {
+                "type": "notice",
+                "conversation": conv.id,
+                "state": "closed",
+                "agent_id": conv.agent_id,
+            },
         )
         return {"conversation": conv.id, "state": ConvState.CLOSED.value, "seq": event.seq}
 
@@ -634,12 +669,16 @@ class ChatService:
 
 
 def staff_may_watch(actor: StaffPrincipal, state: str, agent_id: str | None) -> bool:
-    """Whether a staff socket should follow a conversation in this state."""
+    """Whether a staff socket should follow a conversation in this state.
+
+    Agents keep following their own closed chats (a rating may still arrive); others'
+    chats leave their view once taken.
+    """
+    if agent_id is not None and agent_id == actor.user_id:
+        return True
     if has_perm(actor.role, Perm.CHAT_VIEW_ALL):
         return state != ConvState.CLOSED.value
-    return state == ConvState.WAITING.value or (
-        state == ConvState.ACTIVE.value and agent_id == actor.user_id
-    )
+    return state == ConvState.WAITING.value
 
 
 __all__ = ["ChatLimits", "ChatService", "Role", "check_body", "staff_may_watch"]

@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bastion.domain.errors import Conflict, Forbidden, InvalidCredentials, InvalidInput, NotAuthenticated
+from bastion.domain.errors import (
+    Conflict,
+    Forbidden,
+    InvalidCredentials,
+    InvalidInput,
+    NotAuthenticated,
+)
 from bastion.domain.events import STAFF_CHANNEL
 from bastion.domain.ids import IdFactory, new_id
 from bastion.domain.models import AgentStatus, Role, StaffSession, User
@@ -181,5 +187,5 @@ class StaffService:
 
     async def any_online(self) -> bool:
         async with self._uow(write=False) as uow:
-            users = await uow.users.list()
+            users = await uow.users.list_all()
         return any(u.status is AgentStatus.ONLINE and not u.disabled for u in users)

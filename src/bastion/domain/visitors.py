@@ -16,6 +16,7 @@ from bastion.domain.widgets import origin_allowed, origin_of
 from bastion.security.tokens import hash_token, new_token
 
 MAX_URL_CHARS = 2048
+ROTATION_GRACE = timedelta(seconds=60)
 MAX_TITLE_CHARS = 300
 
 
@@ -54,7 +55,8 @@ class VisitorService:
         self, widget_id: str, page_url: str, resume_token: str | None
     ) -> IssuedSession:
         """A fresh token for a new visitor, or, given a valid ``resume_token`` of this
-        widget, a new token for the same visitor (the old one is revoked: rotation)."""
+        widget, a new token for the same visitor (the old one is revoked: rotation).
+        """
         check_page_url(page_url)
         now = self._clock.now()
         async with self._uow() as uow:
@@ -68,7 +70,11 @@ class VisitorService:
                 old = await uow.visitor_tokens.get(hash_token(resume_token))
                 if old and not old.revoked and old.expires_at > now and old.widget_id == widget_id:
                     visitor_id = old.visitor_id
-                    await uow.visitor_tokens.revoke(old.token_hash)
+                    # Rotation with a short grace, so two tabs that rotate at once do not
+                    # lock each other out; the old token dies within a minute.
+                    await uow.visitor_tokens.expire(
+                        old.token_hash, min(old.expires_at, now + ROTATION_GRACE)
+                    )
             if visitor_id is None:
                 visitor = Visitor(
                     id=self._ids("v"), widget_id=widget_id, name=None, email=None, created_at=now

@@ -94,12 +94,12 @@ class WidgetService:
             raise NotFound("no such widget")
         return widget
 
-    async def list(self, actor: StaffPrincipal | None) -> list[Widget]:
+    async def list_all(self, actor: StaffPrincipal | None) -> list[Widget]:
         """All widgets; ``actor`` None means the local operator (CLI)."""
         if actor is not None and not has_perm(actor.role, Perm.WIDGETS_MANAGE):
             raise Forbidden("your role cannot manage widgets")
         async with self._uow(write=False) as uow:
-            return await uow.widgets.list()
+            return await uow.widgets.list_all()
 
     async def create(
         self, actor: StaffPrincipal | None, name: str, allowed_origins: list[str]
@@ -142,7 +142,7 @@ class WidgetService:
     async def ensure_default(self, origins: list[str]) -> Widget | None:
         """On first start, create the default widget allowing the server's own origins."""
         async with self._uow() as uow:
-            if await uow.widgets.list():
+            if await uow.widgets.list_all():
                 return None
             widget = Widget(
                 id=self._ids("w"),

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
 
@@ -53,7 +54,7 @@ class SecurityHeaders:
                     "Content-Security-Policy": API_CSP,
                     "X-Content-Type-Options": "nosniff",
                     "Referrer-Policy": "strict-origin-when-cross-origin",
-                    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+                    "Permissions-Policy": PERMISSIONS_POLICY,
                     "Cross-Origin-Opener-Policy": "same-origin",
                     "Cross-Origin-Resource-Policy": "same-origin",
                 }

@@ -10,7 +10,9 @@ MIN_PASSWORD_LENGTH = 12
 
 
 class PasswordHasher:
-    def __init__(self, *, time_cost: int = 3, memory_kib: int = 65536, parallelism: int = 1) -> None:
+    def __init__(
+        self, *, time_cost: int = 3, memory_kib: int = 65536, parallelism: int = 1
+    ) -> None:
         self._ph = _Argon2(
             time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism, type=Type.ID
         )

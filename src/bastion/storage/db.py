@@ -16,7 +16,8 @@ from sqlalchemy.pool import ConnectionPoolEntry
 class Database:
     """Owns the engines. On SQLite, write transactions are serialised in-process and
     begin with ``BEGIN IMMEDIATE`` so a reader never has to upgrade to a writer (which
-    SQLite may refuse without waiting); reads run concurrently under WAL."""
+    SQLite may refuse without waiting); reads run concurrently under WAL.
+    """
 
     def __init__(self, url: str, *, sqlite_synchronous: str = "FULL", echo: bool = False) -> None:
         self.url = url
@@ -38,7 +39,7 @@ class Database:
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
             # Take transaction control from the driver so we can choose BEGIN IMMEDIATE.
-            dbapi_conn.isolation_level = None  # type: ignore[attr-defined]  # sqlite3 attribute
+            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute(f"PRAGMA synchronous={sync}")
@@ -60,10 +61,9 @@ class Database:
     async def transaction(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
         """A connection inside a transaction; the caller commits, otherwise it rolls back."""
         if write and self.is_sqlite:
-            async with self._write_lock:
-                async with self.write_engine.connect() as conn:
-                    await conn.begin()
-                    yield conn
+            async with self._write_lock, self.write_engine.connect() as conn:
+                await conn.begin()
+                yield conn
         else:
             engine = self.write_engine if write else self.read_engine
             async with engine.connect() as conn:

@@ -62,7 +62,7 @@ class SqlWidgetRepo(_Repo):
         row = (await self._c.execute(select(t.widgets).where(t.widgets.c.id == widget_id))).first()
         return self._row(row) if row else None
 
-    async def list(self) -> list[Widget]:
+    async def list_all(self) -> list[Widget]:
         rows = await self._c.execute(select(t.widgets).order_by(t.widgets.c.created_at))
         return [self._row(r) for r in rows]
 
@@ -170,6 +170,13 @@ class SqlVisitorTokenRepo(_Repo):
             .values(revoked=True)
         )
 
+    async def expire(self, token_hash: str, at: datetime) -> None:
+        await self._c.execute(
+            update(t.visitor_tokens)
+            .where(t.visitor_tokens.c.token_hash == token_hash)
+            .values(expires_at=at)
+        )
+
 
 class SqlUserRepo(_Repo):
     @staticmethod
@@ -220,7 +227,7 @@ class SqlUserRepo(_Repo):
     async def count(self) -> int:
         return int((await self._c.execute(select(func.count()).select_from(t.users))).scalar_one())
 
-    async def list(self) -> list[User]:
+    async def list_all(self) -> list[User]:
         rows = await self._c.execute(select(t.users).order_by(t.users.c.created_at))
         return [self._row(r) for r in rows]
 
@@ -268,7 +275,9 @@ class SqlSessionRepo(_Repo):
 
     async def revoke(self, id_hash: str) -> None:
         await self._c.execute(
-            update(t.staff_sessions).where(t.staff_sessions.c.id_hash == id_hash).values(revoked=True)
+            update(t.staff_sessions)
+            .where(t.staff_sessions.c.id_hash == id_hash)
+            .values(revoked=True)
         )
 
 

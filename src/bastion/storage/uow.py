@@ -10,7 +10,8 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bastion.domain.ports import Bus, DuplicateCommand
+from bastion.domain import ports
+from bastion.domain.ports import Bus, DuplicateCommand, UnitOfWork
 from bastion.storage import repositories as r
 from bastion.storage.db import Database
 
@@ -18,14 +19,14 @@ log = structlog.get_logger(__name__)
 
 
 class SqlUnitOfWork:
-    widgets: r.SqlWidgetRepo
-    visitors: r.SqlVisitorRepo
-    visitor_tokens: r.SqlVisitorTokenRepo
-    users: r.SqlUserRepo
-    sessions: r.SqlSessionRepo
-    conversations: r.SqlConversationRepo
-    events: r.SqlEventRepo
-    commands: r.SqlCommandRepo
+    widgets: ports.WidgetRepo
+    visitors: ports.VisitorRepo
+    visitor_tokens: ports.VisitorTokenRepo
+    users: ports.UserRepo
+    sessions: ports.SessionRepo
+    conversations: ports.ConversationRepo
+    events: ports.EventRepo
+    commands: ports.CommandRepo
 
     def __init__(self, db: Database, bus: Bus, *, write: bool) -> None:
         self._db = db
@@ -96,3 +97,7 @@ class SqlUnitOfWorkFactory:
 
     def __call__(self, *, write: bool = True) -> SqlUnitOfWork:
         return SqlUnitOfWork(self._db, self._bus, write=write)
+
+
+def _conforms(u: SqlUnitOfWork) -> UnitOfWork:
+    return u

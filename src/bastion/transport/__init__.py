@@ -1,1 +1,1 @@
-"""Transports: thin adapters (REST, WebSocket, CLI) that authenticate, validate and call the domain."""
+"""Transports: thin adapters (REST, WebSocket, CLI) that authenticate, validate, call the domain."""

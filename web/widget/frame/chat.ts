@@ -15,7 +15,13 @@ import type {
   SessionResponse,
   WidgetConfig,
 } from "../../shared/protocol";
-import { CommandError, SocketClient, type HelloAck, type SocketStatus } from "../../shared/socket";
+import {
+  CommandError,
+  SocketClient,
+  type HelloAck,
+  type SocketStatus,
+  type WebSocketFactory,
+} from "../../shared/socket";
 import { EventStream } from "../../shared/stream";
 import type { HostPage, ParentBridge } from "./parent";
 import type { Store } from "./store";
@@ -45,6 +51,8 @@ export interface ChatDeps {
   parent: ParentBridge;
   page: HostPage;
   visible: boolean;
+  /** Injected by tests; the browser's WebSocket otherwise. */
+  WebSocket?: WebSocketFactory;
 }
 
 export class WidgetChat {
@@ -115,6 +123,7 @@ export class WidgetChat {
         this.socketStatus = status;
         this.renderConnection();
       },
+      ...(this.d.WebSocket ? { WebSocket: this.d.WebSocket } : {}),
     });
     this.socket.start();
     window.addEventListener("online", () => {
@@ -576,7 +585,7 @@ export class WidgetChat {
       this.prechat = null;
     }
     v.log.hidden = this.conversation === null;
-    v.footer.hidden = this.conversation === null;
+    v.footer.hidden = this.conversation === null || state === "closed";
     const closed = state === "closed";
     v.composer.disabled = closed;
     v.send.disabled = closed;

@@ -184,7 +184,7 @@ export function buildPrechat(config: WidgetConfig, t: T): HTMLFormElement {
       attrs: { type: "submit", "data-testid": "start" },
     }),
   );
-  return el("form", { class: "prechat", attrs: { "data-testid": "prechat", novalidate: false } }, rows);
+  return el("form", { class: "prechat", attrs: { "data-testid": "prechat" } }, rows);
 }
 
 function fieldRow(field: PrechatField, t: T): HTMLElement {

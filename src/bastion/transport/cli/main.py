@@ -25,6 +25,11 @@ app.add_typer(user_app, name="user")
 app.add_typer(widget_app, name="widget")
 
 
+def snippet(base: str, widget_id: str) -> str:
+    """The one-line embed code for a widget."""
+    return f'<script async src="{base}/widget.js" data-bastion-widget="{widget_id}"></script>'
+
+
 def fail(reason: str) -> None:
     typer.echo(f"bastion: {reason}", err=True)
     raise typer.Exit(1)
@@ -173,7 +178,9 @@ def user_create(
         return {"id": user.id, "email": user.email, "role": user.role.value, "name": user.name}
 
     out = _run(go)
-    typer.echo(json.dumps(out) if as_json else f"created {out['role']} {out['email']} ({out['id']})")
+    typer.echo(
+        json.dumps(out) if as_json else f"created {out['role']} {out['email']} ({out['id']})"
+    )
 
 
 @widget_app.command("list")
@@ -190,7 +197,7 @@ def widget_list(
         await _prepare(settings)
         svc = build_services(settings)
         try:
-            widgets = await svc.widgets.list(None)
+            widgets = await svc.widgets.list_all(None)
         finally:
             await svc.db.dispose()
         return [
@@ -198,7 +205,7 @@ def widget_list(
                 "id": w.id,
                 "name": w.name,
                 "allowed_origins": list(w.allowed_origins),
-                "snippet": f'<script async src="{base}/widget.js" data-bastion-widget="{w.id}"></script>',
+                "snippet": snippet(base, w.id),
             }
             for w in widgets
         ]
@@ -218,7 +225,7 @@ def widget_allow(
     replace: Annotated[bool, typer.Option(help="Replace the list instead of adding.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Allow sites (origins like https://shop.example or https://*.example.com) to embed a widget."""
+    """Let sites (https://shop.example, https://*.example.com) embed a widget."""
     settings = _settings()
 
     async def go() -> list[str]:
@@ -234,7 +241,9 @@ def widget_allow(
         return list(widget.allowed_origins)
 
     allowed = _run(go)
-    typer.echo(json.dumps({"id": widget_id, "allowed_origins": allowed}) if as_json else " ".join(allowed))
+    typer.echo(
+        json.dumps({"id": widget_id, "allowed_origins": allowed}) if as_json else " ".join(allowed)
+    )
 
 
 def main() -> None:

@@ -21,9 +21,7 @@ from bastion.transport.rest.auth import any_principal, staff_principal
 router = APIRouter(prefix="/api/v1")
 
 WidgetId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
-ConversationId = Annotated[
-    str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
-]
+ConversationId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 class ErrorOut(BaseModel):
@@ -135,8 +133,10 @@ class WidgetPatch(Strict):
 async def list_widgets(
     request: Request, actor: Annotated[StaffPrincipal, Depends(staff_principal)]
 ) -> list[WidgetOut]:
-    widgets = await services(request).widgets.list(actor)
-    return [WidgetOut(id=w.id, name=w.name, allowed_origins=list(w.allowed_origins)) for w in widgets]
+    widgets = await services(request).widgets.list_all(actor)
+    return [
+        WidgetOut(id=w.id, name=w.name, allowed_origins=list(w.allowed_origins)) for w in widgets
+    ]
 
 
 @router.patch("/widgets/{widget_id}", response_model=WidgetOut, responses=ERRORS, tags=["admin"])

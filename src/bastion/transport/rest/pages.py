@@ -113,7 +113,7 @@ def demo_router() -> APIRouter:
     @demo.get("/demo/")
     async def demo_page(request: Request) -> HTMLResponse:
         svc = services(request)
-        widgets = await svc.widgets.list(None)
+        widgets = await svc.widgets.list_all(None)
         if not widgets:
             raise NotFound("no widget exists yet")
         snippet = (
@@ -121,7 +121,9 @@ def demo_router() -> APIRouter:
             f'data-bastion-widget="{html.escape(widgets[0].id)}"></script>'
         )
         body = (PAGES / "demo.html").read_text(encoding="utf-8")
-        body = body.replace("{{SNIPPET}}", snippet).replace("{{SNIPPET_TEXT}}", html.escape(snippet))
+        body = body.replace("{{SNIPPET}}", snippet).replace(
+            "{{SNIPPET_TEXT}}", html.escape(snippet)
+        )
         return HTMLResponse(body, headers={"Content-Security-Policy": page_csp(frame_src="'self'")})
 
     return demo

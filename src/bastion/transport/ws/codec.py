@@ -1,5 +1,6 @@
 """Decoding and validating client frames. Every failure becomes a :class:`FrameError`
-with a stable code; nothing a client sends can raise anything else."""
+with a stable code; nothing a client sends can raise anything else.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-CommandId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+CommandId = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+]
 ConvId = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
 # Length limits for bodies are the domain's (they are settings); this cap only bounds work.
 Body = Annotated[str, StringConstraints(max_length=20000)]
@@ -155,7 +158,12 @@ class FrameError(Exception):
         self.field = field
 
     def frame(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"t": "error", "id": self.id, "code": self.code, "message": self.message}
+        out: dict[str, Any] = {
+            "t": "error",
+            "id": self.id,
+            "code": self.code,
+            "message": self.message,
+        }
         if self.field:
             out["field"] = self.field
         return out
@@ -182,7 +190,9 @@ def decode(text: str | bytes | None, registry: dict[str, type[Frame]], max_bytes
     frame_id = _safe_id(obj)
     kind = obj.get("t")
     if not isinstance(kind, str):
-        raise FrameError("invalid_frame", "the frame needs a string type 't'", id=frame_id, field="t")
+        raise FrameError(
+            "invalid_frame", "the frame needs a string type 't'", id=frame_id, field="t"
+        )
     model = registry.get(kind)
     if model is None:
         shown = kind[:40].encode("ascii", "backslashreplace").decode("ascii")

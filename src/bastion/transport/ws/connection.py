@@ -91,9 +91,13 @@ class ClientSocket:
         self._handlers = handlers
         self._on_close = on_close
         self._inbox: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue(limits.queue_size)
-        self._outbox: asyncio.Queue[str | None] = asyncio.Queue(limits.queue_size)
+        # Text frames to send; a (code, reason) tuple closes after what is queued before it.
+        self._outbox: asyncio.Queue[str | tuple[int, str] | None] = asyncio.Queue(
+            limits.queue_size + 1
+        )
         self._lock = asyncio.Lock()
         self._closing = False
+        self._close_task: asyncio.Task[None] | None = None
         self._strikes = 0
         self._bucket = _Bucket(limits.frames_per_s, limits.frame_burst)
 
@@ -112,19 +116,30 @@ class ClientSocket:
         try:
             self._inbox.put_nowait((channel, message))
         except asyncio.QueueFull:
-            log.info("ws_slow_consumer_closed")
-            self._closing = True
-            self._outbox.put_nowait(None) if not self._outbox.full() else None
-            asyncio.get_running_loop().create_task(self._close(CLOSE_TRY_LATER, "too slow"))
+            if not self._closing:
+                log.info("ws_slow_consumer_closed")
+                self._closing = True
+                self._close_task = asyncio.get_running_loop().create_task(
+                    self._close_now(CLOSE_TRY_LATER, "too slow")
+                )
 
     async def _writer(self) -> None:
         while True:
-            text = await self._outbox.get()
-            if text is None:
+            item = await self._outbox.get()
+            if item is None:
                 return
-            await self.ws.send_text(text)
+            if isinstance(item, tuple):
+                await self._close_now(*item)
+                return
+            await self.ws.send_text(item)
 
     async def _close(self, code: int, reason: str) -> None:
+        """Close after the frames already queued (an error explaining why) are sent."""
+        if not self._closing:
+            self._closing = True
+            await self._outbox.put((code, reason))
+
+    async def _close_now(self, code: int, reason: str) -> None:
         self._closing = True
         if self.ws.application_state == WebSocketState.CONNECTED:
             with contextlib.suppress(Exception):
@@ -206,7 +221,7 @@ class ClientSocket:
                 await self._on_bus(message)
             except DomainError:
                 continue
-            except Exception:  # noqa: BLE001 - one bad message must not end the socket
+            except Exception:
                 log.exception("ws_bus_message_failed", channel=channel.split(":", 1)[0])
 
     async def _on_bus(self, message: dict[str, Any]) -> None:
@@ -246,7 +261,9 @@ class ClientSocket:
                     }
                 )
         elif kind == "presence" and self.staff:
-            await self.send({"t": "presence", "agent": message["agent"], "status": message["status"]})
+            await self.send(
+                {"t": "presence", "agent": message["agent"], "status": message["status"]}
+            )
         elif kind == "page" and self.staff:
             await self.send(
                 {
@@ -291,7 +308,9 @@ class ClientSocket:
     async def _read_loop(self) -> None:
         while not self._closing:
             timeout = (
-                self.limits.hello_timeout_s if self.principal is None else self.limits.idle_timeout_s
+                self.limits.hello_timeout_s
+                if self.principal is None
+                else self.limits.idle_timeout_s
             )
             try:
                 message = await asyncio.wait_for(self.ws.receive(), timeout)

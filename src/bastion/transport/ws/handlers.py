@@ -91,14 +91,14 @@ def visitor_handlers(visitors: VisitorService) -> dict[str, Handler]:
         )
 
     return {
-        "hello": hello,  # type: ignore[dict-item]  # each handler takes its own frame type
-        "ping": ping,  # type: ignore[dict-item]
-        "chat.start": chat_start,  # type: ignore[dict-item]
-        "msg.send": msg_send,  # type: ignore[dict-item]
-        "typing": typing,  # type: ignore[dict-item]
-        "page": page,  # type: ignore[dict-item]
-        "chat.end": chat_end,  # type: ignore[dict-item]
-        "rating": rating,  # type: ignore[dict-item]
+        "hello": hello,
+        "ping": ping,
+        "chat.start": chat_start,
+        "msg.send": msg_send,
+        "typing": typing,
+        "page": page,
+        "chat.end": chat_end,
+        "rating": rating,
     }
 
 
@@ -153,15 +153,15 @@ def agent_handlers(staff: StaffService) -> dict[str, Handler]:
         return result
 
     return {
-        "hello": hello,  # type: ignore[dict-item]  # each handler takes its own frame type
-        "ping": ping,  # type: ignore[dict-item]
-        "conv.accept": accept,  # type: ignore[dict-item]
-        "msg.send": msg_send,  # type: ignore[dict-item]
-        "note.send": note_send,  # type: ignore[dict-item]
-        "conv.transfer": transfer,  # type: ignore[dict-item]
-        "conv.close": close,  # type: ignore[dict-item]
-        "status.set": status_set,  # type: ignore[dict-item]
-        "typing": typing,  # type: ignore[dict-item]
+        "hello": hello,
+        "ping": ping,
+        "conv.accept": accept,
+        "msg.send": msg_send,
+        "note.send": note_send,
+        "conv.transfer": transfer,
+        "conv.close": close,
+        "status.set": status_set,
+        "typing": typing,
     }
 
 

@@ -1,0 +1,238 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { widgetTables } from "../shared/i18n";
+import type { WidgetConfig } from "../shared/protocol";
+import type { WebSocketLike } from "../shared/socket";
+import { WidgetChat } from "../widget/frame/chat";
+import { ParentBridge } from "../widget/frame/parent";
+import { Store } from "../widget/frame/store";
+import { buildView } from "../widget/frame/view";
+
+const config: WidgetConfig = {
+  id: "w_1",
+  name: "Support",
+  color: "#2f6fed",
+  greeting: "Hi!",
+  language: "en",
+  prechat_fields: [
+    { name: "name", label: "Name", type: "text", required: false },
+    { name: "email", label: "E-mail", type: "email", required: false },
+  ],
+  consent: { required: true, text: "I agree.", version: "2026-01", privacy_url: "/privacy" },
+  online: true,
+};
+
+const sockets: FakeSocket[] = [];
+class FakeSocket implements WebSocketLike {
+  readyState = 0;
+  sent: Record<string, unknown>[] = [];
+  onopen: ((ev: Event) => unknown) | null = null;
+  onmessage: ((ev: MessageEvent) => unknown) | null = null;
+  onclose: ((ev: CloseEvent) => unknown) | null = null;
+  onerror: ((ev: Event) => unknown) | null = null;
+  constructor(readonly url: string) {
+    sockets.push(this);
+  }
+  send(data: string): void {
+    this.sent.push(JSON.parse(data) as Record<string, unknown>);
+  }
+  close(): void {
+    this.readyState = 3;
+  }
+  open(): void {
+    this.readyState = 1;
+    this.onopen?.(new Event("open"));
+  }
+  receive(frame: object): void {
+    this.onmessage?.({ data: JSON.stringify(frame) } as MessageEvent);
+  }
+  drop(): void {
+    this.readyState = 3;
+    this.onclose?.({ code: 1006 } as CloseEvent);
+  }
+  last(t: string): Record<string, unknown> | undefined {
+    return this.sent.filter((f) => f.t === t).at(-1);
+  }
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+}
+
+const agentMsg = (seq: number, body: string) => ({
+  t: "msg",
+  conversation: "c_1",
+  seq,
+  message: { id: `m_${seq}`, author: { kind: "agent", name: "Jonas" }, body, ts: "2026-01-01T10:00:00Z" },
+});
+
+describe("widget frame", () => {
+  let root: HTMLElement;
+  let requests: { url: string; init: RequestInit | undefined }[];
+
+  beforeEach(() => {
+    sockets.length = 0;
+    localStorage.clear();
+    document.body.replaceChildren();
+    root = document.createElement("div");
+    document.body.appendChild(root);
+    requests = [];
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (url: string, init?: RequestInit) => {
+        requests.push({ url, init });
+        if (url.endsWith("/sessions")) {
+          return new Response(JSON.stringify({ token: "vt_new", visitor: "v_1", expires_at: "2030-01-01T00:00:00Z" }), {
+            status: 201,
+          });
+        }
+        return new Response(JSON.stringify({ events: [], last_seq: 0 }), { status: 200 });
+      }),
+    );
+  });
+
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  async function startChat(stored: object | null) {
+    if (stored) localStorage.setItem("bastion:v1:w_1", JSON.stringify(stored));
+    const t = widgetTables.en;
+    const view = buildView(root, t);
+    const chat = new WidgetChat({
+      widget: "w_1",
+      config,
+      t,
+      lang: "en",
+      view,
+      store: new Store("w_1"),
+      parent: new ParentBridge(),
+      page: { url: "https://shop.example/cart", title: "Cart" },
+      visible: true,
+      WebSocket: FakeSocket,
+    });
+    await chat.start();
+    const ws = sockets[0]!;
+    ws.open();
+    await settle();
+    return { view, ws };
+  }
+
+  it("resumes the stored session and replays the stored conversation from 0", async () => {
+    const { ws } = await startChat({ token: "vt_old", conversation: "c_1", seq: 5 });
+    const session = requests.find((r) => r.url.endsWith("/sessions"))!;
+    expect(session.url).toBe("/api/v1/widgets/w_1/sessions");
+    expect(JSON.parse(String(session.init?.body))).toEqual({ page_url: "https://shop.example/cart", resume_token: "vt_old" });
+    expect(JSON.parse(localStorage.getItem("bastion:v1:w_1")!).token).toBe("vt_new");
+
+    const hello = ws.last("hello")!;
+    expect(hello).toMatchObject({ token: "vt_new", resume: { c_1: 0 } });
+    expect(ws.url).toMatch(/^ws:\/\/.+\/ws\/visitor$/u);
+    ws.receive({
+      t: "ack",
+      id: hello.id,
+      visitor: "v_1",
+      conversations: [{ id: "c_1", state: "active", last_seq: 2, created_at: "2026-01-01T10:00:00Z", agent: { name: "Jonas" } }],
+    });
+    expect(ws.last("page")).toEqual({ t: "page", url: "https://shop.example/cart", title: "Cart" });
+  });
+
+  it("renders events in seq order, once, with the test hooks", async () => {
+    const { ws } = await startChat({ token: "vt_old", conversation: "c_1", seq: 0 });
+    const hello = ws.last("hello")!;
+    ws.receive({ t: "ack", id: hello.id, visitor: "v_1", conversations: [{ id: "c_1", state: "waiting", last_seq: 1, created_at: "x", agent: null }] });
+    ws.receive(agentMsg(3, "<img src=x onerror=alert(1)> https://example.com"));
+    ws.receive({ t: "conv.state", conversation: "c_1", seq: 2, state: "active", agent: { name: "Jonas" }, ts: "x" });
+    ws.receive(agentMsg(3, "duplicate"));
+    ws.receive({ ...agentMsg(9, "other"), conversation: "c_2" });
+
+    const msgs = root.querySelectorAll('[data-testid="msg"]');
+    expect(msgs).toHaveLength(1);
+    expect(msgs[0]!.getAttribute("data-seq")).toBe("3");
+    expect(msgs[0]!.getAttribute("data-author")).toBe("agent");
+    const body = msgs[0]!.querySelector(".body")!;
+    expect(body.textContent).toBe("<img src=x onerror=alert(1)> https://example.com");
+    expect(body.querySelector("img")).toBeNull();
+    expect(body.querySelector("a")?.getAttribute("rel")).toBe("noopener noreferrer nofollow ugc");
+    const seqs = [...root.querySelectorAll('[data-testid="messages"] [data-seq]')].map((e) => e.getAttribute("data-seq"));
+    expect(seqs).toEqual(["2", "3"]);
+    const state = root.querySelector('[data-testid="state"]')!;
+    expect(state.getAttribute("data-state")).toBe("active");
+    expect(state.textContent).toContain("Jonas");
+
+    ws.receive({ t: "typing", conversation: "c_1", on: true, author: { kind: "agent", name: "Jonas" } });
+    expect(root.querySelector('[data-testid="typing"]')?.textContent).toBe("Jonas is typing…");
+    ws.receive({ t: "typing", conversation: "c_1", on: false, author: { kind: "agent", name: "Jonas" } });
+    expect(root.querySelector('[data-testid="typing"]')).toBeNull();
+  });
+
+  it("sends on Enter, shows the message once, then rates a closed chat and resumes by seq", async () => {
+    const { ws, view } = await startChat({ token: "vt_old", conversation: "c_1", seq: 0 });
+    const hello = ws.last("hello")!;
+    ws.receive({ t: "ack", id: hello.id, visitor: "v_1", conversations: [{ id: "c_1", state: "active", last_seq: 0, created_at: "x", agent: { name: "Jonas" } }] });
+
+    view.composer.value = "Hello there";
+    view.composer.dispatchEvent(new Event("input"));
+    expect(ws.last("typing")).toEqual({ t: "typing", conversation: "c_1", on: true });
+    view.composer.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
+    const send = ws.last("msg.send")!;
+    expect(send).toMatchObject({ conversation: "c_1", body: "Hello there" });
+    expect(ws.last("typing")).toEqual({ t: "typing", conversation: "c_1", on: false });
+    expect(view.composer.value).toBe("");
+    expect(root.querySelectorAll('[data-testid="msg-pending"]')).toHaveLength(1);
+
+    ws.receive({ t: "ack", id: send.id, message: "m_4", seq: 4 });
+    ws.receive({
+      t: "msg",
+      conversation: "c_1",
+      seq: 4,
+      message: { id: "m_4", author: { kind: "visitor", name: null }, body: "Hello there", ts: "x" },
+    });
+    await settle();
+    expect(root.querySelectorAll('[data-testid="msg-pending"]')).toHaveLength(0);
+    expect(root.querySelectorAll('[data-testid="msg"][data-author="visitor"]')).toHaveLength(1);
+
+    ws.receive({ t: "conv.state", conversation: "c_1", seq: 5, state: "closed", agent: null, ts: "x" });
+    expect(root.querySelector('[data-testid="state"]')?.getAttribute("data-state")).toBe("closed");
+    (root.querySelector('[data-testid="rate-good"]') as HTMLButtonElement).click();
+    expect(ws.last("rating")).toMatchObject({ conversation: "c_1", score: "good" });
+
+    // After a drop, the hello asks only for what came after the last seq seen.
+    ws.drop();
+    await new Promise((r) => setTimeout(r, 1100));
+    const ws2 = sockets[1]!;
+    ws2.open();
+    await settle();
+    expect(ws2.last("hello")).toMatchObject({ resume: { c_1: 5 } });
+    // The unanswered rating goes out again with the same id.
+    ws2.receive({ t: "ack", id: ws2.last("hello")!.id, visitor: "v_1", conversations: [] });
+    expect(ws2.last("rating")?.id).toBe(ws.last("rating")?.id);
+
+    (root.querySelector('[data-testid="new-chat"]') as HTMLButtonElement).click();
+    expect(root.querySelector('[data-testid="prechat"]')).not.toBeNull();
+  });
+
+  it("shows the pre-chat form without a conversation and starts a chat with consent", async () => {
+    const { ws } = await startChat(null);
+    const session = requests.find((r) => r.url.endsWith("/sessions"))!;
+    expect(JSON.parse(String(session.init?.body))).toEqual({ page_url: "https://shop.example/cart" });
+    expect(ws.last("hello")).toMatchObject({ resume: {} });
+    ws.receive({ t: "ack", id: ws.last("hello")!.id, visitor: "v_1", conversations: [] });
+    const form = root.querySelector<HTMLFormElement>('[data-testid="prechat"]')!;
+    expect(form.querySelector('input[name="name"]')).not.toBeNull();
+    expect(form.querySelector('input[name="email"]')?.getAttribute("type")).toBe("email");
+    (form.querySelector('input[name="name"]') as HTMLInputElement).value = "Ona";
+    (form.querySelector('[data-testid="consent"]') as HTMLInputElement).checked = true;
+    const privacy = form.querySelector<HTMLAnchorElement>("a.privacy")!;
+    expect(new URL(privacy.href).pathname).toBe("/privacy");
+    form.dispatchEvent(new Event("submit", { cancelable: true }));
+    const start = ws.last("chat.start")!;
+    expect(start).toMatchObject({ fields: { name: "Ona" }, consent: { accepted: true, version: "2026-01" } });
+    ws.receive({ t: "ack", id: start.id, conversation: "c_9", state: "waiting", seq: 1, queue: { position: 2, eta_s: 120 } });
+    await settle();
+    expect(root.querySelector('[data-testid="prechat"]')).toBeNull();
+    const state = root.querySelector('[data-testid="state"]')!;
+    expect(state.getAttribute("data-state")).toBe("waiting");
+    expect(state.textContent).toContain("number 2");
+    expect(JSON.parse(localStorage.getItem("bastion:v1:w_1")!).conversation).toBe("c_9");
+  });
+});
