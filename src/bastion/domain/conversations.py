@@ -438,7 +438,12 @@ class ChatService:
             raise Forbidden("your role cannot take chats")
 
         async def step(uow: UnitOfWork) -> dict[str, Any]:
-            conv = await self._load(uow, actor, conversation_id)
+            conv = await uow.conversations.get(conversation_id)
+            if conv is None:
+                raise NotFound("no such conversation")
+            if not self.can_view(actor, conv):
+                # It was in the shared queue a moment ago; say it was taken, show nothing.
+                raise InvalidState("the conversation is no longer waiting")
             now = self._clock.now()
             # Compare-and-set: of two agents (or nodes) accepting at once, one wins.
             won = await uow.conversations.transition(

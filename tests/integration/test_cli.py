@@ -1,0 +1,81 @@
+"""The CLI: JSON output, one-line failures with a non-zero exit, schema guard."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from tests.support.server import base_env, cli
+
+
+def test_user_create_widget_list_and_failures(tmp_path: Path) -> None:
+    env = base_env(tmp_path, None)
+    out = cli(
+        env,
+        "user",
+        "create",
+        "--email",
+        "a@example.com",
+        "--role",
+        "agent",
+        "--password-stdin",
+        "--json",
+        stdin="a perfectly fine password\n",
+    )
+    created = json.loads(out.stdout)
+    assert created["email"] == "a@example.com" and created["role"] == "agent"
+    # The password never appears in output or in the database file.
+    assert "perfectly" not in out.stdout + out.stderr
+    assert b"perfectly fine" not in (tmp_path / "bastion.db").read_bytes()
+
+    short = cli(
+        env,
+        "user",
+        "create",
+        "--email",
+        "b@example.com",
+        "--role",
+        "agent",
+        "--password-stdin",
+        stdin="short\n",
+        check=False,
+    )
+    assert short.returncode == 1
+    assert short.stderr.strip().count("\n") == 0 and "at least 12" in short.stderr
+    assert "Traceback" not in short.stderr
+
+    dup = cli(
+        env,
+        "user",
+        "create",
+        "--email",
+        "A@example.com",
+        "--role",
+        "agent",
+        "--password-stdin",
+        stdin="another fine password\n",
+        check=False,
+    )
+    assert dup.returncode == 1 and "exists" in dup.stderr
+
+    assert json.loads(cli(env, "widget", "list", "--json").stdout) == []
+
+
+def test_bad_settings_fail_with_one_line(tmp_path: Path) -> None:
+    env = {**base_env(tmp_path, None), "BASTION_DATABASE_URL": "mysql://nope"}
+    proc = cli(env, "migrate", check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("bastion: BASTION_DATABASE_URL")
+    assert "Traceback" not in proc.stderr
+
+
+def test_refuses_a_schema_newer_than_it_knows(tmp_path: Path) -> None:
+    env = base_env(tmp_path, None)
+    cli(env, "migrate")
+    with sqlite3.connect(tmp_path / "bastion.db") as db:
+        db.execute("UPDATE alembic_version SET version_num = '9999_future'")
+    proc = cli(env, "migrate", check=False)
+    assert proc.returncode == 1 and "newer" in proc.stderr
+    serve = cli(env, "serve", "--port", "1", check=False)
+    assert serve.returncode == 1 and "newer" in serve.stderr

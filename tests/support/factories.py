@@ -1,0 +1,103 @@
+"""Factories for domain tests: real storage (SQLite in a temp dir), a controllable clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bastion.app import build_services
+from bastion.domain.models import Role
+from bastion.domain.principals import StaffPrincipal, VisitorPrincipal
+from bastion.settings import load_settings
+from bastion.storage.migrate import migrate
+from bastion.transport.context import Services
+
+PASSWORD = "a long enough password"
+
+
+@dataclass
+class FakeClock:
+    at: datetime = field(default_factory=lambda: datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+
+    def now(self) -> datetime:
+        return self.at
+
+    def advance(self, **delta: float) -> None:
+        self.at += timedelta(**delta)
+
+
+class RecordingBus:
+    """The in-process bus, plus a log of what was published (to test after-commit)."""
+
+    def __init__(self) -> None:
+        from bastion.bus.memory import MemoryBus
+
+        self.inner = MemoryBus()
+        self.published: list[tuple[str, dict[str, Any]]] = []
+
+    async def publish(self, channel: str, message: dict[str, Any]) -> None:
+        self.published.append((channel, message))
+        await self.inner.publish(channel, message)
+
+    async def subscribe(self, channel: str, handler: Any) -> None:
+        await self.inner.subscribe(channel, handler)
+
+    async def unsubscribe(self, channel: str, handler: Any) -> None:
+        await self.inner.unsubscribe(channel, handler)
+
+    async def ping(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+@dataclass
+class World:
+    svc: Services
+    clock: FakeClock
+    bus: RecordingBus
+    widget_id: str
+
+    async def visitor(self, page_url: str = "http://127.0.0.1:8000/demo/") -> VisitorPrincipal:
+        issued = await self.svc.visitors.create_session(self.widget_id, page_url, None)
+        return await self.svc.visitors.authenticate(issued.token)
+
+    async def staff(
+        self, email: str, role: Role = Role.AGENT, name: str = "Jonas"
+    ) -> StaffPrincipal:
+        user = await self.svc.staff.create_user(
+            None, email=email, password=PASSWORD, role=role, name=name
+        )
+        return StaffPrincipal(user_id=user.id, name=user.name, role=user.role)
+
+    async def start(self, visitor: VisitorPrincipal, **kw: Any) -> str:
+        result = await self.svc.chat.start_chat(
+            visitor,
+            None,
+            fields=kw.get("fields", {}),
+            consent_accepted=kw.get("consent", True),
+            consent_version="2026-01",
+            first_message=kw.get("message"),
+        )
+        return str(result["conversation"])
+
+
+async def make_world(tmp_path: Path, **env: str) -> World:
+    settings = load_settings(
+        {
+            "BASTION_DATA_DIR": str(tmp_path),
+            "BASTION_ARGON2_MEMORY_KIB": "8192",
+            "BASTION_ARGON2_TIME_COST": "1",
+            **env,
+        }
+    )
+    await migrate(settings.resolved_database_url)
+    clock = FakeClock()
+    bus = RecordingBus()
+    svc = build_services(settings, clock=clock, bus=bus)
+    widget = await svc.widgets.ensure_default(["http://127.0.0.1:8000"])
+    assert widget is not None
+    return World(svc=svc, clock=clock, bus=bus, widget_id=widget.id)

@@ -1,0 +1,89 @@
+"""Staff login and sessions: no enumeration, idle and absolute timeouts, revocation."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bastion.domain.errors import Conflict, InvalidCredentials, InvalidInput, NotAuthenticated
+from bastion.domain.models import Role
+from tests.support.factories import PASSWORD, World
+
+
+async def test_login_and_session_lifecycle(world: World) -> None:
+    staff = world.svc.staff
+    await world.staff("jonas@example.com")
+    result = await staff.login("Jonas@Example.com ", PASSWORD, ip="127.0.0.1", user_agent="t")
+    principal, user = await staff.authenticate(result.session_token)
+    assert principal.user_id == user.id and user.email == "jonas@example.com"
+    await staff.logout(result.session_token)
+    with pytest.raises(NotAuthenticated):
+        await staff.authenticate(result.session_token)
+
+
+async def test_unknown_account_and_wrong_password_look_the_same(world: World) -> None:
+    staff = world.svc.staff
+    await world.staff("jonas@example.com")
+    timings = {}
+    for email, pw in (("jonas@example.com", "wrong password!!"), ("nobody@example.com", PASSWORD)):
+        started = time.perf_counter()
+        with pytest.raises(InvalidCredentials) as err:
+            await staff.login(email, pw, ip=None, user_agent=None)
+        timings[email] = time.perf_counter() - started
+        assert err.value.message == "wrong e-mail or password"
+    # Both paths run one argon2 verification; neither is an order of magnitude faster.
+    fast, slow = sorted(timings.values())
+    assert slow / fast < 5
+
+
+async def test_idle_and_absolute_timeouts(world: World) -> None:
+    staff = world.svc.staff
+    await world.staff("jonas@example.com")
+    token = (
+        await staff.login("jonas@example.com", PASSWORD, ip=None, user_agent=None)
+    ).session_token
+    world.clock.advance(hours=7)
+    await staff.authenticate(token)  # activity slides the idle window
+    world.clock.advance(hours=7)
+    await staff.authenticate(token)
+    world.clock.advance(hours=8, seconds=1)
+    with pytest.raises(NotAuthenticated):
+        await staff.authenticate(token)
+
+    token2 = (
+        await staff.login("jonas@example.com", PASSWORD, ip=None, user_agent=None)
+    ).session_token
+    for _ in range(25):  # active every 7 h for a week: the absolute limit still ends it
+        world.clock.advance(hours=7)
+        try:
+            await staff.authenticate(token2)
+        except NotAuthenticated:
+            break
+    else:
+        pytest.fail("session outlived its absolute timeout")
+
+
+async def test_user_creation_rules(world: World) -> None:
+    staff = world.svc.staff
+    with pytest.raises(InvalidInput) as err:
+        await staff.create_user(None, email="a@example.com", password="short", role=Role.AGENT)
+    assert err.value.field == "password"
+    with pytest.raises(InvalidInput):
+        await staff.create_user(None, email="not an email", password=PASSWORD, role=Role.AGENT)
+    await world.staff("a@example.com")
+    with pytest.raises(Conflict):
+        await world.staff("A@example.com")
+    agent = await world.staff("b@example.com")
+    from bastion.domain.errors import Forbidden
+
+    with pytest.raises(Forbidden):
+        await staff.create_user(agent, email="c@example.com", password=PASSWORD, role=Role.ADMIN)
+
+
+async def test_password_hash_is_argon2id_and_never_the_password(world: World) -> None:
+    user = await world.svc.staff.create_user(
+        None, email="h@example.com", password=PASSWORD, role=Role.AGENT
+    )
+    assert user.password_hash.startswith("$argon2id$")
+    assert PASSWORD not in user.password_hash

@@ -1,0 +1,49 @@
+"""Allowed-origin parsing and matching for widget embedding."""
+
+from __future__ import annotations
+
+import pytest
+
+from bastion.domain.errors import InvalidInput
+from bastion.domain.models import Widget
+from bastion.domain.widgets import check_allowed_origin, origin_allowed, origin_of
+from tests.support.factories import FakeClock
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [
+        ("https://Shop.Example/path?q=1", "https://shop.example"),
+        ("https://shop.example:443/", "https://shop.example"),
+        ("http://127.0.0.1:8080/x", "http://127.0.0.1:8080"),
+        ("http://[::1]:8000/", "http://[::1]:8000"),
+        ("javascript:alert(1)", None),
+        ("data:text/html,hi", None),
+        ("//shop.example/", None),
+        ("https://shop.example:99999/", None),
+    ],
+)
+def test_origin_of(url: str, origin: str | None) -> None:
+    assert origin_of(url) == origin
+
+
+def test_allowed_origins_and_wildcards() -> None:
+    widget = Widget(
+        id="w_1",
+        name="w",
+        allowed_origins=(
+            check_allowed_origin("https://shop.example"),
+            check_allowed_origin("https://*.bank.example"),
+        ),
+        config={},
+        created_at=FakeClock().now(),
+    )
+    assert origin_allowed(widget, "https://shop.example")
+    assert origin_allowed(widget, "https://eu.bank.example")
+    assert not origin_allowed(widget, "https://bank.example.evil.com")
+    assert not origin_allowed(widget, "https://evilbank.example")
+    assert not origin_allowed(widget, "http://shop.example")
+    assert not origin_allowed(widget, None)
+    for bad in ("shop.example", "https://shop.example/path", "ftp://x.example", "*"):
+        with pytest.raises(InvalidInput):
+            check_allowed_origin(bad)
