@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from bastion import __version__
 from bastion.bus.memory import MemoryBus
 from bastion.clock import SystemClock
+from bastion.domain.auth import AuthService
 from bastion.domain.conversations import ChatLimits, ChatService
 from bastion.domain.ports import Bus, Clock
 from bastion.domain.staff import StaffService
@@ -22,8 +23,9 @@ from bastion.security.passwords import PasswordHasher
 from bastion.settings import Settings
 from bastion.storage.db import Database
 from bastion.storage.uow import SqlUnitOfWorkFactory
+from bastion.transport.clientip import networks
 from bastion.transport.context import Services
-from bastion.transport.rest import api, errors, health, pages
+from bastion.transport.rest import account, admin, api, errors, health, pages
 from bastion.transport.ws import routes as ws_routes
 from bastion.transport.ws.connection import SocketLimits
 from bastion.transport.ws.hub import Hub
@@ -61,6 +63,7 @@ def build_services(
             idle_s=settings.session_idle_s,
             absolute_s=settings.session_absolute_s,
         ),
+        auth=AuthService(uow, clock, hasher, absolute_s=settings.session_absolute_s),
         widgets=WidgetService(uow, clock),
         socket_limits=SocketLimits(
             max_frame_bytes=settings.ws_max_frame_bytes,
@@ -68,6 +71,7 @@ def build_services(
             queue_size=settings.ws_send_queue,
         ),
         web_dist=WEB_DIST,
+        trusted_proxies=networks(settings.trusted_proxies),
         demo=demo,
     )
 
@@ -99,6 +103,8 @@ def create_app(
     errors.install(app)
     app.include_router(health.router)
     app.include_router(api.router)
+    app.include_router(account.router)
+    app.include_router(admin.router)
     app.include_router(ws_routes.router)
     app.include_router(pages.apidocs_router())
     if demo:

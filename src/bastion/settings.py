@@ -6,6 +6,7 @@ the values it needs.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -56,6 +57,8 @@ class Settings:
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 1
     sqlite_synchronous: str = "FULL"
+    # Peers whose X-Forwarded-For is believed (CIDR ranges), e.g. the nginx in front.
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def resolved_database_url(self) -> str:
@@ -108,6 +111,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "argon2_time_cost": _int(env, "BASTION_ARGON2_TIME_COST", 3),
         "argon2_memory_kib": _int(env, "BASTION_ARGON2_MEMORY_KIB", 65536),
         "sqlite_synchronous": env.get("BASTION_SQLITE_SYNCHRONOUS", "FULL").upper(),
+        "trusted_proxies": tuple(
+            p.strip() for p in env.get("BASTION_TRUSTED_PROXIES", "").split(",") if p.strip()
+        ),
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     settings = Settings(**values)  # type: ignore[arg-type]  # keys mirror the dataclass fields
@@ -125,5 +131,10 @@ def _validate(s: Settings) -> None:
         )
     if s.sqlite_synchronous not in ("FULL", "NORMAL", "EXTRA"):
         raise SettingsError("BASTION_SQLITE_SYNCHRONOUS must be FULL, NORMAL or EXTRA")
+    for proxy in s.trusted_proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise SettingsError("BASTION_TRUSTED_PROXIES must be comma-separated CIDRs") from None
     if s.public_url and urlsplit(s.public_url).scheme not in ("http", "https"):
         raise SettingsError("BASTION_PUBLIC_URL must be an http(s) URL")

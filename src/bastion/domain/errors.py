@@ -60,3 +60,49 @@ class ConsentRequired(DomainError):
 class Conflict(DomainError):
     code = "conflict"
     status = 409
+
+
+class OtpRequired(DomainError):
+    code = "otp_required"
+    status = 401
+
+
+class InvalidOtp(DomainError):
+    code = "invalid_otp"
+    status = 401
+
+
+class TooManyAttempts(DomainError):
+    code = "too_many_attempts"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class WeakPassword(DomainError):
+    code = "weak_password"
+    status = 422
+
+
+class TwoFactorRequired(DomainError):
+    """The user's role requires two-step login and the user has not enrolled yet."""
+
+    code = "2fa_enrollment_required"
+    status = 403
+
+
+class IpNotAllowed(DomainError):
+    code = "ip_not_allowed"
+    status = 403
+
+
+class IdentityInvalid(DomainError):
+    code = "identity_invalid"
+    status = 401
+
+
+class IdentityRequired(DomainError):
+    code = "identity_required"
+    status = 401

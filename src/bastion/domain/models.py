@@ -55,6 +55,8 @@ class Visitor:
     email: str | None
     created_at: datetime
     fields: dict[str, str] = field(default_factory=dict)
+    verified: bool = False
+    external_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,13 @@ class User:
     status: AgentStatus
     created_at: datetime
     disabled: bool = False
+    totp_secret: str | None = None
+    totp_pending: str | None = None
+    totp_last_step: int | None = None
+
+    @property
+    def totp_enabled(self) -> bool:
+        return self.totp_secret is not None
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,19 @@ class StaffSession:
     ip: str | None
     user_agent: str | None
     revoked: bool = False
+    public_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """A security event. ``details`` never holds message text, passwords or tokens."""
+
+    at: datetime
+    action: str
+    actor: str | None
+    target: str | None
+    ip: str | None
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

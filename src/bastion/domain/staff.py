@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
+from bastion.domain.auth import SETTING_IP_ALLOWLIST, SETTING_REQUIRE_2FA, audit_entry, ip_in
 from bastion.domain.errors import (
     Conflict,
     Forbidden,
-    InvalidCredentials,
     InvalidInput,
+    IpNotAllowed,
     NotAuthenticated,
+    NotFound,
+    TwoFactorRequired,
+    WeakPassword,
 )
 from bastion.domain.events import STAFF_CHANNEL
 from bastion.domain.ids import IdFactory, new_id
-from bastion.domain.models import AgentStatus, Role, StaffSession, User
+from bastion.domain.models import AgentStatus, Role, User
 from bastion.domain.permissions import Perm, has_perm
 from bastion.domain.ports import Clock, PasswordHasher, UnitOfWorkFactory
 from bastion.domain.principals import StaffPrincipal
-from bastion.security.passwords import MIN_PASSWORD_LENGTH
-from bastion.security.tokens import hash_token, new_token
-
-
-@dataclass(frozen=True)
-class LoginResult:
-    session_token: str
-    user: User
+from bastion.security.passwords import password_weakness
+from bastion.security.tokens import hash_token
 
 
 def check_email(email: str) -> str:
@@ -36,13 +33,10 @@ def check_email(email: str) -> str:
     return email
 
 
-def check_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(
-            f"password must have at least {MIN_PASSWORD_LENGTH} characters", field="password"
-        )
-    if len(password) > 1024:
-        raise InvalidInput("password is too long", field="password")
+def check_password(password: str, user_inputs: list[str]) -> str:
+    weakness = password_weakness(password, user_inputs)
+    if weakness:
+        raise WeakPassword(weakness, field="password")
     return password
 
 
@@ -90,11 +84,12 @@ class StaffService:
             if role is Role.OWNER and actor.role is not Role.OWNER:
                 raise Forbidden("only an owner can create an owner")
         email = check_email(email)
-        check_password(password)
+        display = (name or email.split("@", 1)[0]).strip()[:80]
+        check_password(password, [email, display])
         user = User(
             id=self._ids("u"),
             email=email,
-            name=(name or email.split("@", 1)[0]).strip()[:80],
+            name=display,
             role=role,
             password_hash=self._hasher.hash(password),
             status=AgentStatus.OFFLINE,
@@ -104,6 +99,15 @@ class StaffService:
             if await uow.users.get_by_email(email) is not None:
                 raise Conflict("a user with this e-mail exists", field="email")
             await uow.users.add(user)
+            await uow.audit.add(
+                audit_entry(
+                    self._clock.now(),
+                    "user.created",
+                    actor=actor.user_id if actor else "cli",
+                    target=user.id,
+                    role=role.value,
+                )
+            )
             await uow.commit()
         return user
 
@@ -111,35 +115,18 @@ class StaffService:
         async with self._uow(write=False) as uow:
             return await uow.users.count() > 0
 
-    async def login(
-        self, email: str, password: str, *, ip: str | None, user_agent: str | None
-    ) -> LoginResult:
-        """One answer, one cost, for unknown accounts and wrong passwords."""
-        async with self._uow(write=False) as uow:
-            user = await uow.users.get_by_email(email.strip().lower()[:254])
-        ok = self._hasher.verify(user.password_hash if user else None, password[:1024])
-        if user is None or not ok or user.disabled:
-            raise InvalidCredentials("wrong e-mail or password")
-        now = self._clock.now()
-        token = new_token("st")
-        session = StaffSession(
-            id_hash=hash_token(token),
-            user_id=user.id,
-            created_at=now,
-            last_seen_at=now,
-            expires_at=now + self._absolute,
-            ip=ip,
-            user_agent=(user_agent or "")[:300] or None,
-        )
-        async with self._uow() as uow:
-            await uow.sessions.add(session)
-            if self._hasher.needs_rehash(user.password_hash):
-                await uow.users.set_password_hash(user.id, self._hasher.hash(password))
-            await uow.commit()
-        return LoginResult(session_token=token, user=user)
-
-    async def authenticate(self, session_token: str | None) -> tuple[StaffPrincipal, User]:
-        """The principal behind a session cookie; idle and absolute timeouts apply."""
+    async def authenticate(
+        self,
+        session_token: str | None,
+        *,
+        ip: str | None = None,
+        allow_unenrolled: bool = False,
+    ) -> tuple[StaffPrincipal, User]:
+        """The principal behind a session cookie. Idle and absolute timeouts, the staff
+        IP allow-list and the two-step requirement of the user's role all apply here, so
+        every transport enforces them alike. ``allow_unenrolled`` admits a user who must
+        still enrol (only for the enrolment and account routes).
+        """
         if not session_token or len(session_token) > 200:
             raise NotAuthenticated("please log in")
         id_hash = hash_token(session_token)
@@ -147,6 +134,8 @@ class StaffService:
         async with self._uow(write=False) as uow:
             session = await uow.sessions.get(id_hash)
             user = await uow.users.get(session.user_id) if session else None
+            allowlist = await uow.security.get(SETTING_IP_ALLOWLIST) or []
+            required = await uow.security.get(SETTING_REQUIRE_2FA) or []
         if (
             session is None
             or user is None
@@ -156,6 +145,10 @@ class StaffService:
             or session.last_seen_at + self._idle <= now
         ):
             raise NotAuthenticated("please log in")
+        if not ip_in(ip, allowlist):
+            raise IpNotAllowed("staff access is not allowed from this address")
+        if user.role.value in required and not user.totp_enabled and not allow_unenrolled:
+            raise TwoFactorRequired("set up two-step login before continuing")
         # Touch at most once a minute: sliding idle timeout without a write per request.
         if now - session.last_seen_at > timedelta(seconds=60):
             async with self._uow() as uow:
@@ -166,9 +159,63 @@ class StaffService:
         )
         return principal, user
 
-    async def logout(self, session_token: str) -> None:
+    async def logout(self, session_token: str, ip: str | None = None) -> None:
         async with self._uow() as uow:
+            session = await uow.sessions.get(hash_token(session_token))
             await uow.sessions.revoke(hash_token(session_token))
+            if session is not None:
+                await uow.audit.add(
+                    audit_entry(self._clock.now(), "auth.logout", actor=session.user_id, ip=ip)
+                )
+            await uow.commit()
+
+    async def find(self, email: str) -> User:
+        """Operator look-up by e-mail (CLI)."""
+        async with self._uow(write=False) as uow:
+            user = await uow.users.get_by_email(email.strip().lower())
+        if user is None:
+            raise NotFound("no such user")
+        return user
+
+    async def list_users(self, actor: StaffPrincipal) -> list[User]:
+        if not has_perm(actor.role, Perm.USERS_MANAGE):
+            raise Forbidden("your role cannot manage users")
+        async with self._uow(write=False) as uow:
+            return await uow.users.list_all()
+
+    async def set_role(
+        self, actor: StaffPrincipal | None, user_id: str, role: Role, ip: str | None = None
+    ) -> None:
+        """Change a role. The user's sessions end, so the next login gets a new session
+        id with the new privileges (no session outlives a privilege change).
+        """
+        if actor is not None:
+            if not has_perm(actor.role, Perm.USERS_MANAGE):
+                raise Forbidden("your role cannot manage users")
+            if role is Role.OWNER and actor.role is not Role.OWNER:
+                raise Forbidden("only an owner can make an owner")
+            if actor.user_id == user_id:
+                raise Forbidden("ask another admin to change your own role")
+        async with self._uow() as uow:
+            user = await uow.users.get(user_id)
+            if user is None:
+                raise NotFound("no such user")
+            if user.role is Role.OWNER and actor is not None and actor.role is not Role.OWNER:
+                raise Forbidden("only an owner can change an owner")
+            await uow.users.set_role(user_id, role.value)
+            ended = await uow.sessions.revoke_all(user_id)
+            await uow.audit.add(
+                audit_entry(
+                    self._clock.now(),
+                    "user.role_changed",
+                    actor=actor.user_id if actor else "cli",
+                    target=user_id,
+                    ip=ip,
+                    old=user.role.value,
+                    new=role.value,
+                    sessions_ended=ended,
+                )
+            )
             await uow.commit()
 
     async def set_status(self, actor: StaffPrincipal, status: AgentStatus) -> dict[str, str]:

@@ -7,6 +7,43 @@ from argon2 import Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 1024
+# zxcvbn scores 0-4; 3 is "safely unguessable: moderate protection from offline attack".
+MIN_STRENGTH_SCORE = 3
+
+
+def password_weakness(password: str, user_inputs: list[str]) -> str | None:
+    """Why ``password`` is too weak, in words for its owner, or None if it is acceptable.
+
+    Refuses short passwords, the 30,000 most common passwords (the list bundled with
+    zxcvbn) and anything zxcvbn rates below 3, taking the user's own e-mail and name into
+    account.
+    """
+    from zxcvbn import zxcvbn
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"use at least {MIN_PASSWORD_LENGTH} characters"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return "that password is too long"
+    if password.lower() in _common_passwords(FREQUENCY_LISTS["passwords"]):
+        return "that password is on the list of the most common passwords"
+    # zxcvbn is slow on very long inputs; its verdict on the first 100 characters is enough.
+    result = zxcvbn(password[:100], user_inputs=[u for u in user_inputs if u])
+    if result["score"] < MIN_STRENGTH_SCORE:
+        warning = result["feedback"].get("warning") or "it is too easy to guess"
+        return f"that password is too weak: {warning[0].lower() + warning[1:]}".rstrip(".")
+    return None
+
+
+_COMMON: frozenset[str] | None = None
+
+
+def _common_passwords(words: list[str]) -> frozenset[str]:
+    global _COMMON
+    if _COMMON is None:
+        _COMMON = frozenset(words)
+    return _COMMON
 
 
 class PasswordHasher:

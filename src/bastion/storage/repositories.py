@@ -7,13 +7,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bastion.domain.models import (
     AgentStatus,
+    AuditEntry,
     Conversation,
     ConvState,
     Event,
@@ -103,6 +104,8 @@ class SqlVisitorRepo(_Repo):
             email=row.email,
             created_at=_utc(row.created_at),
             fields=json.loads(row.fields),
+            verified=bool(row.verified),
+            external_id=row.external_id,
         )
 
     async def add(self, visitor: Visitor) -> None:
@@ -114,6 +117,8 @@ class SqlVisitorRepo(_Repo):
                 email=visitor.email,
                 fields=json.dumps(visitor.fields),
                 created_at=visitor.created_at,
+                verified=visitor.verified,
+                external_id=visitor.external_id,
             )
         )
 
@@ -121,7 +126,13 @@ class SqlVisitorRepo(_Repo):
         await self._c.execute(
             update(t.visitors)
             .where(t.visitors.c.id == visitor.id)
-            .values(name=visitor.name, email=visitor.email, fields=json.dumps(visitor.fields))
+            .values(
+                name=visitor.name,
+                email=visitor.email,
+                fields=json.dumps(visitor.fields),
+                verified=visitor.verified,
+                external_id=visitor.external_id,
+            )
         )
 
     async def add_page(
@@ -190,6 +201,9 @@ class SqlUserRepo(_Repo):
             status=AgentStatus(row.status),
             created_at=_utc(row.created_at),
             disabled=bool(row.disabled),
+            totp_secret=row.totp_secret,
+            totp_pending=row.totp_pending,
+            totp_last_step=row.totp_last_step,
         )
 
     async def get(self, user_id: str) -> User | None:
@@ -231,6 +245,31 @@ class SqlUserRepo(_Repo):
         rows = await self._c.execute(select(t.users).order_by(t.users.c.created_at))
         return [self._row(r) for r in rows]
 
+    async def set_totp(self, user_id: str, *, secret: str | None, pending: str | None) -> None:
+        await self._c.execute(
+            update(t.users)
+            .where(t.users.c.id == user_id)
+            .values(totp_secret=secret, totp_pending=pending, totp_last_step=None)
+        )
+
+    async def claim_totp_step(self, user_id: str, step: int) -> bool:
+        # Compare-and-set: two logins racing with one code cannot both win.
+        c = t.users.c
+        result = await self._c.execute(
+            update(t.users)
+            .where(c.id == user_id, or_(c.totp_last_step.is_(None), c.totp_last_step < step))
+            .values(totp_last_step=step)
+        )
+        return result.rowcount == 1
+
+    async def set_role(self, user_id: str, role: str) -> None:
+        await self._c.execute(update(t.users).where(t.users.c.id == user_id).values(role=role))
+
+    async def set_disabled(self, user_id: str, disabled: bool) -> None:
+        await self._c.execute(
+            update(t.users).where(t.users.c.id == user_id).values(disabled=disabled)
+        )
+
 
 class SqlSessionRepo(_Repo):
     async def get(self, id_hash: str) -> StaffSession | None:
@@ -250,6 +289,7 @@ class SqlSessionRepo(_Repo):
             ip=row.ip,
             user_agent=row.user_agent,
             revoked=bool(row.revoked),
+            public_id=row.public_id,
         )
 
     async def add(self, session: StaffSession) -> None:
@@ -263,6 +303,7 @@ class SqlSessionRepo(_Repo):
                 ip=session.ip,
                 user_agent=session.user_agent,
                 revoked=session.revoked,
+                public_id=session.public_id,
             )
         )
 
@@ -279,6 +320,37 @@ class SqlSessionRepo(_Repo):
             .where(t.staff_sessions.c.id_hash == id_hash)
             .values(revoked=True)
         )
+
+    async def list_for_user(self, user_id: str) -> list[StaffSession]:
+        c = t.staff_sessions.c
+        rows = await self._c.execute(
+            select(c.id_hash)
+            .where(c.user_id == user_id, c.revoked.is_(False))
+            .order_by(c.last_seen_at.desc())
+        )
+        out = []
+        for row in rows.all():
+            session = await self.get(row.id_hash)
+            if session is not None:
+                out.append(session)
+        return out
+
+    async def revoke_public(self, user_id: str, public_id: str) -> bool:
+        c = t.staff_sessions.c
+        result = await self._c.execute(
+            update(t.staff_sessions)
+            .where(c.user_id == user_id, c.public_id == public_id, c.revoked.is_(False))
+            .values(revoked=True)
+        )
+        return result.rowcount == 1
+
+    async def revoke_all(self, user_id: str, *, except_hash: str | None = None) -> int:
+        c = t.staff_sessions.c
+        query = update(t.staff_sessions).where(c.user_id == user_id, c.revoked.is_(False))
+        if except_hash is not None:
+            query = query.where(c.id_hash != except_hash)
+        result = await self._c.execute(query.values(revoked=True))
+        return int(result.rowcount)
 
 
 class SqlConversationRepo(_Repo):
@@ -500,3 +572,109 @@ class SqlCommandRepo(_Repo):
             )
         except IntegrityError:
             raise DuplicateCommand from None
+
+
+class SqlRecoveryCodeRepo(_Repo):
+    async def replace(self, user_id: str, code_hashes: list[str], at: datetime) -> None:
+        await self._c.execute(delete(t.recovery_codes).where(t.recovery_codes.c.user_id == user_id))
+        for code_hash in code_hashes:
+            await self._c.execute(
+                insert(t.recovery_codes).values(code_hash=code_hash, user_id=user_id, created_at=at)
+            )
+
+    async def use(self, user_id: str, code_hash: str, at: datetime) -> bool:
+        c = t.recovery_codes.c
+        result = await self._c.execute(
+            update(t.recovery_codes)
+            .where(c.user_id == user_id, c.code_hash == code_hash, c.used_at.is_(None))
+            .values(used_at=at)
+        )
+        return result.rowcount == 1
+
+    async def count_unused(self, user_id: str) -> int:
+        c = t.recovery_codes.c
+        result = await self._c.execute(
+            select(func.count())
+            .select_from(t.recovery_codes)
+            .where(c.user_id == user_id, c.used_at.is_(None))
+        )
+        return int(result.scalar_one())
+
+
+class SqlLoginFailureRepo(_Repo):
+    async def get(self, key: str) -> tuple[int, datetime, datetime | None] | None:
+        row = (
+            await self._c.execute(select(t.login_failures).where(t.login_failures.c.key == key))
+        ).first()
+        if row is None:
+            return None
+        return int(row._mapping["count"]), _utc(row.last_at), utc(row.locked_until)
+
+    async def put(self, key: str, count: int, at: datetime, locked_until: datetime | None) -> None:
+        await self.clear(key)
+        await self._c.execute(
+            insert(t.login_failures).values(
+                key=key, count=count, last_at=at, locked_until=locked_until
+            )
+        )
+
+    async def clear(self, key: str) -> None:
+        await self._c.execute(delete(t.login_failures).where(t.login_failures.c.key == key))
+
+
+class SqlAuditRepo(_Repo):
+    async def add(self, entry: AuditEntry) -> None:
+        await self._c.execute(
+            insert(t.audit_log).values(
+                at=entry.at,
+                action=entry.action,
+                actor=entry.actor,
+                target=entry.target,
+                ip=entry.ip,
+                details=json.dumps(entry.details, sort_keys=True),
+            )
+        )
+
+    async def recent(self, limit: int, action_prefix: str | None = None) -> list[AuditEntry]:
+        c = t.audit_log.c
+        query = select(t.audit_log).order_by(c.id.desc()).limit(limit)
+        if action_prefix:
+            query = query.where(c.action.startswith(action_prefix, autoescape=True))
+        rows = await self._c.execute(query)
+        return [
+            AuditEntry(
+                at=_utc(r.at),
+                action=r.action,
+                actor=r.actor,
+                target=r.target,
+                ip=r.ip,
+                details=json.loads(r.details),
+            )
+            for r in rows
+        ]
+
+
+class SqlSecuritySettingsRepo(_Repo):
+    async def get(self, key: str) -> Any:
+        c = t.security_settings.c
+        row = (await self._c.execute(select(c.value).where(c.key == key))).first()
+        return json.loads(row.value) if row else None
+
+    async def put(self, key: str, value: Any) -> None:
+        c = t.security_settings.c
+        await self._c.execute(delete(t.security_settings).where(c.key == key))
+        await self._c.execute(insert(t.security_settings).values(key=key, value=json.dumps(value)))
+
+
+class SqlIdentityJtiRepo(_Repo):
+    async def claim(self, widget_id: str, jti: str, expires_at: datetime) -> bool:
+        c = t.identity_jtis.c
+        seen = (
+            await self._c.execute(select(c.jti).where(c.widget_id == widget_id, c.jti == jti))
+        ).first()
+        if seen is not None:
+            return False
+        await self._c.execute(
+            insert(t.identity_jtis).values(widget_id=widget_id, jti=jti, expires_at=expires_at)
+        )
+        return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -30,6 +31,11 @@ users = Table(
     Column("status", String(10), nullable=False),
     Column("disabled", Boolean, nullable=False),
     Column("created_at", TS, nullable=False),
+    # TOTP secrets are bearer-grade secrets; encryption at rest comes with the keys issue.
+    Column("totp_secret", String(64)),
+    Column("totp_pending", String(64)),
+    Column("totp_last_step", BigInteger),
+    Column("password_changed_at", TS),
 )
 
 staff_sessions = Table(
@@ -43,7 +49,56 @@ staff_sessions = Table(
     Column("ip", String(64)),
     Column("user_agent", String(300)),
     Column("revoked", Boolean, nullable=False),
+    Column("public_id", String(40)),
     Index("ix_staff_sessions_user", "user_id"),
+    Index("ix_staff_sessions_public", "public_id", unique=True),
+)
+
+recovery_codes = Table(
+    "recovery_codes",
+    metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("user_id", String(40), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("used_at", TS),
+    Index("ix_recovery_codes_user", "user_id"),
+)
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("key", String(64), primary_key=True),  # hash of "acct:<email>" or "ip:<addr>"
+    Column("count", Integer, nullable=False),
+    Column("last_at", TS, nullable=False),
+    Column("locked_until", TS),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", TS, nullable=False),
+    Column("action", String(60), nullable=False),
+    Column("actor", String(60)),
+    Column("target", String(120)),
+    Column("ip", String(64)),
+    Column("details", Text, nullable=False),  # JSON object; never message text or secrets
+    Index("ix_audit_log_at", "at"),
+)
+
+security_settings = Table(
+    "security_settings",
+    metadata,
+    Column("key", String(60), primary_key=True),
+    Column("value", Text, nullable=False),  # JSON
+)
+
+identity_jtis = Table(
+    "identity_jtis",
+    metadata,
+    Column("widget_id", String(40), primary_key=True),
+    Column("jti", String(200), primary_key=True),
+    Column("expires_at", TS, nullable=False),
 )
 
 widgets = Table(
@@ -65,6 +120,8 @@ visitors = Table(
     Column("email", Text),
     Column("fields", Text, nullable=False),  # JSON object
     Column("created_at", TS, nullable=False),
+    Column("verified", Boolean, nullable=False, server_default="0"),
+    Column("external_id", String(200)),
 )
 
 visitor_tokens = Table(

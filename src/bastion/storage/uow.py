@@ -27,6 +27,11 @@ class SqlUnitOfWork:
     conversations: ports.ConversationRepo
     events: ports.EventRepo
     commands: ports.CommandRepo
+    recovery_codes: ports.RecoveryCodeRepo
+    login_failures: ports.LoginFailureRepo
+    audit: ports.AuditRepo
+    security: ports.SecuritySettingsRepo
+    identity_jtis: ports.IdentityJtiRepo
 
     def __init__(self, db: Database, bus: Bus, *, write: bool) -> None:
         self._db = db
@@ -49,6 +54,11 @@ class SqlUnitOfWork:
         self.conversations = r.SqlConversationRepo(conn)
         self.events = r.SqlEventRepo(conn)
         self.commands = r.SqlCommandRepo(conn)
+        self.recovery_codes = r.SqlRecoveryCodeRepo(conn)
+        self.login_failures = r.SqlLoginFailureRepo(conn)
+        self.audit = r.SqlAuditRepo(conn)
+        self.security = r.SqlSecuritySettingsRepo(conn)
+        self.identity_jtis = r.SqlIdentityJtiRepo(conn)
         return self
 
     async def __aexit__(

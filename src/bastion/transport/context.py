@@ -7,6 +7,7 @@ from pathlib import Path
 
 from starlette.requests import HTTPConnection
 
+from bastion.domain.auth import AuthService
 from bastion.domain.conversations import ChatService
 from bastion.domain.ports import Bus
 from bastion.domain.staff import StaffService
@@ -14,6 +15,7 @@ from bastion.domain.visitors import VisitorService
 from bastion.domain.widgets import WidgetService
 from bastion.settings import Settings
 from bastion.storage.db import Database
+from bastion.transport.clientip import Network, client_ip
 from bastion.transport.ws.connection import SocketLimits
 from bastion.transport.ws.hub import Hub
 
@@ -27,9 +29,11 @@ class Services:
     chat: ChatService
     visitors: VisitorService
     staff: StaffService
+    auth: AuthService
     widgets: WidgetService
     socket_limits: SocketLimits
     web_dist: Path
+    trusted_proxies: list[Network]
     demo: bool = False
 
 
@@ -37,6 +41,11 @@ def services(conn: HTTPConnection) -> Services:
     svc = conn.app.state.services
     assert isinstance(svc, Services)
     return svc
+
+
+def ip_of(conn: HTTPConnection) -> str | None:
+    """The client address of a request or socket (trusted proxies honoured)."""
+    return client_ip(conn, services(conn).trusted_proxies)
 
 
 SESSION_COOKIE = "bastion_session"

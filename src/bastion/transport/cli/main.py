@@ -21,6 +21,8 @@ T = TypeVar("T")
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Bastion live chat server.")
 user_app = typer.Typer(no_args_is_help=True, help="Staff accounts.")
 widget_app = typer.Typer(no_args_is_help=True, help="Chat widgets.")
+security_app = typer.Typer(no_args_is_help=True, help="Security policy (operator override).")
+app.add_typer(security_app, name="security")
 app.add_typer(user_app, name="user")
 app.add_typer(widget_app, name="widget")
 
@@ -181,6 +183,82 @@ def user_create(
     typer.echo(
         json.dumps(out) if as_json else f"created {out['role']} {out['email']} ({out['id']})"
     )
+
+
+@user_app.command("unlock")
+def user_unlock(email: Annotated[str, typer.Option(help="Login e-mail.")]) -> None:
+    """Lift a login lock after repeated failures."""
+    settings = _settings()
+
+    async def go() -> None:
+        from bastion.app import build_services
+
+        await _prepare(settings)
+        svc = build_services(settings)
+        try:
+            await svc.auth.unlock(email)
+        finally:
+            await svc.db.dispose()
+
+    _run(go)
+    typer.echo(f"unlocked {email.strip().lower()}")
+
+
+@user_app.command("end-sessions")
+def user_end_sessions(email: Annotated[str, typer.Option(help="Login e-mail.")]) -> None:
+    """Log a user out everywhere (incident response)."""
+    settings = _settings()
+
+    async def go() -> int:
+        from bastion.app import build_services
+
+        await _prepare(settings)
+        svc = build_services(settings)
+        try:
+            user = await svc.staff.find(email)
+            return await svc.auth.end_user_sessions(None, user.id, None)
+        finally:
+            await svc.db.dispose()
+
+    typer.echo(f"ended {_run(go)} session(s)")
+
+
+@security_app.command("policy")
+def security_policy(
+    require_2fa: Annotated[
+        list[str] | None, typer.Option(help="Role that must use two-step login (repeat).")
+    ] = None,
+    allow_ip: Annotated[
+        list[str] | None, typer.Option(help="Staff IP range (CIDR, repeat); 'any' clears.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show or set the security policy. The operator may set an allow-list that excludes
+    the current web session (this is how a locked-out admin gets back in).
+    """
+    settings = _settings()
+
+    async def go() -> dict[str, Any]:
+        from bastion.app import build_services
+
+        await _prepare(settings)
+        svc = build_services(settings)
+        try:
+            if require_2fa is not None:
+                await svc.auth.set_require_2fa(None, require_2fa, None)
+            if allow_ip is not None:
+                ranges = [] if allow_ip == ["any"] else allow_ip
+                await svc.auth.set_ip_allowlist(None, ranges, None)
+            return await svc.auth.policy()
+        finally:
+            await svc.db.dispose()
+
+    policy = _run(go)
+    if as_json:
+        typer.echo(json.dumps(policy))
+    else:
+        typer.echo(f"two-step login required for: {', '.join(policy['require_2fa_roles']) or '-'}")
+        typer.echo(f"staff IP allow-list: {', '.join(policy['ip_allowlist']) or 'any address'}")
 
 
 @widget_app.command("list")

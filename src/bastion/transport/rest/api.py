@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -12,10 +11,8 @@ from bastion.domain.errors import Forbidden
 from bastion.domain.events import iso
 from bastion.domain.models import ConvState
 from bastion.domain.principals import Principal, StaffPrincipal
-from bastion.domain.staff import user_summary
 from bastion.domain.widgets import public_config
-from bastion.security.tokens import csrf_for
-from bastion.transport.context import SESSION_COOKIE, services
+from bastion.transport.context import services
 from bastion.transport.rest.auth import any_principal, staff_principal
 
 router = APIRouter(prefix="/api/v1")
@@ -148,97 +145,6 @@ async def update_widget(
 ) -> WidgetOut:
     w = await services(request).widgets.set_allowed_origins(actor, widget_id, body.allowed_origins)
     return WidgetOut(id=w.id, name=w.name, allowed_origins=list(w.allowed_origins))
-
-
-# ---- staff authentication ---------------------------------------------------------------
-
-
-class LoginIn(Strict):
-    email: str = Field(min_length=3, max_length=254)
-    password: str = Field(min_length=1, max_length=1024)
-    otp: str | None = Field(default=None, max_length=20)
-
-
-class UserOut(BaseModel):
-    id: str
-    email: str
-    name: str
-    role: str
-    status: str
-
-
-class LoginOut(BaseModel):
-    csrf_token: str
-    user: UserOut
-
-
-def _client_ip(request: Request) -> str | None:
-    host = request.client.host if request.client else None
-    try:
-        return str(ipaddress.ip_address(host)) if host else None
-    except ValueError:
-        return None
-
-
-def _cookie_secure(request: Request) -> bool:
-    # Secure everywhere except plain-http loopback development, where browsers would
-    # otherwise drop the cookie.
-    if request.url.scheme == "https":
-        return True
-    host = (request.url.hostname or "").lower()
-    return host not in ("127.0.0.1", "localhost", "::1")
-
-
-@router.post("/auth/login", response_model=LoginOut, responses=ERRORS, tags=["auth"])
-async def login(body: LoginIn, request: Request, response: Response) -> LoginOut:
-    """Sets an HttpOnly, SameSite=Strict session cookie; returns the CSRF token."""
-    svc = services(request)
-    result = await svc.staff.login(
-        body.email,
-        body.password,
-        ip=_client_ip(request),
-        user_agent=request.headers.get("user-agent"),
-    )
-    response.set_cookie(
-        SESSION_COOKIE,
-        result.session_token,
-        max_age=svc.settings.session_absolute_s,
-        httponly=True,
-        samesite="strict",
-        secure=_cookie_secure(request),
-        path="/",
-    )
-    return LoginOut(
-        csrf_token=csrf_for(result.session_token),
-        user=UserOut.model_validate(user_summary(result.user)),
-    )
-
-
-@router.post("/auth/logout", status_code=204, responses=ERRORS, tags=["auth"])
-async def logout(
-    request: Request,
-    response: Response,
-    _actor: Annotated[StaffPrincipal, Depends(staff_principal)],
-) -> Response:
-    token = request.cookies.get(SESSION_COOKIE)
-    assert token is not None
-    await services(request).staff.logout(token)
-    out = Response(status_code=204)
-    out.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
-    return out
-
-
-class MeOut(BaseModel):
-    csrf_token: str
-    user: UserOut
-
-
-@router.get("/auth/me", response_model=MeOut, responses=ERRORS, tags=["auth"])
-async def me(request: Request) -> MeOut:
-    token = request.cookies.get(SESSION_COOKIE)
-    _principal, user = await services(request).staff.authenticate(token)
-    assert token is not None
-    return MeOut(csrf_token=csrf_for(token), user=UserOut.model_validate(user_summary(user)))
 
 
 # ---- conversations ----------------------------------------------------------------------

@@ -7,21 +7,34 @@ from fastapi import Request
 from bastion.domain.errors import Forbidden, NotAuthenticated
 from bastion.domain.principals import Principal, StaffPrincipal
 from bastion.security.tokens import csrf_matches
-from bastion.transport.context import SESSION_COOKIE, services
+from bastion.transport.context import SESSION_COOKIE, ip_of, services
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-async def staff_principal(request: Request) -> StaffPrincipal:
-    """FastAPI dependency: the logged-in staff member; writes also need X-CSRF-Token."""
+async def _staff(request: Request, *, allow_unenrolled: bool) -> StaffPrincipal:
     svc = services(request)
     token = request.cookies.get(SESSION_COOKIE)
-    principal, _user = await svc.staff.authenticate(token)
+    principal, _user = await svc.staff.authenticate(
+        token, ip=ip_of(request), allow_unenrolled=allow_unenrolled
+    )
     if request.method not in SAFE_METHODS:
         assert token is not None
         if not csrf_matches(token, request.headers.get("x-csrf-token")):
             raise Forbidden("missing or wrong CSRF token")
     return principal
+
+
+async def staff_principal(request: Request) -> StaffPrincipal:
+    """FastAPI dependency: the logged-in staff member; writes also need X-CSRF-Token."""
+    return await _staff(request, allow_unenrolled=False)
+
+
+async def enrolling_principal(request: Request) -> StaffPrincipal:
+    """Like :func:`staff_principal`, but also admits a user who must still set up
+    two-step login (for the account and enrolment routes only).
+    """
+    return await _staff(request, allow_unenrolled=True)
 
 
 async def any_principal(request: Request) -> Principal:

@@ -32,7 +32,13 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, s
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_request: Request, err: DomainError) -> JSONResponse:
-        return JSONResponse(error_body(err.code, err.message, err.field), status_code=err.status)
+        headers = {}
+        retry = getattr(err, "retry_after_s", None)
+        if retry is not None:
+            headers["Retry-After"] = str(retry)
+        return JSONResponse(
+            error_body(err.code, err.message, err.field), status_code=err.status, headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, err: RequestValidationError) -> JSONResponse:

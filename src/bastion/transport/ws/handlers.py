@@ -108,7 +108,7 @@ def visitor_handlers(visitors: VisitorService) -> dict[str, Handler]:
 def agent_handlers(staff: StaffService) -> dict[str, Handler]:
     async def hello(sock: ClientSocket, frame: c.AgentHello) -> None:
         token = sock.extra.get("session_token")
-        principal, user = await staff.authenticate(token)
+        principal, user = await staff.authenticate(token, ip=sock.extra.get("ip"))
         sock.principal = principal
         await sock.follow(STAFF_CHANNEL)
         summaries = await sock.chat.summaries_for_staff(principal)

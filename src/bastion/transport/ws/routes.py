@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, WebSocket
 
-from bastion.transport.context import SESSION_COOKIE, services
+from bastion.transport.context import SESSION_COOKIE, ip_of, services
 from bastion.transport.origin import origin_is_own
 from bastion.transport.ws import codec
 from bastion.transport.ws.connection import ClientSocket
@@ -50,4 +50,5 @@ async def agent_socket(ws: WebSocket) -> None:
     )
     # The cookie authenticates; the hello frame (checked in the handler) starts the session.
     sock.extra["session_token"] = ws.cookies.get(SESSION_COOKIE)
+    sock.extra["ip"] = ip_of(ws)
     await sock.run()

@@ -1,0 +1,441 @@
+"""Staff login and account security: throttling, two-step login, sessions, policies.
+
+Every security event is written to the audit log in the same transaction as the change
+it records (or, for failures, in its own), with actor, time, address and target.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bastion.domain.errors import (
+    Forbidden,
+    InvalidCredentials,
+    InvalidInput,
+    InvalidOtp,
+    IpNotAllowed,
+    NotFound,
+    OtpRequired,
+    TooManyAttempts,
+    WeakPassword,
+)
+from bastion.domain.ids import IdFactory, new_id
+from bastion.domain.models import AuditEntry, Role, StaffSession, User
+from bastion.domain.permissions import Perm, has_perm
+from bastion.domain.ports import Clock, PasswordHasher, UnitOfWork, UnitOfWorkFactory
+from bastion.domain.principals import StaffPrincipal
+from bastion.security import totp
+from bastion.security.passwords import password_weakness
+from bastion.security.tokens import hash_token, new_token
+
+# Failures before an account (or address) is locked, and how the lock grows.
+ACCOUNT_FAILURES_BEFORE_LOCK = 5
+IP_FAILURES_BEFORE_LOCK = 20
+FIRST_LOCK = timedelta(minutes=1)
+MAX_LOCK = timedelta(hours=1)
+# A quiet period after which old failures are forgotten.
+FAILURE_MEMORY = timedelta(hours=24)
+
+SETTING_REQUIRE_2FA = "require_2fa_roles"
+SETTING_IP_ALLOWLIST = "staff_ip_allowlist"
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    session_token: str
+    user: User
+
+
+def audit_entry(
+    at: datetime,
+    action: str,
+    *,
+    actor: str | None,
+    target: str | None = None,
+    ip: str | None = None,
+    **details: Any,
+) -> AuditEntry:
+    return AuditEntry(at=at, action=action, actor=actor, target=target, ip=ip, details=details)
+
+
+def parse_networks(ranges: list[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    nets = []
+    for raw in ranges:
+        try:
+            nets.append(ipaddress.ip_network(raw.strip(), strict=False))
+        except ValueError:
+            raise InvalidInput(f"not an address range: {raw[:60]!r}", field="ranges") from None
+    return nets
+
+
+def ip_in(ip: str | None, ranges: list[str]) -> bool:
+    """True when the list is empty (no restriction) or ``ip`` falls in one of the ranges."""
+    if not ranges:
+        return True
+    if ip is None:
+        return False
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return any(addr in net for net in parse_networks(ranges))
+
+
+def _throttle_key(kind: str, value: str) -> str:
+    # Hashed so the table never holds e-mail addresses of people who mistyped them.
+    return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
+
+
+class AuthService:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        hasher: PasswordHasher,
+        *,
+        absolute_s: int,
+        ids: IdFactory = new_id,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._hasher = hasher
+        self._absolute = timedelta(seconds=absolute_s)
+        self._ids = ids
+
+    # ---- login ------------------------------------------------------------------------
+
+    async def login(
+        self,
+        email: str,
+        password: str,
+        otp: str | None,
+        *,
+        ip: str | None,
+        user_agent: str | None,
+    ) -> LoginResult:
+        """One answer and one cost for unknown accounts and wrong passwords; the lock
+        applies to the typed address whether or not an account has it.
+        """
+        email = email.strip().lower()[:254]
+        now = self._clock.now()
+        keys = [(_throttle_key("acct", email), ACCOUNT_FAILURES_BEFORE_LOCK)]
+        if ip:
+            keys.append((_throttle_key("ip", ip), IP_FAILURES_BEFORE_LOCK))
+        async with self._uow(write=False) as uow:
+            for key, _limit in keys:
+                state = await uow.login_failures.get(key)
+                if state and state[2] and state[2] > now:
+                    retry = int((state[2] - now).total_seconds()) + 1
+                    raise TooManyAttempts(
+                        "too many failed attempts; try again later", retry_after_s=retry
+                    )
+            user = await uow.users.get_by_email(email)
+            allowlist = await uow.security.get(SETTING_IP_ALLOWLIST) or []
+        ok = self._hasher.verify(user.password_hash if user else None, password[:1024])
+        if user is None or not ok or user.disabled:
+            await self._fail(keys, now, ip, user, "password")
+            raise InvalidCredentials("wrong e-mail or password")
+        if not ip_in(ip, allowlist):
+            await self._record(audit_entry(now, "auth.ip_refused", actor=user.id, ip=ip))
+            raise IpNotAllowed("staff access is not allowed from this address")
+        if user.totp_enabled:
+            if not otp:
+                raise OtpRequired("enter the code from your authenticator app")
+            if not await self._check_second_factor(user, otp, now):
+                await self._fail(keys, now, ip, user, "otp")
+                raise InvalidOtp("that code is not valid")
+        token = new_token("st")
+        session = StaffSession(
+            id_hash=hash_token(token),
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + self._absolute,
+            ip=ip,
+            user_agent=(user_agent or "")[:300] or None,
+            public_id=self._ids("s"),
+        )
+        async with self._uow() as uow:
+            for key, _limit in keys:
+                await uow.login_failures.clear(key)
+            await uow.sessions.add(session)
+            if self._hasher.needs_rehash(user.password_hash):
+                await uow.users.set_password_hash(user.id, self._hasher.hash(password))
+            await uow.audit.add(audit_entry(now, "auth.login", actor=user.id, ip=ip))
+            await uow.commit()
+        return LoginResult(session_token=token, user=user)
+
+    async def _check_second_factor(self, user: User, code: str, now: datetime) -> bool:
+        assert user.totp_secret is not None
+        step = totp.matching_step(user.totp_secret, code, now)
+        async with self._uow() as uow:
+            if step is not None:
+                ok = await uow.users.claim_totp_step(user.id, step)
+                action = "auth.totp_used" if ok else "auth.totp_replay"
+            else:
+                recovery = totp.normalise_recovery_code(code)
+                ok = recovery is not None and await uow.recovery_codes.use(
+                    user.id, hash_token(recovery), now
+                )
+                action = "auth.recovery_code_used" if ok else "auth.otp_failed"
+            await uow.audit.add(audit_entry(now, action, actor=user.id))
+            await uow.commit()
+        return ok
+
+    async def _fail(
+        self,
+        keys: list[tuple[str, int]],
+        now: datetime,
+        ip: str | None,
+        user: User | None,
+        reason: str,
+    ) -> None:
+        async with self._uow() as uow:
+            for key, limit in keys:
+                state = await uow.login_failures.get(key)
+                count = 1
+                if state and now - state[1] < FAILURE_MEMORY:
+                    count = state[0] + 1
+                locked_until = None
+                if count >= limit:
+                    # 1, 2, 4, … minutes, at most an hour: slows guessing to a crawl
+                    # while a legitimate user who mistyped waits briefly.
+                    lock = min(FIRST_LOCK * 2 ** (count - limit), MAX_LOCK)
+                    locked_until = now + lock
+                    await uow.audit.add(
+                        audit_entry(
+                            now,
+                            "auth.locked",
+                            actor=None,
+                            target=user.id if user else None,
+                            ip=ip,
+                            seconds=int(lock.total_seconds()),
+                        )
+                    )
+                await uow.login_failures.put(key, count, now, locked_until)
+            await uow.audit.add(
+                audit_entry(
+                    now,
+                    "auth.login_failed",
+                    actor=None,
+                    target=user.id if user else None,
+                    ip=ip,
+                    reason=reason,
+                )
+            )
+            await uow.commit()
+
+    async def _record(self, entry: AuditEntry) -> None:
+        async with self._uow() as uow:
+            await uow.audit.add(entry)
+            await uow.commit()
+
+    async def unlock(self, email: str) -> None:
+        """Operator action (CLI): forget an account's failures and lift its lock."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            await uow.login_failures.clear(_throttle_key("acct", email.strip().lower()))
+            await uow.audit.add(audit_entry(now, "auth.unlocked", actor=None, target=email))
+            await uow.commit()
+
+    # ---- two-step login ---------------------------------------------------------------
+
+    async def totp_setup(self, actor: StaffPrincipal) -> dict[str, str]:
+        """Start enrolment: a new secret, pending until confirmed with a code."""
+        secret = totp.new_secret()
+        async with self._uow() as uow:
+            user = await self._user(uow, actor)
+            if user.totp_enabled:
+                raise Forbidden("two-step login is already on; turn it off first")
+            await uow.users.set_totp(user.id, secret=None, pending=secret)
+            await uow.commit()
+        uri = totp.provisioning_uri(secret, user.email)
+        return {"secret": secret, "otpauth_uri": uri, "qr_svg_data_uri": totp.qr_svg_data_uri(uri)}
+
+    async def totp_confirm(self, actor: StaffPrincipal, code: str, ip: str | None) -> list[str]:
+        now = self._clock.now()
+        codes = totp.new_recovery_codes()
+        async with self._uow() as uow:
+            user = await self._user(uow, actor)
+            if user.totp_pending is None:
+                raise Forbidden("start the set-up first")
+            step = totp.matching_step(user.totp_pending, code, now)
+            if step is None:
+                raise InvalidOtp("that code is not valid; check your phone's clock")
+            await uow.users.set_totp(user.id, secret=user.totp_pending, pending=None)
+            await uow.users.claim_totp_step(user.id, step)
+            await uow.recovery_codes.replace(user.id, [hash_token(c) for c in codes], now)
+            await uow.audit.add(audit_entry(now, "auth.totp_enabled", actor=user.id, ip=ip))
+            await uow.commit()
+        return codes
+
+    async def totp_disable(self, actor: StaffPrincipal, password: str, ip: str | None) -> None:
+        now = self._clock.now()
+        async with self._uow(write=False) as uow:
+            user = await self._user(uow, actor)
+            required = await uow.security.get(SETTING_REQUIRE_2FA) or []
+        if not self._hasher.verify(user.password_hash, password):
+            raise InvalidCredentials("wrong password")
+        if user.role.value in required:
+            raise Forbidden("your role requires two-step login")
+        async with self._uow() as uow:
+            await uow.users.set_totp(user.id, secret=None, pending=None)
+            await uow.recovery_codes.replace(user.id, [], now)
+            await uow.audit.add(audit_entry(now, "auth.totp_disabled", actor=user.id, ip=ip))
+            await uow.commit()
+
+    @staticmethod
+    async def _user(uow: UnitOfWork, actor: StaffPrincipal) -> User:
+        user = await uow.users.get(actor.user_id)
+        if user is None:
+            raise NotFound("no such user")
+        return user
+
+    # ---- password and sessions --------------------------------------------------------
+
+    async def change_password(
+        self, actor: StaffPrincipal, current: str, new: str, ip: str | None
+    ) -> None:
+        """Ends every other session of the user: whoever knew the old password is out."""
+        async with self._uow(write=False) as uow:
+            user = await self._user(uow, actor)
+        if not self._hasher.verify(user.password_hash, current[:1024]):
+            raise InvalidCredentials("the current password is wrong")
+        weakness = password_weakness(new, [user.email, user.name])
+        if weakness:
+            raise WeakPassword(weakness, field="new_password")
+        now = self._clock.now()
+        async with self._uow() as uow:
+            await uow.users.set_password_hash(user.id, self._hasher.hash(new))
+            ended = await uow.sessions.revoke_all(user.id, except_hash=actor.session_hash)
+            await uow.audit.add(
+                audit_entry(
+                    now, "auth.password_changed", actor=user.id, ip=ip, sessions_ended=ended
+                )
+            )
+            await uow.commit()
+
+    async def sessions(self, actor: StaffPrincipal) -> list[dict[str, Any]]:
+        async with self._uow(write=False) as uow:
+            sessions = await uow.sessions.list_for_user(actor.user_id)
+        now = self._clock.now()
+        return [
+            {
+                "id": s.public_id,
+                "created_at": s.created_at.isoformat(),
+                "last_seen_at": s.last_seen_at.isoformat(),
+                "ip": s.ip,
+                "user_agent": s.user_agent,
+                "current": s.id_hash == actor.session_hash,
+            }
+            for s in sessions
+            if s.expires_at > now and s.public_id
+        ]
+
+    async def end_session(self, actor: StaffPrincipal, public_id: str, ip: str | None) -> None:
+        now = self._clock.now()
+        async with self._uow() as uow:
+            if not await uow.sessions.revoke_public(actor.user_id, public_id):
+                raise NotFound("no such session")
+            await uow.audit.add(
+                audit_entry(now, "auth.session_ended", actor=actor.user_id, target=public_id, ip=ip)
+            )
+            await uow.commit()
+
+    async def end_other_sessions(self, actor: StaffPrincipal, ip: str | None) -> int:
+        now = self._clock.now()
+        async with self._uow() as uow:
+            ended = await uow.sessions.revoke_all(actor.user_id, except_hash=actor.session_hash)
+            await uow.audit.add(
+                audit_entry(now, "auth.sessions_ended", actor=actor.user_id, ip=ip, count=ended)
+            )
+            await uow.commit()
+        return ended
+
+    async def end_user_sessions(
+        self, actor: StaffPrincipal | None, user_id: str, ip: str | None
+    ) -> int:
+        """Admin (or operator) action: log a user out everywhere."""
+        if actor is not None and not has_perm(actor.role, Perm.USERS_MANAGE):
+            raise Forbidden("your role cannot manage users")
+        now = self._clock.now()
+        async with self._uow() as uow:
+            if await uow.users.get(user_id) is None:
+                raise NotFound("no such user")
+            ended = await uow.sessions.revoke_all(user_id)
+            await uow.audit.add(
+                audit_entry(
+                    now,
+                    "auth.sessions_ended",
+                    actor=actor.user_id if actor else "cli",
+                    target=user_id,
+                    ip=ip,
+                    count=ended,
+                )
+            )
+            await uow.commit()
+        return ended
+
+    # ---- policies ---------------------------------------------------------------------
+
+    async def policy(self) -> dict[str, Any]:
+        async with self._uow(write=False) as uow:
+            return {
+                "require_2fa_roles": await uow.security.get(SETTING_REQUIRE_2FA) or [],
+                "ip_allowlist": await uow.security.get(SETTING_IP_ALLOWLIST) or [],
+            }
+
+    async def set_require_2fa(
+        self, actor: StaffPrincipal | None, roles: list[str], ip: str | None
+    ) -> list[str]:
+        self._check_admin(actor)
+        try:
+            cleaned = sorted({Role(r).value for r in roles})
+        except ValueError:
+            raise InvalidInput("unknown role", field="roles") from None
+        await self._set_policy(SETTING_REQUIRE_2FA, cleaned, actor, ip)
+        return cleaned
+
+    async def set_ip_allowlist(
+        self, actor: StaffPrincipal | None, ranges: list[str], ip: str | None
+    ) -> list[str]:
+        """Refused when the caller's own address would fall outside the new list."""
+        self._check_admin(actor)
+        cleaned = [str(n) for n in parse_networks(ranges)]
+        if actor is not None and not ip_in(ip, cleaned):
+            raise Forbidden("your own address is not in the new list; you would be locked out")
+        await self._set_policy(SETTING_IP_ALLOWLIST, cleaned, actor, ip)
+        return cleaned
+
+    @staticmethod
+    def _check_admin(actor: StaffPrincipal | None) -> None:
+        if actor is not None and not has_perm(actor.role, Perm.USERS_MANAGE):
+            raise Forbidden("your role cannot change security settings")
+
+    async def _set_policy(
+        self, key: str, value: list[str], actor: StaffPrincipal | None, ip: str | None
+    ) -> None:
+        now = self._clock.now()
+        async with self._uow() as uow:
+            await uow.security.put(key, value)
+            await uow.audit.add(
+                audit_entry(
+                    now,
+                    f"policy.{key}",
+                    actor=actor.user_id if actor else "cli",
+                    ip=ip,
+                    value=value,
+                )
+            )
+            await uow.commit()
+
+    async def audit(
+        self, actor: StaffPrincipal, limit: int, action_prefix: str | None
+    ) -> list[AuditEntry]:
+        self._check_admin(actor)
+        async with self._uow(write=False) as uow:
+            return await uow.audit.recent(limit, action_prefix)

@@ -1,0 +1,88 @@
+"""Access control: 2FA, recovery codes, lockout, session ids, audit log, security
+settings, verified visitor identity.
+
+Revision ID: 0002
+Revises: 0001
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+TS = sa.DateTime(timezone=True)
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("users") as b:
+        b.add_column(sa.Column("totp_secret", sa.String(64)))
+        b.add_column(sa.Column("totp_pending", sa.String(64)))
+        b.add_column(sa.Column("totp_last_step", sa.BigInteger))
+        b.add_column(sa.Column("password_changed_at", TS))
+    with op.batch_alter_table("staff_sessions") as b:
+        b.add_column(sa.Column("public_id", sa.String(40)))
+    op.create_index("ix_staff_sessions_public", "staff_sessions", ["public_id"], unique=True)
+    op.create_table(
+        "recovery_codes",
+        sa.Column("code_hash", sa.String(64), primary_key=True),
+        sa.Column(
+            "user_id", sa.String(40), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column("created_at", TS, nullable=False),
+        sa.Column("used_at", TS),
+    )
+    op.create_index("ix_recovery_codes_user", "recovery_codes", ["user_id"])
+    op.create_table(
+        "login_failures",
+        sa.Column("key", sa.String(64), primary_key=True),
+        sa.Column("count", sa.Integer, nullable=False),
+        sa.Column("last_at", TS, nullable=False),
+        sa.Column("locked_until", TS),
+    )
+    op.create_table(
+        "audit_log",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("at", TS, nullable=False),
+        sa.Column("action", sa.String(60), nullable=False),
+        sa.Column("actor", sa.String(60)),
+        sa.Column("target", sa.String(120)),
+        sa.Column("ip", sa.String(64)),
+        sa.Column("details", sa.Text, nullable=False),
+    )
+    op.create_index("ix_audit_log_at", "audit_log", ["at"])
+    op.create_table(
+        "security_settings",
+        sa.Column("key", sa.String(60), primary_key=True),
+        sa.Column("value", sa.Text, nullable=False),
+    )
+    with op.batch_alter_table("visitors") as b:
+        b.add_column(sa.Column("verified", sa.Boolean, nullable=False, server_default=sa.false()))
+        b.add_column(sa.Column("external_id", sa.String(200)))
+    op.create_table(
+        "identity_jtis",
+        sa.Column("widget_id", sa.String(40), primary_key=True),
+        sa.Column("jti", sa.String(200), primary_key=True),
+        sa.Column("expires_at", TS, nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("identity_jtis")
+    with op.batch_alter_table("visitors") as b:
+        b.drop_column("external_id")
+        b.drop_column("verified")
+    op.drop_table("security_settings")
+    op.drop_table("audit_log")
+    op.drop_table("login_failures")
+    op.drop_table("recovery_codes")
+    op.drop_index("ix_staff_sessions_public", "staff_sessions")
+    with op.batch_alter_table("staff_sessions") as b:
+        b.drop_column("public_id")
+    with op.batch_alter_table("users") as b:
+        b.drop_column("password_changed_at")
+        b.drop_column("totp_last_step")
+        b.drop_column("totp_pending")
+        b.drop_column("totp_secret")

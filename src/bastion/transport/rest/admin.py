@@ -1,0 +1,144 @@
+"""Admin routes: staff accounts, security policy, audit log (admins and owners)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from bastion.domain.errors import Forbidden
+from bastion.domain.models import Role
+from bastion.domain.permissions import Perm, has_perm
+from bastion.domain.principals import StaffPrincipal
+from bastion.domain.staff import user_summary
+from bastion.transport.context import ip_of, services
+from bastion.transport.rest.api import ERRORS
+from bastion.transport.rest.auth import staff_principal
+
+router = APIRouter(prefix="/api/v1", tags=["admin"])
+
+Staff = Annotated[StaffPrincipal, Depends(staff_principal)]
+UserId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class UserOut(BaseModel):
+    id: str
+    email: str
+    name: str
+    role: str
+    status: str
+    totp_enabled: bool
+    disabled: bool
+
+
+@router.get("/users", response_model=list[UserOut], responses=ERRORS)
+async def list_users(request: Request, actor: Staff) -> list[UserOut]:
+    users = await services(request).staff.list_users(actor)
+    return [
+        UserOut(**user_summary(u), totp_enabled=u.totp_enabled, disabled=u.disabled) for u in users
+    ]
+
+
+class UserIn(Strict):
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=1, max_length=1024)
+    role: Role
+    name: str | None = Field(default=None, max_length=80)
+
+
+@router.post("/users", response_model=UserOut, status_code=201, responses=ERRORS)
+async def create_user(body: UserIn, request: Request, actor: Staff) -> UserOut:
+    user = await services(request).staff.create_user(
+        actor, email=body.email, password=body.password, role=body.role, name=body.name
+    )
+    return UserOut(**user_summary(user), totp_enabled=False, disabled=False)
+
+
+class RoleIn(Strict):
+    role: Role
+
+
+@router.put("/users/{user_id}/role", status_code=204, responses=ERRORS)
+async def set_role(user_id: UserId, body: RoleIn, request: Request, actor: Staff) -> Response:
+    """Change a role; the user's sessions end (a privilege change needs a new login)."""
+    await services(request).staff.set_role(actor, user_id, body.role, ip_of(request))
+    return Response(status_code=204)
+
+
+@router.post("/users/{user_id}/sessions/end", status_code=204, responses=ERRORS)
+async def end_user_sessions(user_id: UserId, request: Request, actor: Staff) -> Response:
+    """Log a user out everywhere."""
+    await services(request).auth.end_user_sessions(actor, user_id, ip_of(request))
+    return Response(status_code=204)
+
+
+class PolicyOut(BaseModel):
+    require_2fa_roles: list[str]
+    ip_allowlist: list[str]
+
+
+class PolicyIn(Strict):
+    require_2fa_roles: list[Role] | None = Field(default=None, max_length=10)
+    ip_allowlist: list[Annotated[str, Field(max_length=64)]] | None = Field(
+        default=None, max_length=200
+    )
+
+
+def _check_admin(actor: StaffPrincipal) -> None:
+    if not has_perm(actor.role, Perm.USERS_MANAGE):
+        raise Forbidden("your role cannot see security settings")
+
+
+@router.get("/security/policy", response_model=PolicyOut, responses=ERRORS)
+async def get_policy(request: Request, actor: Staff) -> dict[str, Any]:
+    _check_admin(actor)
+    return await services(request).auth.policy()
+
+
+@router.put("/security/policy", response_model=PolicyOut, responses=ERRORS)
+async def put_policy(body: PolicyIn, request: Request, actor: Staff) -> dict[str, Any]:
+    """Roles that must use two-step login, and the staff IP allow-list (CIDR ranges;
+    empty = anywhere). A list that would exclude your own address is refused.
+    """
+    auth = services(request).auth
+    if body.require_2fa_roles is not None:
+        await auth.set_require_2fa(actor, [r.value for r in body.require_2fa_roles], ip_of(request))
+    if body.ip_allowlist is not None:
+        await auth.set_ip_allowlist(actor, body.ip_allowlist, ip_of(request))
+    return await auth.policy()
+
+
+class AuditOut(BaseModel):
+    at: str
+    action: str
+    actor: str | None
+    target: str | None
+    ip: str | None
+    details: dict[str, Any]
+
+
+@router.get("/audit", response_model=list[AuditOut], responses=ERRORS)
+async def audit_log(
+    request: Request,
+    actor: Staff,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    action: Annotated[str | None, Query(max_length=60)] = None,
+) -> list[AuditOut]:
+    """Recent security events, newest first."""
+    entries = await services(request).auth.audit(actor, limit, action)
+    return [
+        AuditOut(
+            at=e.at.isoformat(),
+            action=e.action,
+            actor=e.actor,
+            target=e.target,
+            ip=e.ip,
+            details=e.details,
+        )
+        for e in entries
+    ]

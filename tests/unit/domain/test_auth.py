@@ -1,0 +1,199 @@
+"""Account security: lockout, TOTP with replay protection, recovery codes, password
+change, sessions, 2FA requirement, IP allow-list, audit trail."""
+
+from __future__ import annotations
+
+import pyotp
+import pytest
+
+from bastion.domain.auth import LoginResult
+from bastion.domain.errors import (
+    Forbidden,
+    InvalidCredentials,
+    InvalidOtp,
+    IpNotAllowed,
+    NotAuthenticated,
+    OtpRequired,
+    TooManyAttempts,
+    TwoFactorRequired,
+    WeakPassword,
+)
+from bastion.domain.models import Role
+from bastion.domain.principals import StaffPrincipal
+from bastion.security.totp import PERIOD_S
+from tests.support.factories import PASSWORD, World
+
+EMAIL = "jonas@example.com"
+
+
+async def _login(
+    world: World, otp: str | None = None, ip: str | None = "10.0.0.1", pw: str = PASSWORD
+) -> LoginResult:
+    return await world.svc.auth.login(EMAIL, pw, otp, ip=ip, user_agent="pytest")
+
+
+async def _session_principal(world: World, token: str) -> StaffPrincipal:
+    principal, _ = await world.svc.staff.authenticate(token, allow_unenrolled=True)
+    return principal
+
+
+def _code(secret: str, world: World, offset_steps: int = 0) -> str:
+    return pyotp.TOTP(secret, interval=PERIOD_S).at(
+        world.clock.now().timestamp() + offset_steps * PERIOD_S
+    )
+
+
+async def test_lockout_grows_and_applies_to_unknown_accounts_too(world: World) -> None:
+    await world.staff(EMAIL)
+    for _ in range(5):
+        with pytest.raises(InvalidCredentials):
+            await _login(world, pw="wrong password!!")
+    # Locked now: even the right password is refused, with a Retry-After.
+    with pytest.raises(TooManyAttempts) as locked:
+        await _login(world)
+    assert 0 < locked.value.retry_after_s <= 61
+    world.clock.advance(seconds=61)
+    with pytest.raises(InvalidCredentials):
+        await _login(world, pw="wrong again!!!!")
+    with pytest.raises(TooManyAttempts) as longer:
+        await _login(world)
+    assert longer.value.retry_after_s > 61  # 2 minutes after the sixth failure
+    await world.svc.auth.unlock(EMAIL)
+    await _login(world)  # the operator lifted the lock
+
+    # An address nobody has behaves the same way (no enumeration through the lock).
+    for _ in range(5):
+        with pytest.raises(InvalidCredentials):
+            await world.svc.auth.login(
+                "ghost@example.com", "x" * 12, None, ip=None, user_agent=None
+            )
+    with pytest.raises(TooManyAttempts):
+        await world.svc.auth.login("ghost@example.com", "x" * 12, None, ip=None, user_agent=None)
+
+
+async def test_totp_enrolment_login_replay_and_recovery_codes(world: World) -> None:
+    await world.staff(EMAIL)
+    actor = await _session_principal(world, (await _login(world)).session_token)
+    setup = await world.svc.auth.totp_setup(actor)
+    assert setup["qr_svg_data_uri"].startswith("data:image/svg+xml")
+    assert setup["otpauth_uri"].startswith("otpauth://totp/")
+    with pytest.raises(InvalidOtp):
+        await world.svc.auth.totp_confirm(actor, "000000", None)
+    codes = await world.svc.auth.totp_confirm(actor, _code(setup["secret"], world), None)
+    assert len(codes) == 10 and len(set(codes)) == 10
+
+    world.clock.advance(seconds=PERIOD_S)
+    with pytest.raises(OtpRequired):
+        await _login(world)
+    code = _code(setup["secret"], world)
+    await _login(world, otp=code)
+    with pytest.raises(InvalidOtp):  # the same code again: replay
+        await _login(world, otp=code)
+    with pytest.raises(InvalidOtp):  # an older code than the last used one
+        await _login(world, otp=_code(setup["secret"], world, -1))
+
+    await _login(world, otp=codes[0].upper().replace("-", " "))  # recovery codes are forgiving
+    with pytest.raises(InvalidOtp):
+        await _login(world, otp=codes[0])  # …but single-use
+    world.clock.advance(seconds=PERIOD_S)
+    await _login(world, otp=_code(setup["secret"], world))
+
+
+async def test_password_change_ends_other_sessions_and_checks_strength(world: World) -> None:
+    await world.staff(EMAIL)
+    first = (await _login(world)).session_token
+    second = (await _login(world)).session_token
+    actor = await _session_principal(world, first)
+    with pytest.raises(InvalidCredentials):
+        await world.svc.auth.change_password(
+            actor, "not my password", "an even longer passphrase", None
+        )
+    with pytest.raises(WeakPassword):
+        await world.svc.auth.change_password(actor, PASSWORD, "password1234", None)
+    await world.svc.auth.change_password(actor, PASSWORD, "an even longer passphrase 9", None)
+    await world.svc.staff.authenticate(first)
+    with pytest.raises(NotAuthenticated):
+        await world.svc.staff.authenticate(second)
+    with pytest.raises(InvalidCredentials):
+        await _login(world)
+
+
+async def test_session_listing_and_ending(world: World) -> None:
+    await world.staff(EMAIL)
+    first = (await _login(world)).session_token
+    second = (await _login(world)).session_token
+    actor = await _session_principal(world, first)
+    sessions = await world.svc.auth.sessions(actor)
+    assert len(sessions) == 2
+    assert [s["current"] for s in sessions].count(True) == 1
+    assert all(s["ip"] == "10.0.0.1" and s["user_agent"] == "pytest" for s in sessions)
+    other = next(s for s in sessions if not s["current"])
+    await world.svc.auth.end_session(actor, other["id"], None)
+    with pytest.raises(NotAuthenticated):
+        await world.svc.staff.authenticate(second)
+    # Another user's session id is not yours to end.
+    await world.staff("petras@example.com", name="Petras")
+    petras_token = (
+        await world.svc.auth.login("petras@example.com", PASSWORD, None, ip=None, user_agent=None)
+    ).session_token
+    petras = await _session_principal(world, petras_token)
+    from bastion.domain.errors import NotFound
+
+    with pytest.raises(NotFound):
+        await world.svc.auth.end_session(petras, sessions[0]["id"], None)
+
+
+async def test_role_requiring_2fa_blocks_until_enrolled(world: World) -> None:
+    admin = await world.staff("admin@example.com", Role.ADMIN, name="Admin")
+    await world.staff(EMAIL)
+    await world.svc.auth.set_require_2fa(admin, ["agent"], None)
+    token = (await _login(world)).session_token
+    with pytest.raises(TwoFactorRequired):
+        await world.svc.staff.authenticate(token)
+    actor = await _session_principal(world, token)
+    setup = await world.svc.auth.totp_setup(actor)
+    await world.svc.auth.totp_confirm(actor, _code(setup["secret"], world), None)
+    await world.svc.staff.authenticate(token)
+    with pytest.raises(Forbidden):
+        await world.svc.auth.totp_disable(actor, PASSWORD, None)
+    agent = await world.staff("agent2@example.com", name="A2")
+    with pytest.raises(Forbidden):
+        await world.svc.auth.set_require_2fa(agent, [], None)
+
+
+async def test_ip_allowlist_is_enforced_and_cannot_lock_out_its_author(world: World) -> None:
+    admin = await world.staff("admin@example.com", Role.ADMIN, name="Admin")
+    await world.staff(EMAIL)
+    token = (await _login(world, ip="10.0.0.7")).session_token
+    with pytest.raises(Forbidden):
+        await world.svc.auth.set_ip_allowlist(admin, ["192.168.0.0/24"], "10.0.0.9")
+    await world.svc.auth.set_ip_allowlist(admin, ["10.0.0.0/24", "2001:db8::/32"], "10.0.0.9")
+    await world.svc.staff.authenticate(token, ip="10.0.0.7")
+    await world.svc.staff.authenticate(token, ip="2001:db8::5")
+    with pytest.raises(IpNotAllowed):
+        await world.svc.staff.authenticate(token, ip="203.0.113.5")
+    with pytest.raises(IpNotAllowed):
+        await _login(world, ip="203.0.113.5")
+    await world.svc.auth.set_ip_allowlist(None, [], None)  # the operator (CLI) clears it
+    await world.svc.staff.authenticate(token, ip="203.0.113.5")
+
+
+async def test_role_change_ends_sessions_and_is_audited(world: World) -> None:
+    owner = await world.staff("owner@example.com", Role.OWNER, name="Owner")
+    agent = await world.staff(EMAIL)
+    token = (await _login(world)).session_token
+    await world.svc.staff.set_role(owner, agent.user_id, Role.SUPERVISOR, "10.0.0.2")
+    with pytest.raises(NotAuthenticated):
+        await world.svc.staff.authenticate(token)
+    new_token = (await _login(world)).session_token
+    principal, _ = await world.svc.staff.authenticate(new_token)
+    assert principal.role is Role.SUPERVISOR and new_token != token
+    entries = await world.svc.auth.audit(owner, 50, None)
+    actions = [e.action for e in entries]
+    for expected in ("user.created", "auth.login", "user.role_changed"):
+        assert expected in actions
+    change = next(e for e in entries if e.action == "user.role_changed")
+    assert (change.actor, change.target, change.ip) == (owner.user_id, agent.user_id, "10.0.0.2")
+    assert change.details["old"] == "agent" and change.details["new"] == "supervisor"
+    with pytest.raises(Forbidden):
+        await world.svc.auth.audit(principal, 10, None)  # supervisors do not read the audit log
