@@ -248,7 +248,7 @@ class ChatService:
                 "id": visitor.id,
                 "name": visitor.name,
                 "email": visitor.email,
-                "verified": False,
+                "verified": visitor.verified,
             }
             event = await self._append(
                 uow,
@@ -666,7 +666,7 @@ class ChatService:
                 "id": conv.visitor_id,
                 "name": visitor.name if visitor else None,
                 "email": visitor.email if visitor else None,
-                "verified": False,
+                "verified": bool(visitor and visitor.verified),
             }
             last = await uow.events.last_message(conv.id)
             summary["preview"] = (last.body or "")[:PREVIEW_CHARS] if last else None

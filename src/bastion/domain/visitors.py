@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bastion.domain.errors import InvalidInput, NotAuthenticated, NotFound, OriginNotAllowed
+from bastion.domain.auth import audit_entry
+from bastion.domain.errors import (
+    IdentityInvalid,
+    IdentityRequired,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    OriginNotAllowed,
+)
 from bastion.domain.events import STAFF_CHANNEL, iso
 from bastion.domain.ids import IdFactory, new_id
-from bastion.domain.models import Visitor, VisitorToken
+from bastion.domain.models import Visitor, VisitorToken, Widget
 from bastion.domain.ports import Clock, UnitOfWorkFactory
 from bastion.domain.principals import VisitorPrincipal
-from bastion.domain.widgets import origin_allowed, origin_of
+from bastion.domain.widgets import DEFAULT_IDENTITY, origin_allowed, origin_of
+from bastion.security.identity import Claims, IdentityError, verify_hmac, verify_jwt
 from bastion.security.tokens import hash_token, new_token
 
 MAX_URL_CHARS = 2048
@@ -25,6 +34,31 @@ class IssuedSession:
     token: str
     visitor_id: str
     expires_at: datetime
+    verified: bool = False
+
+
+@dataclass(frozen=True)
+class IdentityInput:
+    """What the embedding site says about its logged-in user (any field may be absent)."""
+
+    user_id: str | None = None
+    user_hash: str | None = None
+    identity_jwt: str | None = None
+
+    @property
+    def given(self) -> bool:
+        return bool(self.user_id or self.user_hash or self.identity_jwt)
+
+
+def _identity_cfg(widget: Widget) -> dict[str, Any]:
+    return {**DEFAULT_IDENTITY, **widget.config.get("identity", {})}
+
+
+def _live_keys(keys: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """Keys not past their ``not_after`` (the overlap period of a rotation)."""
+    return [
+        k for k in keys if not k.get("not_after") or datetime.fromisoformat(k["not_after"]) > now
+    ]
 
 
 def check_page_url(url: str, *, field: str = "page_url") -> str:
@@ -51,42 +85,109 @@ class VisitorService:
         self._ttl = timedelta(seconds=token_ttl_s)
         self._ids = ids
 
+    def _verify(self, widget: Widget, identity: IdentityInput, now: datetime) -> Claims:
+        cfg = _identity_cfg(widget)
+        if identity.identity_jwt:
+            return verify_jwt(
+                identity.identity_jwt,
+                _live_keys(cfg["jwt_keys"], now),
+                audience=widget.id,
+                now=now,
+                max_lifetime_s=int(cfg["max_jwt_lifetime_s"]),
+            )
+        if identity.user_id and identity.user_hash:
+            secrets_ = [k["secret"] for k in _live_keys(cfg["hmac_keys"], now)]
+            if not secrets_:
+                raise IdentityError("not_configured")
+            return verify_hmac(
+                secrets_, identity.user_id, identity.user_hash, now, int(cfg["max_age_s"])
+            )
+        raise IdentityError("incomplete")
+
+    async def _reject(self, widget_id: str, reason: str, now: datetime) -> IdentityInvalid:
+        async with self._uow() as uow:
+            await uow.audit.add(
+                audit_entry(now, "identity.rejected", actor=None, target=widget_id, reason=reason)
+            )
+            await uow.commit()
+        return IdentityInvalid("the visitor's identity could not be verified")
+
     async def create_session(
-        self, widget_id: str, page_url: str, resume_token: str | None
+        self,
+        widget_id: str,
+        page_url: str,
+        resume_token: str | None,
+        identity: IdentityInput | None = None,
     ) -> IssuedSession:
         """A fresh token for a new visitor, or, given a valid ``resume_token`` of this
-        widget, a new token for the same visitor (the old one is revoked: rotation).
+        widget, a new token for the same visitor (the old one ends after a short grace).
+
+        With ``identity`` the site vouches for its logged-in user; a bad, expired or
+        replayed statement is refused (``identity_invalid``) and audited. A widget in
+        strict mode refuses visitors without one (``identity_required``).
         """
         check_page_url(page_url)
         now = self._clock.now()
-        async with self._uow() as uow:
+        identity = identity or IdentityInput()
+        async with self._uow(write=False) as uow:
             widget = await uow.widgets.get(widget_id)
-            if widget is None:
-                raise NotFound("no such widget")
-            if not origin_allowed(widget, origin_of(page_url)):
-                raise OriginNotAllowed("this site may not embed the widget")
-            visitor_id: str | None = None
+        if widget is None:
+            raise NotFound("no such widget")
+        if not origin_allowed(widget, origin_of(page_url)):
+            raise OriginNotAllowed("this site may not embed the widget")
+        claims: Claims | None = None
+        if identity.given:
+            try:
+                claims = self._verify(widget, identity, now)
+            except IdentityError as err:
+                raise await self._reject(widget_id, err.reason, now) from None
+        elif _identity_cfg(widget)["mode"] == "strict":
+            raise IdentityRequired("this chat is only for signed-in customers")
+        if claims is not None and claims.jti is not None:
+            async with self._uow() as uow:
+                expires_at = datetime.fromtimestamp(claims.expires_at or 0, tz=UTC)
+                fresh = await uow.identity_jtis.claim(widget_id, claims.jti, expires_at)
+                await uow.commit()
+            if not fresh:  # the same signed token presented twice: a replay
+                raise await self._reject(widget_id, "replay", now)
+        async with self._uow() as uow:
+            visitor: Visitor | None = None
             if resume_token:
                 old = await uow.visitor_tokens.get(hash_token(resume_token))
                 if old and not old.revoked and old.expires_at > now and old.widget_id == widget_id:
-                    visitor_id = old.visitor_id
+                    visitor = await uow.visitors.get(old.visitor_id)
                     # Rotation with a short grace, so two tabs that rotate at once do not
                     # lock each other out; the old token dies within a minute.
                     await uow.visitor_tokens.expire(
                         old.token_hash, min(old.expires_at, now + ROTATION_GRACE)
                     )
-            if visitor_id is None:
+            if (
+                visitor is not None
+                and claims is not None
+                and visitor.verified
+                and visitor.external_id != claims.external_id
+            ):
+                visitor = None  # another signed-in user on this browser: never merge
+            if visitor is None:
                 visitor = Visitor(
                     id=self._ids("v"), widget_id=widget_id, name=None, email=None, created_at=now
                 )
                 await uow.visitors.add(visitor)
-                visitor_id = visitor.id
+            if claims is not None:
+                visitor = replace(
+                    visitor,
+                    verified=True,
+                    external_id=claims.external_id,
+                    name=claims.name or visitor.name,
+                    email=claims.email or visitor.email,
+                )
+                await uow.visitors.update(visitor)
             token = new_token("vt")
             expires = now + self._ttl
             await uow.visitor_tokens.add(
                 VisitorToken(
                     token_hash=hash_token(token),
-                    visitor_id=visitor_id,
+                    visitor_id=visitor.id,
                     widget_id=widget_id,
                     expires_at=expires,
                     revoked=False,
@@ -94,7 +195,9 @@ class VisitorService:
                 created_at=now,
             )
             await uow.commit()
-        return IssuedSession(token=token, visitor_id=visitor_id, expires_at=expires)
+        return IssuedSession(
+            token=token, visitor_id=visitor.id, expires_at=expires, verified=visitor.verified
+        )
 
     async def authenticate(self, token: str | None) -> VisitorPrincipal:
         if not token or len(token) > 200:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from bastion.domain.errors import Forbidden, InvalidInput, NotFound
 from bastion.domain.ids import IdFactory, new_id
-from bastion.domain.models import Widget
+from bastion.domain.models import AuditEntry, Widget
 from bastion.domain.permissions import Perm, has_perm
 from bastion.domain.ports import Clock, UnitOfWorkFactory
 from bastion.domain.principals import StaffPrincipal
@@ -26,6 +28,15 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "text": "I agree that this chat and the details I give are stored to answer me.",
         "privacy_url": "/privacy",
     },
+}
+
+# Identity verification (secrets never leave the server: not in PUBLIC_KEYS).
+DEFAULT_IDENTITY: dict[str, Any] = {
+    "mode": "optional",  # "optional": verified when the site vouches; "strict": required
+    "hmac_keys": [],  # [{"id", "secret", "created_at", "not_after"?}]
+    "jwt_keys": [],  # [{"id", "alg", "key", "not_after"?}]
+    "max_age_s": 300,  # an HMAC statement is good for five minutes after its issue time
+    "max_jwt_lifetime_s": 3600,  # refuse JWTs whose exp is further ahead than this
 }
 
 PUBLIC_KEYS = ("color", "greeting", "language", "prechat_fields", "consent")
@@ -138,6 +149,99 @@ class WidgetService:
             await uow.widgets.update(updated)
             await uow.commit()
         return updated
+
+    async def _update_config(
+        self, actor: StaffPrincipal | None, widget_id: str, change: Any
+    ) -> Widget:
+        if actor is not None and not has_perm(actor.role, Perm.WIDGETS_MANAGE):
+            raise Forbidden("your role cannot manage widgets")
+        async with self._uow() as uow:
+            widget = await uow.widgets.get(widget_id)
+            if widget is None:
+                raise NotFound("no such widget")
+            config = dict(widget.config)
+            identity = {**DEFAULT_IDENTITY, **config.get("identity", {})}
+            action = change(identity)
+            config["identity"] = identity
+            updated = Widget(
+                id=widget.id,
+                name=widget.name,
+                allowed_origins=widget.allowed_origins,
+                config=config,
+                created_at=widget.created_at,
+            )
+            await uow.widgets.update(updated)
+            await uow.audit.add(
+                AuditEntry(
+                    at=self._clock.now(),
+                    action=action,
+                    actor=actor.user_id if actor else "cli",
+                    target=widget_id,
+                    ip=None,
+                )
+            )
+            await uow.commit()
+        return updated
+
+    async def set_identity_mode(
+        self, actor: StaffPrincipal | None, widget_id: str, mode: str
+    ) -> None:
+        if mode not in ("optional", "strict"):
+            raise InvalidInput("mode must be optional or strict", field="mode")
+
+        def change(identity: dict[str, Any]) -> str:
+            identity["mode"] = mode
+            return "widget.identity_mode"
+
+        await self._update_config(actor, widget_id, change)
+
+    async def rotate_hmac_secret(
+        self, actor: StaffPrincipal | None, widget_id: str, overlap_s: int
+    ) -> str:
+        """A new HMAC secret, returned once. Existing secrets stay valid for
+        ``overlap_s`` more seconds, so the website can switch without a gap.
+        """
+        if not 0 <= overlap_s <= 30 * 86400:
+            raise InvalidInput("overlap must be between 0 and 30 days", field="overlap_s")
+        secret = secrets.token_urlsafe(32)
+        now = self._clock.now()
+        not_after = (now + timedelta(seconds=overlap_s)).isoformat()
+
+        def change(identity: dict[str, Any]) -> str:
+            kept = [
+                {**k, "not_after": min(k.get("not_after") or not_after, not_after)}
+                for k in identity["hmac_keys"]
+                if not k.get("not_after") or datetime.fromisoformat(k["not_after"]) > now
+            ]
+            identity["hmac_keys"] = [
+                *kept,
+                {"id": self._ids("k"), "secret": secret, "created_at": now.isoformat()},
+            ]
+            return "widget.hmac_secret_rotated"
+
+        await self._update_config(actor, widget_id, change)
+        return secret
+
+    async def add_jwt_key(
+        self, actor: StaffPrincipal | None, widget_id: str, alg: str, key: str
+    ) -> str:
+        """Trust JWTs signed with ``key`` (a shared secret for HS256, a PEM public key
+        for RS256 and EdDSA). Returns the key id to put in the JWT's ``kid`` header.
+        """
+        if alg not in ("HS256", "RS256", "EdDSA"):
+            raise InvalidInput("alg must be HS256, RS256 or EdDSA", field="alg")
+        if alg == "HS256" and len(key) < 32:
+            raise InvalidInput("an HS256 secret needs at least 32 characters", field="key")
+        if alg != "HS256" and "PUBLIC KEY" not in key:
+            raise InvalidInput("give the PEM public key", field="key")
+        key_id = self._ids("k")
+
+        def change(identity: dict[str, Any]) -> str:
+            identity["jwt_keys"] = [*identity["jwt_keys"], {"id": key_id, "alg": alg, "key": key}]
+            return "widget.jwt_key_added"
+
+        await self._update_config(actor, widget_id, change)
+        return key_id
 
     async def ensure_default(self, origins: list[str]) -> Widget | None:
         """On first start, create the default widget allowing the server's own origins."""

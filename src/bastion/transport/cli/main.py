@@ -324,5 +324,70 @@ def widget_allow(
     )
 
 
+async def _with_services(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
+    from bastion.app import build_services
+
+    await _prepare(settings)
+    svc = build_services(settings)
+    try:
+        return await fn(svc)
+    finally:
+        await svc.db.dispose()
+
+
+@widget_app.command("identity")
+def widget_identity(
+    widget_id: Annotated[str, typer.Argument(help="Widget id.")],
+    mode: Annotated[str, typer.Option(help="optional, or strict (verified visitors only).")],
+) -> None:
+    """Set whether unverified visitors may chat."""
+    settings = _settings()
+    _run(
+        lambda: _with_services(
+            settings, lambda s: s.widgets.set_identity_mode(None, widget_id, mode)
+        )
+    )
+    typer.echo(f"{widget_id}: identity mode {mode}")
+
+
+@widget_app.command("rotate-secret")
+def widget_rotate_secret(
+    widget_id: Annotated[str, typer.Argument(help="Widget id.")],
+    overlap_hours: Annotated[float, typer.Option(help="How long older secrets stay valid.")] = 24,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Make a new HMAC secret for visitor identity (printed once); older ones expire
+    after the overlap.
+    """
+    settings = _settings()
+    secret = _run(
+        lambda: _with_services(
+            settings,
+            lambda s: s.widgets.rotate_hmac_secret(None, widget_id, int(overlap_hours * 3600)),
+        )
+    )
+    typer.echo(json.dumps({"id": widget_id, "hmac_secret": secret}) if as_json else secret)
+
+
+@widget_app.command("add-jwt-key")
+def widget_add_jwt_key(
+    widget_id: Annotated[str, typer.Argument(help="Widget id.")],
+    alg: Annotated[str, typer.Option(help="HS256, RS256 or EdDSA.")],
+    key_file: Annotated[str, typer.Option(help="File with the shared secret or PEM public key.")],
+) -> None:
+    """Trust identity JWTs signed with this key; prints the key id (use it as ``kid``)."""
+    settings = _settings()
+    try:
+        with open(key_file, encoding="utf-8") as fh:
+            key = fh.read().strip()
+    except OSError as err:
+        fail(f"cannot read {key_file}: {err.strerror}")
+        raise
+    key_id = _run(
+        lambda: _with_services(settings, lambda s: s.widgets.add_jwt_key(None, widget_id, alg, key))
+    )
+    typer.echo(key_id)
+
+
 def main() -> None:
     app()

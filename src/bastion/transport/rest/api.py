@@ -11,6 +11,7 @@ from bastion.domain.errors import Forbidden
 from bastion.domain.events import iso
 from bastion.domain.models import ConvState
 from bastion.domain.principals import Principal, StaffPrincipal
+from bastion.domain.visitors import IdentityInput
 from bastion.domain.widgets import public_config
 from bastion.transport.context import services
 from bastion.transport.rest.auth import any_principal, staff_principal
@@ -89,12 +90,16 @@ async def widget_config(widget_id: WidgetId, request: Request) -> Response:
 class SessionIn(Strict):
     page_url: str = Field(min_length=1, max_length=2048)
     resume_token: str | None = Field(default=None, max_length=200)
+    user_id: str | None = Field(default=None, max_length=200)
+    user_hash: str | None = Field(default=None, max_length=200)
+    identity_jwt: str | None = Field(default=None, max_length=4096)
 
 
 class SessionOut(BaseModel):
     token: str
     visitor: str
     expires_at: str
+    verified: bool
 
 
 @router.post(
@@ -107,12 +112,24 @@ class SessionOut(BaseModel):
 async def create_visitor_session(
     widget_id: WidgetId, body: SessionIn, request: Request
 ) -> SessionOut:
-    """A visitor token bound to this widget; with ``resume_token``, the same visitor."""
+    """A visitor token bound to this widget; with ``resume_token``, the same visitor.
+
+    A site that knows its user adds ``user_id`` + ``user_hash``
+    (``"<unix issue time>.<hex HMAC-SHA256(secret, user_id:issue time)>"``, valid five
+    minutes) or ``identity_jwt`` (signed with a key configured for the widget; ``aud`` =
+    widget id, short ``exp``, unique ``jti``). Agents then see the visitor as verified.
+    """
+    identity = IdentityInput(
+        user_id=body.user_id, user_hash=body.user_hash, identity_jwt=body.identity_jwt
+    )
     issued = await services(request).visitors.create_session(
-        widget_id, body.page_url, body.resume_token
+        widget_id, body.page_url, body.resume_token, identity
     )
     return SessionOut(
-        token=issued.token, visitor=issued.visitor_id, expires_at=iso(issued.expires_at)
+        token=issued.token,
+        visitor=issued.visitor_id,
+        expires_at=iso(issued.expires_at),
+        verified=issued.verified,
     )
 
 
