@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from bastion import __version__
 from bastion.bus.memory import MemoryBus
 from bastion.clock import SystemClock
+from bastion.domain.apitokens import ApiTokenService
 from bastion.domain.auth import AuthService
 from bastion.domain.conversations import ChatLimits, ChatService
 from bastion.domain.ports import Bus, Clock
@@ -53,7 +54,13 @@ def build_services(
         bus=bus,
         hub=Hub(bus),
         chat=ChatService(
-            uow, clock, bus, limits=ChatLimits(message_max_chars=settings.message_max_chars)
+            uow,
+            clock,
+            bus,
+            limits=ChatLimits(
+                message_max_chars=settings.message_max_chars,
+                access_after_close_s=settings.agent_access_after_close_s,
+            ),
         ),
         visitors=VisitorService(uow, clock, token_ttl_s=settings.visitor_token_ttl_s),
         staff=StaffService(
@@ -64,6 +71,7 @@ def build_services(
             absolute_s=settings.session_absolute_s,
         ),
         auth=AuthService(uow, clock, hasher, absolute_s=settings.session_absolute_s),
+        tokens=ApiTokenService(uow, clock),
         widgets=WidgetService(uow, clock),
         socket_limits=SocketLimits(
             max_frame_bytes=settings.ws_max_frame_bytes,

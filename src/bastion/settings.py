@@ -52,6 +52,7 @@ class Settings:
     ws_idle_timeout_s: float = 75.0
     ws_send_queue: int = 256
     message_max_chars: int = 4000
+    agent_access_after_close_s: int = 24 * 3600
     # argon2id parameters (OWASP 2024 minimum is m=19 MiB, t=2, p=1; we go above it).
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
@@ -108,6 +109,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "visitor_token_ttl_s": _int(env, "BASTION_VISITOR_TOKEN_TTL_S", 30 * 24 * 3600),
         "ws_max_frame_bytes": _int(env, "BASTION_WS_MAX_FRAME_BYTES", 16 * 1024),
         "message_max_chars": _int(env, "BASTION_MESSAGE_MAX_CHARS", 4000),
+        "agent_access_after_close_s": _int(env, "BASTION_AGENT_ACCESS_AFTER_CLOSE_S", 24 * 3600),
         "argon2_time_cost": _int(env, "BASTION_ARGON2_TIME_COST", 3),
         "argon2_memory_kib": _int(env, "BASTION_ARGON2_MEMORY_KIB", 65536),
         "sqlite_synchronous": env.get("BASTION_SQLITE_SYNCHRONOUS", "FULL").upper(),

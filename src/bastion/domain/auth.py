@@ -25,7 +25,7 @@ from bastion.domain.errors import (
 )
 from bastion.domain.ids import IdFactory, new_id
 from bastion.domain.models import AuditEntry, Role, StaffSession, User
-from bastion.domain.permissions import Perm, has_perm
+from bastion.domain.permissions import Perm, allowed
 from bastion.domain.ports import Clock, PasswordHasher, UnitOfWork, UnitOfWorkFactory
 from bastion.domain.principals import StaffPrincipal
 from bastion.security import totp
@@ -360,7 +360,7 @@ class AuthService:
         self, actor: StaffPrincipal | None, user_id: str, ip: str | None
     ) -> int:
         """Admin (or operator) action: log a user out everywhere."""
-        if actor is not None and not has_perm(actor.role, Perm.USERS_MANAGE):
+        if actor is not None and not allowed(actor, Perm.USERS_MANAGE):
             raise Forbidden("your role cannot manage users")
         now = self._clock.now()
         async with self._uow() as uow:
@@ -413,7 +413,7 @@ class AuthService:
 
     @staticmethod
     def _check_admin(actor: StaffPrincipal | None) -> None:
-        if actor is not None and not has_perm(actor.role, Perm.USERS_MANAGE):
+        if actor is not None and not allowed(actor, Perm.USERS_MANAGE):
             raise Forbidden("your role cannot change security settings")
 
     async def _set_policy(

@@ -11,8 +11,10 @@ from __future__ import annotations
 import statistics
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from bastion.domain.auth import audit_entry
 from bastion.domain.errors import (
     ConsentRequired,
     Forbidden,
@@ -37,7 +39,7 @@ from bastion.domain.models import (
     Role,
     Visitor,
 )
-from bastion.domain.permissions import Perm, has_perm
+from bastion.domain.permissions import Perm, allowed, has_perm
 from bastion.domain.ports import Bus, Clock, DuplicateCommand, UnitOfWork, UnitOfWorkFactory
 from bastion.domain.principals import Principal, StaffPrincipal, VisitorPrincipal
 
@@ -52,6 +54,10 @@ PREVIEW_CHARS = 120
 class ChatLimits:
     message_max_chars: int = 4000
     catch_up_page: int = 500
+    # How long an agent keeps reading a chat after it closed or was transferred away.
+    access_after_close_s: int = 24 * 3600
+    # How long a stated reason reopens an old chat for its former agent.
+    reopen_grant_s: int = 3600
 
 
 def check_body(body: str, limits: ChatLimits) -> str:
@@ -109,6 +115,7 @@ class ChatService:
         self._bus = bus
         self._limits = limits or ChatLimits()
         self._ids = ids
+        self._access_window = timedelta(seconds=self._limits.access_after_close_s)
 
     # ---- idempotent command execution -------------------------------------------------
 
@@ -176,24 +183,30 @@ class ChatService:
 
     async def _load(self, uow: UnitOfWork, actor: Principal, conversation_id: str) -> Conversation:
         conv = await uow.conversations.get(conversation_id)
-        if conv is None or not self.can_view(actor, conv):
+        if conv is None or not await self._may_view(uow, actor, conv):
             # The same answer for "absent" and "not yours": ids are not an oracle.
             raise NotFound("no such conversation")
         return conv
 
-    @staticmethod
-    def can_view(actor: Principal, conv: Conversation) -> bool:
+    async def _may_view(self, uow: UnitOfWork, actor: Principal, conv: Conversation) -> bool:
+        """Visitors see their own chats; supervisors and up see all (by permission); an
+        agent sees the queue, chats assigned to them, and former ones only until a set
+        time after they closed or moved away (time-bound access).
+        """
         if isinstance(actor, VisitorPrincipal):
             return conv.visitor_id == actor.visitor_id and conv.widget_id == actor.widget_id
-        if has_perm(actor.role, Perm.CHAT_VIEW_ALL):
+        if allowed(actor, Perm.CHAT_VIEW_ALL):
             return True
-        if not has_perm(actor.role, Perm.CHAT_HANDLE):
+        if not allowed(actor, Perm.CHAT_HANDLE):
             return False
-        return conv.state is ConvState.WAITING or conv.agent_id == actor.user_id
+        if conv.state is ConvState.WAITING:
+            return True
+        has, until = await uow.access.until(conv.id, actor.user_id)
+        return has and (until is None or until > self._clock.now())
 
     @staticmethod
     def _check_participant(actor: StaffPrincipal, conv: Conversation) -> None:
-        if conv.agent_id != actor.user_id and not has_perm(actor.role, Perm.CHAT_MANAGE_ALL):
+        if conv.agent_id != actor.user_id and not allowed(actor, Perm.CHAT_MANAGE_ALL):
             raise Forbidden("this conversation is assigned to someone else")
 
     # ---- visitor side -----------------------------------------------------------------
@@ -434,14 +447,14 @@ class ChatService:
     async def accept(
         self, actor: StaffPrincipal, command_id: str | None, conversation_id: str
     ) -> dict[str, Any]:
-        if not has_perm(actor.role, Perm.CHAT_HANDLE):
+        if not allowed(actor, Perm.CHAT_HANDLE):
             raise Forbidden("your role cannot take chats")
 
         async def step(uow: UnitOfWork) -> dict[str, Any]:
             conv = await uow.conversations.get(conversation_id)
             if conv is None:
                 raise NotFound("no such conversation")
-            if not self.can_view(actor, conv):
+            if conv.state is not ConvState.WAITING:
                 # It was in the shared queue a moment ago; say it was taken, show nothing.
                 raise InvalidState("the conversation is no longer waiting")
             now = self._clock.now()
@@ -455,6 +468,7 @@ class ChatService:
             )
             if not won:
                 raise InvalidState("the conversation is no longer waiting")
+            await uow.access.grant(conv.id, actor.user_id, None)
             event = await self._append(
                 uow,
                 conv,
@@ -514,6 +528,8 @@ class ChatService:
             if target is None or target.disabled or not has_perm(target.role, Perm.CHAT_HANDLE):
                 raise NotFound("no such agent", field="agent")
             await uow.conversations.set_agent(conv.id, target.id)
+            await uow.access.end_open(conv.id, self._clock.now() + self._access_window)
+            await uow.access.grant(conv.id, target.id, None)
             event = await self._append(
                 uow,
                 conv,
@@ -548,7 +564,7 @@ class ChatService:
             conv = await self._load(uow, actor, conversation_id)
             if conv.state is ConvState.ACTIVE:
                 self._check_participant(actor, conv)
-            elif conv.state is ConvState.WAITING and not has_perm(actor.role, Perm.CHAT_MANAGE_ALL):
+            elif conv.state is ConvState.WAITING and not allowed(actor, Perm.CHAT_MANAGE_ALL):
                 raise Forbidden("accept the conversation before closing it")
             return await self._do_close(uow, conv, reason="agent")
 
@@ -576,6 +592,7 @@ class ChatService:
         )
         if not won:
             raise InvalidState("the conversation is already closed")
+        await uow.access.end_open(conv.id, now + self._access_window)
         event = await self._append(
             uow,
             conv,
@@ -604,9 +621,19 @@ class ChatService:
     # ---- reading ----------------------------------------------------------------------
 
     async def events_after(
-        self, actor: Principal, conversation_id: str, after: int, limit: int | None = None
+        self,
+        actor: Principal,
+        conversation_id: str,
+        after: int,
+        limit: int | None = None,
+        *,
+        audit_read: bool = False,
     ) -> tuple[list[dict[str, Any]], int]:
-        """Frames after ``after`` that ``actor`` may see, and the seq read up to."""
+        """Frames after ``after`` that ``actor`` may see, and the seq read up to.
+
+        With ``audit_read``, a staff member reading a conversation that is not theirs
+        (a supervisor's read by permission) leaves an audit entry.
+        """
         if after < 0:
             raise InvalidInput("after must be 0 or more", field="after")
         limit = min(limit or self._limits.catch_up_page, self._limits.catch_up_page)
@@ -615,10 +642,59 @@ class ChatService:
         async with self._uow(write=False) as uow:
             conv = await self._load(uow, actor, conversation_id)
             events = await uow.events.after(conv.id, after, limit)
+            supervising = (
+                audit_read
+                and isinstance(actor, StaffPrincipal)
+                and conv.agent_id != actor.user_id
+                and conv.state is not ConvState.WAITING
+            )
+        if supervising:
+            assert isinstance(actor, StaffPrincipal)
+            async with self._uow() as uow:
+                await uow.audit.add(
+                    audit_entry(
+                        self._clock.now(), "conversation.read", actor=actor.user_id, target=conv.id
+                    )
+                )
+                await uow.commit()
         staff = isinstance(actor, StaffPrincipal)
         frames = [f for e in events if (f := render_event(e, staff=staff)) is not None]
         read_to = events[-1].seq if events else after
         return frames, read_to
+
+    async def request_access(
+        self, actor: StaffPrincipal, conversation_id: str, reason: str
+    ) -> dict[str, Any]:
+        """Reopen an old conversation outside one's current assignment, with a reason
+        that is audited. Former agents get a short grant; those who may read everything
+        by permission get their read on record.
+        """
+        reason = reason.strip()
+        if not 10 <= len(reason) <= 500:
+            raise InvalidInput("state the reason in 10 to 500 characters", field="reason")
+        now = self._clock.now()
+        async with self._uow() as uow:
+            conv = await uow.conversations.get(conversation_id)
+            if conv is None:
+                raise NotFound("no such conversation")
+            until = None
+            if not allowed(actor, Perm.CHAT_VIEW_ALL):
+                had, _ = await uow.access.until(conv.id, actor.user_id)
+                if not had or not allowed(actor, Perm.CHAT_HANDLE):
+                    raise NotFound("no such conversation")
+                until = now + timedelta(seconds=self._limits.reopen_grant_s)
+                await uow.access.grant(conv.id, actor.user_id, until)
+            await uow.audit.add(
+                audit_entry(
+                    now,
+                    "conversation.access_reason",
+                    actor=actor.user_id,
+                    target=conv.id,
+                    reason=reason,
+                )
+            )
+            await uow.commit()
+        return {"conversation": conv.id, "until": until.isoformat() if until else None}
 
     async def get_conversation(self, actor: Principal, conversation_id: str) -> Conversation:
         async with self._uow(write=False) as uow:
@@ -632,18 +708,18 @@ class ChatService:
     async def summaries_for_staff(
         self, actor: StaffPrincipal, state: ConvState | None = None
     ) -> list[dict[str, Any]]:
-        if not has_perm(actor.role, Perm.CHAT_HANDLE):
+        if not allowed(actor, Perm.CHAT_HANDLE):
             raise Forbidden("your role cannot see conversations")
         async with self._uow(write=False) as uow:
             if state is ConvState.CLOSED:
                 convs = await uow.conversations.list_by_state(ConvState.CLOSED, 200)
             else:
                 convs = await uow.conversations.list_for_staff(
-                    actor.user_id, all_active=has_perm(actor.role, Perm.CHAT_VIEW_ALL)
+                    actor.user_id, all_active=allowed(actor, Perm.CHAT_VIEW_ALL)
                 )
                 if state is not None:
                     convs = [c for c in convs if c.state is state]
-            convs = [c for c in convs if self.can_view(actor, c)]
+            convs = [c for c in convs if await self._may_view(uow, actor, c)]
             return [await self._summary(uow, c, staff=True) for c in convs]
 
     async def _summary(self, uow: UnitOfWork, conv: Conversation, *, staff: bool) -> dict[str, Any]:
@@ -681,7 +757,7 @@ def staff_may_watch(actor: StaffPrincipal, state: str, agent_id: str | None) -> 
     """
     if agent_id is not None and agent_id == actor.user_id:
         return True
-    if has_perm(actor.role, Perm.CHAT_VIEW_ALL):
+    if allowed(actor, Perm.CHAT_VIEW_ALL):
         return state != ConvState.CLOSED.value
     return state == ConvState.WAITING.value
 

@@ -140,3 +140,18 @@ class Event:
     data: dict[str, Any]
     public_id: str | None
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """An integration's credential: acts for ``user_id`` within ``scopes``."""
+
+    id: str
+    token_hash: str
+    name: str
+    user_id: str
+    scopes: tuple[str, ...]
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None = None
+    revoked: bool = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Protocol
 
 from bastion.domain.models import Role
 
@@ -13,11 +14,12 @@ class Perm(StrEnum):
     CHAT_MANAGE_ALL = "chat.manage_all"  # close or transfer anyone's conversation
     WIDGETS_MANAGE = "widgets.manage"
     USERS_MANAGE = "users.manage"
+    TOKENS_MANAGE = "tokens.manage"  # create API tokens for integrations
 
 
 _AGENT = frozenset({Perm.CHAT_HANDLE})
 _SUPERVISOR = _AGENT | {Perm.CHAT_VIEW_ALL, Perm.CHAT_MANAGE_ALL}
-_ADMIN = _SUPERVISOR | {Perm.WIDGETS_MANAGE, Perm.USERS_MANAGE}
+_ADMIN = _SUPERVISOR | {Perm.WIDGETS_MANAGE, Perm.USERS_MANAGE, Perm.TOKENS_MANAGE}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.AGENT: _AGENT,
@@ -29,3 +31,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
 
 def has_perm(role: Role, perm: Perm) -> bool:
     return perm in ROLE_PERMISSIONS[role]
+
+
+class _Actor(Protocol):
+    @property
+    def role(self) -> Role: ...
+    @property
+    def scopes(self) -> frozenset[str] | None: ...
+
+
+def allowed(actor: _Actor, perm: Perm) -> bool:
+    """The actor's role grants ``perm`` and, for an API token, its scopes include it."""
+    return has_perm(actor.role, perm) and (actor.scopes is None or perm.value in actor.scopes)

@@ -9,6 +9,7 @@ from typing import Any, Protocol, Self
 
 from bastion.domain.models import (
     AgentStatus,
+    ApiToken,
     AuditEntry,
     Conversation,
     ConvState,
@@ -97,6 +98,28 @@ class SecuritySettingsRepo(Protocol):
     async def put(self, key: str, value: Any) -> None: ...
 
 
+class ApiTokenRepo(Protocol):
+    async def add(self, token: ApiToken) -> None: ...
+    async def get_by_hash(self, token_hash: str) -> ApiToken | None: ...
+    async def list_all(self) -> list[ApiToken]: ...
+    async def revoke(self, token_id: str) -> bool: ...
+    async def touch(self, token_id: str, at: datetime) -> None: ...
+
+
+class ConversationAccessRepo(Protocol):
+    async def grant(self, conversation_id: str, user_id: str, until: datetime | None) -> None:
+        """Give (or extend) a user's access; ``until`` None = while assigned."""
+        ...
+
+    async def end_open(self, conversation_id: str, until: datetime) -> None:
+        """Bound every open-ended access of the conversation (on close or transfer)."""
+        ...
+
+    async def until(self, conversation_id: str, user_id: str) -> tuple[bool, datetime | None]:
+        """(has a row, its end or None for open-ended)."""
+        ...
+
+
 class IdentityJtiRepo(Protocol):
     async def claim(self, widget_id: str, jti: str, expires_at: datetime) -> bool:
         """Record a token id; False if it was seen before (replay)."""
@@ -175,6 +198,8 @@ class UnitOfWork(Protocol):
     audit: AuditRepo
     security: SecuritySettingsRepo
     identity_jtis: IdentityJtiRepo
+    api_tokens: ApiTokenRepo
+    access: ConversationAccessRepo
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

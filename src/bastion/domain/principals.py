@@ -24,6 +24,8 @@ class StaffPrincipal:
     name: str
     role: Role
     session_hash: str | None = None
+    # An API token acts for its creator, narrowed to these permissions.
+    scopes: frozenset[str] | None = None
 
     @property
     def key(self) -> str:

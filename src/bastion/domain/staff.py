@@ -18,7 +18,7 @@ from bastion.domain.errors import (
 from bastion.domain.events import STAFF_CHANNEL
 from bastion.domain.ids import IdFactory, new_id
 from bastion.domain.models import AgentStatus, Role, User
-from bastion.domain.permissions import Perm, has_perm
+from bastion.domain.permissions import Perm, allowed
 from bastion.domain.ports import Clock, PasswordHasher, UnitOfWorkFactory
 from bastion.domain.principals import StaffPrincipal
 from bastion.security.passwords import password_weakness
@@ -79,7 +79,7 @@ class StaffService:
     ) -> User:
         """Create a staff account; ``actor`` None is the local operator (CLI, first start)."""
         if actor is not None:
-            if not has_perm(actor.role, Perm.USERS_MANAGE):
+            if not allowed(actor, Perm.USERS_MANAGE):
                 raise Forbidden("your role cannot manage users")
             if role is Role.OWNER and actor.role is not Role.OWNER:
                 raise Forbidden("only an owner can create an owner")
@@ -178,7 +178,7 @@ class StaffService:
         return user
 
     async def list_users(self, actor: StaffPrincipal) -> list[User]:
-        if not has_perm(actor.role, Perm.USERS_MANAGE):
+        if not allowed(actor, Perm.USERS_MANAGE):
             raise Forbidden("your role cannot manage users")
         async with self._uow(write=False) as uow:
             return await uow.users.list_all()
@@ -190,7 +190,7 @@ class StaffService:
         id with the new privileges (no session outlives a privilege change).
         """
         if actor is not None:
-            if not has_perm(actor.role, Perm.USERS_MANAGE):
+            if not allowed(actor, Perm.USERS_MANAGE):
                 raise Forbidden("your role cannot manage users")
             if role is Role.OWNER and actor.role is not Role.OWNER:
                 raise Forbidden("only an owner can make an owner")

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from bastion.domain.errors import Forbidden, InvalidInput, NotFound
 from bastion.domain.ids import IdFactory, new_id
 from bastion.domain.models import AuditEntry, Widget
-from bastion.domain.permissions import Perm, has_perm
+from bastion.domain.permissions import Perm, allowed
 from bastion.domain.ports import Clock, UnitOfWorkFactory
 from bastion.domain.principals import StaffPrincipal
 
@@ -76,11 +76,11 @@ def check_allowed_origin(pattern: str) -> str:
 def origin_allowed(widget: Widget, origin: str | None) -> bool:
     if origin is None:
         return False
-    for allowed in widget.allowed_origins:
-        if allowed == origin:
+    for entry in widget.allowed_origins:
+        if entry == origin:
             return True
-        if "://*." in allowed:
-            scheme, rest = allowed.split("://*.", 1)
+        if "://*." in entry:
+            scheme, rest = entry.split("://*.", 1)
             o_scheme, o_rest = origin.split("://", 1)
             if scheme == o_scheme and o_rest.endswith("." + rest):
                 return True
@@ -107,7 +107,7 @@ class WidgetService:
 
     async def list_all(self, actor: StaffPrincipal | None) -> list[Widget]:
         """All widgets; ``actor`` None means the local operator (CLI)."""
-        if actor is not None and not has_perm(actor.role, Perm.WIDGETS_MANAGE):
+        if actor is not None and not allowed(actor, Perm.WIDGETS_MANAGE):
             raise Forbidden("your role cannot manage widgets")
         async with self._uow(write=False) as uow:
             return await uow.widgets.list_all()
@@ -115,7 +115,7 @@ class WidgetService:
     async def create(
         self, actor: StaffPrincipal | None, name: str, allowed_origins: list[str]
     ) -> Widget:
-        if actor is not None and not has_perm(actor.role, Perm.WIDGETS_MANAGE):
+        if actor is not None and not allowed(actor, Perm.WIDGETS_MANAGE):
             raise Forbidden("your role cannot manage widgets")
         widget = Widget(
             id=self._ids("w"),
@@ -132,7 +132,7 @@ class WidgetService:
     async def set_allowed_origins(
         self, actor: StaffPrincipal | None, widget_id: str, origins: list[str]
     ) -> Widget:
-        if actor is not None and not has_perm(actor.role, Perm.WIDGETS_MANAGE):
+        if actor is not None and not allowed(actor, Perm.WIDGETS_MANAGE):
             raise Forbidden("your role cannot manage widgets")
         cleaned = tuple(dict.fromkeys(check_allowed_origin(o) for o in origins))
         async with self._uow() as uow:
@@ -153,7 +153,7 @@ class WidgetService:
     async def _update_config(
         self, actor: StaffPrincipal | None, widget_id: str, change: Any
     ) -> Widget:
-        if actor is not None and not has_perm(actor.role, Perm.WIDGETS_MANAGE):
+        if actor is not None and not allowed(actor, Perm.WIDGETS_MANAGE):
             raise Forbidden("your role cannot manage widgets")
         async with self._uow() as uow:
             widget = await uow.widgets.get(widget_id)

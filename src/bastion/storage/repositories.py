@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bastion.domain.models import (
     AgentStatus,
+    ApiToken,
     AuditEntry,
     Conversation,
     ConvState,
@@ -678,3 +679,89 @@ class SqlIdentityJtiRepo(_Repo):
             insert(t.identity_jtis).values(widget_id=widget_id, jti=jti, expires_at=expires_at)
         )
         return True
+
+
+class SqlApiTokenRepo(_Repo):
+    @staticmethod
+    def _row(row: Row[Any]) -> ApiToken:
+        return ApiToken(
+            id=row.id,
+            token_hash=row.token_hash,
+            name=row.name,
+            user_id=row.user_id,
+            scopes=tuple(json.loads(row.scopes)),
+            created_at=_utc(row.created_at),
+            expires_at=_utc(row.expires_at),
+            last_used_at=utc(row.last_used_at),
+            revoked=bool(row.revoked),
+        )
+
+    async def add(self, token: ApiToken) -> None:
+        await self._c.execute(
+            insert(t.api_tokens).values(
+                id=token.id,
+                token_hash=token.token_hash,
+                name=token.name,
+                user_id=token.user_id,
+                scopes=json.dumps(list(token.scopes)),
+                created_at=token.created_at,
+                expires_at=token.expires_at,
+                revoked=False,
+            )
+        )
+
+    async def get_by_hash(self, token_hash: str) -> ApiToken | None:
+        c = t.api_tokens.c
+        row = (
+            await self._c.execute(select(t.api_tokens).where(c.token_hash == token_hash))
+        ).first()
+        return self._row(row) if row else None
+
+    async def list_all(self) -> list[ApiToken]:
+        rows = await self._c.execute(select(t.api_tokens).order_by(t.api_tokens.c.created_at))
+        return [self._row(r) for r in rows]
+
+    async def revoke(self, token_id: str) -> bool:
+        c = t.api_tokens.c
+        result = await self._c.execute(
+            update(t.api_tokens).where(c.id == token_id, c.revoked.is_(False)).values(revoked=True)
+        )
+        return result.rowcount == 1
+
+    async def touch(self, token_id: str, at: datetime) -> None:
+        c = t.api_tokens.c
+        await self._c.execute(update(t.api_tokens).where(c.id == token_id).values(last_used_at=at))
+
+
+class SqlConversationAccessRepo(_Repo):
+    async def grant(self, conversation_id: str, user_id: str, until: datetime | None) -> None:
+        c = t.conversation_access.c
+        await self._c.execute(
+            delete(t.conversation_access).where(
+                c.conversation_id == conversation_id, c.user_id == user_id
+            )
+        )
+        await self._c.execute(
+            insert(t.conversation_access).values(
+                conversation_id=conversation_id, user_id=user_id, until=until
+            )
+        )
+
+    async def end_open(self, conversation_id: str, until: datetime) -> None:
+        c = t.conversation_access.c
+        await self._c.execute(
+            update(t.conversation_access)
+            .where(c.conversation_id == conversation_id, c.until.is_(None))
+            .values(until=until)
+        )
+
+    async def until(self, conversation_id: str, user_id: str) -> tuple[bool, datetime | None]:
+        c = t.conversation_access.c
+        row = (
+            await self._c.execute(
+                select(c.until).where(c.conversation_id == conversation_id, c.user_id == user_id)
+            )
+        ).first()
+        if row is None:
+            return False, None
+        return True, utc(row.until)

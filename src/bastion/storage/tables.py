@@ -196,3 +196,33 @@ commands = Table(
     Column("result", Text, nullable=False),  # JSON object
     Column("created_at", TS, nullable=False),
 )
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("name", String(80), nullable=False),
+    Column("user_id", String(40), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("scopes", Text, nullable=False),  # JSON list of permissions
+    Column("created_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=False),
+    Column("last_used_at", TS),
+    Column("revoked", Boolean, nullable=False),
+)
+
+# Who may read a conversation besides the queue: the assigned agent (until = NULL) and
+# former assignees until a set time after the chat closed or moved away.
+conversation_access = Table(
+    "conversation_access",
+    metadata,
+    Column(
+        "conversation_id",
+        String(40),
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("user_id", String(40), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("until", TS),
+    Index("ix_conversation_access_user", "user_id"),
+)

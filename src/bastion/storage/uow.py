@@ -32,6 +32,8 @@ class SqlUnitOfWork:
     audit: ports.AuditRepo
     security: ports.SecuritySettingsRepo
     identity_jtis: ports.IdentityJtiRepo
+    api_tokens: ports.ApiTokenRepo
+    access: ports.ConversationAccessRepo
 
     def __init__(self, db: Database, bus: Bus, *, write: bool) -> None:
         self._db = db
@@ -59,6 +61,8 @@ class SqlUnitOfWork:
         self.audit = r.SqlAuditRepo(conn)
         self.security = r.SqlSecuritySettingsRepo(conn)
         self.identity_jtis = r.SqlIdentityJtiRepo(conn)
+        self.api_tokens = r.SqlApiTokenRepo(conn)
+        self.access = r.SqlConversationAccessRepo(conn)
         return self
 
     async def __aexit__(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from starlette.requests import HTTPConnection
 
+from bastion.domain.apitokens import ApiTokenService
 from bastion.domain.auth import AuthService
 from bastion.domain.conversations import ChatService
 from bastion.domain.ports import Bus
@@ -30,6 +31,7 @@ class Services:
     visitors: VisitorService
     staff: StaffService
     auth: AuthService
+    tokens: ApiTokenService
     widgets: WidgetService
     socket_limits: SocketLimits
     web_dist: Path

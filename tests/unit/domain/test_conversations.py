@@ -142,8 +142,44 @@ async def test_agents_cannot_touch_a_colleagues_chat_but_supervisors_can(world: 
     await chat.transfer(boss, None, conv, petras.user_id)
     reply = await chat.send_message(petras, None, conv, "I'll take it from here")
     assert reply["seq"] > 0
-    with pytest.raises(NotFound):
+    with pytest.raises(Forbidden):  # Jonas may still read it for a while, not write
         await chat.send_message(jonas, None, conv, "still mine?")
+
+
+async def test_agent_access_is_time_bound_and_reopening_needs_a_reason(world: World) -> None:
+    chat = world.svc.chat
+    visitor = await world.visitor()
+    conv = await world.start(visitor)
+    jonas = await world.staff("jonas@example.com")
+    petras = await world.staff("petras@example.com", name="Petras")
+    admin = await world.staff("admin@example.com", Role.ADMIN, name="Admin")
+    await chat.accept(jonas, None, conv)
+    with pytest.raises(NotFound):  # a colleague never had it
+        await chat.events_after(petras, conv, 0)
+    await chat.close(jonas, None, conv)
+    world.clock.advance(hours=23)
+    await chat.events_after(jonas, conv, 0)  # still within a day of closing
+    world.clock.advance(hours=2)
+    with pytest.raises(NotFound):
+        await chat.events_after(jonas, conv, 0)
+    with pytest.raises(InvalidInput):
+        await chat.request_access(jonas, conv, "why")
+    with pytest.raises(NotFound):  # never assigned: no reason reopens it
+        await chat.request_access(petras, conv, "customer called back about this")
+    granted = await chat.request_access(jonas, conv, "customer called back about this")
+    assert granted["until"] is not None
+    await chat.events_after(jonas, conv, 0)
+    world.clock.advance(hours=2)
+    with pytest.raises(NotFound):
+        await chat.events_after(jonas, conv, 0)
+    # A supervisor's read of someone else's chat is put on record.
+    await chat.events_after(admin, conv, 0, audit_read=True)
+    entries = await world.svc.auth.audit(admin, 20, "conversation.")
+    kinds = [(e.action, e.actor) for e in entries]
+    assert ("conversation.read", admin.user_id) in kinds
+    assert ("conversation.access_reason", jonas.user_id) in kinds
+    reason = next(e for e in entries if e.action == "conversation.access_reason")
+    assert reason.details["reason"] == "customer called back about this"
 
 
 async def test_internal_notes_never_reach_the_visitor(world: World) -> None:

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from bastion.domain.apitokens import token_summary
 from bastion.domain.errors import Forbidden
 from bastion.domain.models import Role
-from bastion.domain.permissions import Perm, has_perm
+from bastion.domain.permissions import Perm, allowed
 from bastion.domain.principals import StaffPrincipal
 from bastion.domain.staff import user_summary
 from bastion.transport.context import ip_of, services
@@ -90,7 +91,7 @@ class PolicyIn(Strict):
 
 
 def _check_admin(actor: StaffPrincipal) -> None:
-    if not has_perm(actor.role, Perm.USERS_MANAGE):
+    if not allowed(actor, Perm.USERS_MANAGE):
         raise Forbidden("your role cannot see security settings")
 
 
@@ -142,3 +143,46 @@ async def audit_log(
         )
         for e in entries
     ]
+
+
+class TokenIn(Strict):
+    name: str = Field(min_length=1, max_length=80)
+    scopes: list[Annotated[str, Field(max_length=40)]] = Field(min_length=1, max_length=20)
+    days: int = Field(ge=1, le=365)
+
+
+class TokenOut(BaseModel):
+    id: str
+    name: str
+    user_id: str
+    scopes: list[str]
+    created_at: str
+    expires_at: str
+    last_used_at: str | None
+    revoked: bool
+
+
+class TokenCreatedOut(TokenOut):
+    token: str
+
+
+@router.post("/tokens", response_model=TokenCreatedOut, status_code=201, responses=ERRORS)
+async def create_token(body: TokenIn, request: Request, actor: Staff) -> dict[str, Any]:
+    """An API token for an integration, shown only in this response. Use it as
+    ``Authorization: Bearer bt_…``; it acts for you, limited to ``scopes``.
+    """
+    secret, record = await services(request).tokens.create(
+        actor, body.name, body.scopes, body.days, ip_of(request)
+    )
+    return {**token_summary(record), "token": secret}
+
+
+@router.get("/tokens", response_model=list[TokenOut], responses=ERRORS)
+async def list_tokens(request: Request, actor: Staff) -> list[dict[str, Any]]:
+    return [token_summary(t) for t in await services(request).tokens.list_all(actor)]
+
+
+@router.delete("/tokens/{token_id}", status_code=204, responses=ERRORS)
+async def revoke_token(token_id: UserId, request: Request, actor: Staff) -> Response:
+    await services(request).tokens.revoke(actor, token_id, ip_of(request))
+    return Response(status_code=204)

@@ -219,8 +219,37 @@ async def conversation_events(
     limit: Annotated[int, Query(ge=1, le=500)] = 500,
 ) -> EventsOut:
     """Events after ``after`` that the caller may see: the catch-up path of the protocol."""
-    events, last = await services(request).chat.events_after(actor, conversation_id, after, limit)
+    events, last = await services(request).chat.events_after(
+        actor, conversation_id, after, limit, audit_read=True
+    )
     return EventsOut(events=events, last_seq=last)
+
+
+class AccessIn(Strict):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class AccessOut(BaseModel):
+    conversation: str
+    until: str | None
+
+
+@router.post(
+    "/conversations/{conversation_id}/access",
+    response_model=AccessOut,
+    responses=ERRORS,
+    tags=["conversations"],
+)
+async def request_access(
+    conversation_id: ConversationId,
+    body: AccessIn,
+    request: Request,
+    actor: Annotated[StaffPrincipal, Depends(staff_principal)],
+) -> dict[str, Any]:
+    """Reopen an old conversation outside your current assignment; the reason is
+    audited. A former agent gets an hour; supervisors' reads are put on record.
+    """
+    return await services(request).chat.request_access(actor, conversation_id, body.reason)
 
 
 __all__ = ["Forbidden", "router"]

@@ -12,8 +12,19 @@ from bastion.transport.context import SESSION_COOKIE, ip_of, services
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+def _bearer(request: Request) -> str | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
 async def _staff(request: Request, *, allow_unenrolled: bool) -> StaffPrincipal:
     svc = services(request)
+    bearer = _bearer(request)
+    if bearer is not None and bearer.startswith("bt_"):
+        if allow_unenrolled:
+            raise Forbidden("account settings need a console session, not an API token")
+        # An integration's API token: not sent automatically by browsers, so no CSRF.
+        return await svc.tokens.authenticate(bearer, ip_of(request))
     token = request.cookies.get(SESSION_COOKIE)
     principal, _user = await svc.staff.authenticate(
         token, ip=ip_of(request), allow_unenrolled=allow_unenrolled
@@ -40,10 +51,9 @@ async def enrolling_principal(request: Request) -> StaffPrincipal:
 async def any_principal(request: Request) -> Principal:
     """A visitor (``Authorization: Bearer vt_…``) or a staff member (cookie)."""
     svc = services(request)
-    auth = request.headers.get("authorization", "")
-    scheme, _, value = auth.partition(" ")
-    if scheme.lower() == "bearer" and value:
-        return await svc.visitors.authenticate(value.strip())
-    if request.cookies.get(SESSION_COOKIE):
+    bearer = _bearer(request)
+    if bearer is not None and not bearer.startswith("bt_"):
+        return await svc.visitors.authenticate(bearer)
+    if bearer is not None or request.cookies.get(SESSION_COOKIE):
         return await staff_principal(request)
     raise NotAuthenticated("a visitor token or a staff session is required")

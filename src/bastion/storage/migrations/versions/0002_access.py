@@ -62,6 +62,37 @@ def upgrade() -> None:
         b.add_column(sa.Column("verified", sa.Boolean, nullable=False, server_default=sa.false()))
         b.add_column(sa.Column("external_id", sa.String(200)))
     op.create_table(
+        "api_tokens",
+        sa.Column("id", sa.String(40), primary_key=True),
+        sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+        sa.Column("name", sa.String(80), nullable=False),
+        sa.Column(
+            "user_id", sa.String(40), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column("scopes", sa.Text, nullable=False),
+        sa.Column("created_at", TS, nullable=False),
+        sa.Column("expires_at", TS, nullable=False),
+        sa.Column("last_used_at", TS),
+        sa.Column("revoked", sa.Boolean, nullable=False),
+    )
+    op.create_table(
+        "conversation_access",
+        sa.Column(
+            "conversation_id",
+            sa.String(40),
+            sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column(
+            "user_id",
+            sa.String(40),
+            sa.ForeignKey("users.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("until", TS),
+    )
+    op.create_index("ix_conversation_access_user", "conversation_access", ["user_id"])
+    op.create_table(
         "identity_jtis",
         sa.Column("widget_id", sa.String(40), primary_key=True),
         sa.Column("jti", sa.String(200), primary_key=True),
@@ -71,6 +102,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("identity_jtis")
+    op.drop_table("conversation_access")
+    op.drop_table("api_tokens")
     with op.batch_alter_table("visitors") as b:
         b.drop_column("external_id")
         b.drop_column("verified")
