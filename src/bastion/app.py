@@ -11,6 +11,8 @@ from fastapi import FastAPI
 
 from bastion import __version__
 from bastion.bus.memory import MemoryBus
+from bastion.bus.presence import RedisPresence
+from bastion.bus.redis import RedisBus
 from bastion.clock import SystemClock
 from bastion.domain.conversations import ChatLimits, ChatService
 from bastion.domain.ports import Bus, Clock
@@ -26,7 +28,7 @@ from bastion.transport.context import Services
 from bastion.transport.rest import api, errors, health, pages
 from bastion.transport.ws import routes as ws_routes
 from bastion.transport.ws.connection import SocketLimits
-from bastion.transport.ws.hub import Hub
+from bastion.transport.ws.hub import Hub, LocalPresence, Presence
 
 WEB_DIST = Path(__file__).with_name("web_dist")
 
@@ -37,6 +39,11 @@ def build_services(
     settings: Settings, *, clock: Clock | None = None, bus: Bus | None = None, demo: bool = False
 ) -> Services:
     clock = clock or SystemClock()
+    presence: Presence = LocalPresence()
+    if bus is None and settings.redis_url:
+        # Many processes: events and presence go through Redis so every node sees them.
+        bus = RedisBus(settings.redis_url, prefix=settings.redis_prefix)
+        presence = RedisPresence(settings.redis_url, prefix=settings.redis_prefix)
     bus = bus or MemoryBus()
     db = Database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
     uow = SqlUnitOfWorkFactory(db, bus)
@@ -49,9 +56,15 @@ def build_services(
         settings=settings,
         db=db,
         bus=bus,
-        hub=Hub(bus),
+        hub=Hub(bus, presence),
         chat=ChatService(
-            uow, clock, bus, limits=ChatLimits(message_max_chars=settings.message_max_chars)
+            uow,
+            clock,
+            bus,
+            limits=ChatLimits(
+                message_max_chars=settings.message_max_chars,
+                agent_max_chats=settings.agent_max_chats,
+            ),
         ),
         visitors=VisitorService(uow, clock, token_ttl_s=settings.visitor_token_ttl_s),
         staff=StaffService(
@@ -79,9 +92,16 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Background tasks need the server's loop, so they start here, not in build_services.
+        if isinstance(svc.bus, RedisBus):
+            await svc.bus.start()
+        if isinstance(svc.hub.presence, RedisPresence):
+            await svc.hub.presence.start()
         try:
             yield
         finally:
+            if isinstance(svc.hub.presence, RedisPresence):
+                await svc.hub.presence.close()
             await svc.bus.close()
             await svc.db.dispose()
 
