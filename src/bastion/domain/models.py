@@ -76,6 +76,8 @@ class User:
     status: AgentStatus
     created_at: datetime
     disabled: bool = False
+    # Active chats this agent may hold; None means the deployment's default.
+    max_chats: int | None = None
 
 
 @dataclass(frozen=True)

@@ -190,6 +190,7 @@ class SqlUserRepo(_Repo):
             status=AgentStatus(row.status),
             created_at=_utc(row.created_at),
             disabled=bool(row.disabled),
+            max_chats=row.max_chats,
         )
 
     async def get(self, user_id: str) -> User | None:
@@ -230,6 +231,14 @@ class SqlUserRepo(_Repo):
     async def list_all(self) -> list[User]:
         rows = await self._c.execute(select(t.users).order_by(t.users.c.created_at))
         return [self._row(r) for r in rows]
+
+    async def lock_for_assignment(self, user_id: str) -> User | None:
+        # FOR UPDATE on PostgreSQL; SQLite ignores it, and needs none: its write
+        # transactions are serialised (BEGIN IMMEDIATE, decision 0001).
+        row = (
+            await self._c.execute(select(t.users).where(t.users.c.id == user_id).with_for_update())
+        ).first()
+        return self._row(row) if row else None
 
 
 class SqlSessionRepo(_Repo):
@@ -397,6 +406,15 @@ class SqlConversationRepo(_Repo):
                 c.created_at < conversation.created_at,
                 c.id != conversation.id,
             )
+        )
+        return int(result.scalar_one())
+
+    async def count_active_for_agent(self, agent_id: str) -> int:
+        c = t.conversations.c
+        result = await self._c.execute(
+            select(func.count())
+            .select_from(t.conversations)
+            .where(c.state == ConvState.ACTIVE.value, c.agent_id == agent_id)
         )
         return int(result.scalar_one())
 

@@ -30,6 +30,7 @@ users = Table(
     Column("status", String(10), nullable=False),
     Column("disabled", Boolean, nullable=False),
     Column("created_at", TS, nullable=False),
+    Column("max_chats", Integer),  # NULL: the deployment's default (0003)
 )
 
 staff_sessions = Table(
