@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,7 +22,7 @@ from bastion.domain.visitors import VisitorService
 from bastion.domain.widgets import WidgetService
 from bastion.security.headers import SecurityHeaders
 from bastion.security.passwords import PasswordHasher
-from bastion.settings import Settings
+from bastion.settings import Settings, load_settings
 from bastion.storage.db import Database
 from bastion.storage.uow import SqlUnitOfWorkFactory
 from bastion.transport.context import Services
@@ -126,3 +127,11 @@ def create_app(
     app.include_router(pages.router)
     app.add_middleware(SecurityHeaders, hsts=settings.public_url.startswith("https://"))
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The factory each ``serve --workers`` process calls: settings from the environment.
+
+    The supervising ``serve`` exports its flags (host, port, demo) before the workers start.
+    """
+    return create_app(load_settings(), demo=os.environ.get("BASTION_SERVE_DEMO") == "1")
