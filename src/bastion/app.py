@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,6 +12,8 @@ from fastapi import FastAPI
 
 from bastion import __version__
 from bastion.bus.memory import MemoryBus
+from bastion.bus.presence import RedisPresence
+from bastion.bus.redis import RedisBus
 from bastion.clock import SystemClock
 from bastion.domain.apitokens import ApiTokenService
 from bastion.domain.auth import AuthService
@@ -21,7 +24,7 @@ from bastion.domain.visitors import VisitorService
 from bastion.domain.widgets import WidgetService
 from bastion.security.headers import SecurityHeaders
 from bastion.security.passwords import PasswordHasher
-from bastion.settings import Settings
+from bastion.settings import Settings, load_settings
 from bastion.storage.db import Database
 from bastion.storage.uow import SqlUnitOfWorkFactory
 from bastion.transport.clientip import networks
@@ -29,7 +32,7 @@ from bastion.transport.context import Services
 from bastion.transport.rest import account, admin, api, errors, health, pages
 from bastion.transport.ws import routes as ws_routes
 from bastion.transport.ws.connection import SocketLimits
-from bastion.transport.ws.hub import Hub
+from bastion.transport.ws.hub import Hub, LocalPresence, Presence
 
 WEB_DIST = Path(__file__).with_name("web_dist")
 
@@ -40,6 +43,11 @@ def build_services(
     settings: Settings, *, clock: Clock | None = None, bus: Bus | None = None, demo: bool = False
 ) -> Services:
     clock = clock or SystemClock()
+    presence: Presence = LocalPresence()
+    if bus is None and settings.redis_url:
+        # Many processes: events and presence go through Redis so every node sees them.
+        bus = RedisBus(settings.redis_url, prefix=settings.redis_prefix)
+        presence = RedisPresence(settings.redis_url, prefix=settings.redis_prefix)
     bus = bus or MemoryBus()
     db = Database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
     uow = SqlUnitOfWorkFactory(db, bus)
@@ -52,7 +60,7 @@ def build_services(
         settings=settings,
         db=db,
         bus=bus,
-        hub=Hub(bus),
+        hub=Hub(bus, presence),
         chat=ChatService(
             uow,
             clock,
@@ -60,6 +68,7 @@ def build_services(
             limits=ChatLimits(
                 message_max_chars=settings.message_max_chars,
                 access_after_close_s=settings.agent_access_after_close_s,
+                agent_max_chats=settings.agent_max_chats,
             ),
         ),
         visitors=VisitorService(uow, clock, token_ttl_s=settings.visitor_token_ttl_s),
@@ -91,9 +100,16 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Background tasks need the server's loop, so they start here, not in build_services.
+        if isinstance(svc.bus, RedisBus):
+            await svc.bus.start()
+        if isinstance(svc.hub.presence, RedisPresence):
+            await svc.hub.presence.start()
         try:
             yield
         finally:
+            if isinstance(svc.hub.presence, RedisPresence):
+                await svc.hub.presence.close()
             await svc.bus.close()
             await svc.db.dispose()
 
@@ -120,3 +136,11 @@ def create_app(
     app.include_router(pages.router)
     app.add_middleware(SecurityHeaders, hsts=settings.public_url.startswith("https://"))
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The factory each ``serve --workers`` process calls: settings from the environment.
+
+    The supervising ``serve`` exports its flags (host, port, demo) before the workers start.
+    """
+    return create_app(load_settings(), demo=os.environ.get("BASTION_SERVE_DEMO") == "1")

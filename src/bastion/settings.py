@@ -41,6 +41,10 @@ class Settings:
     database_url: str = ""
     public_url: str = ""
     redis_url: str = ""
+    # Prefix of every Redis key and channel, so several deployments can share one Redis.
+    redis_prefix: str = "bastion:"
+    # Active chats an agent may hold at once (accept refuses beyond it).
+    agent_max_chats: int = 5
     log_level: str = "info"
     # Staff sessions: idle and absolute lifetimes in seconds.
     session_idle_s: int = 8 * 3600
@@ -103,6 +107,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "database_url": env.get("BASTION_DATABASE_URL", ""),
         "public_url": env.get("BASTION_PUBLIC_URL", "").rstrip("/"),
         "redis_url": env.get("BASTION_REDIS_URL", ""),
+        "redis_prefix": env.get("BASTION_REDIS_PREFIX", "bastion:"),
+        "agent_max_chats": _int(env, "BASTION_AGENT_MAX_CHATS", 5),
         "log_level": env.get("BASTION_LOG_LEVEL", "info"),
         "session_idle_s": _int(env, "BASTION_SESSION_IDLE_S", 8 * 3600),
         "session_absolute_s": _int(env, "BASTION_SESSION_ABSOLUTE_S", 7 * 24 * 3600),
@@ -138,5 +144,9 @@ def _validate(s: Settings) -> None:
             ipaddress.ip_network(proxy, strict=False)
         except ValueError:
             raise SettingsError("BASTION_TRUSTED_PROXIES must be comma-separated CIDRs") from None
+    if s.redis_url and urlsplit(s.redis_url).scheme not in ("redis", "rediss", "unix"):
+        raise SettingsError("BASTION_REDIS_URL must start with redis://, rediss:// or unix://")
+    if s.agent_max_chats < 1:
+        raise SettingsError("BASTION_AGENT_MAX_CHATS must be 1 or more")
     if s.public_url and urlsplit(s.public_url).scheme not in ("http", "https"):
         raise SettingsError("BASTION_PUBLIC_URL must be an http(s) URL")

@@ -16,6 +16,7 @@ from typing import Any
 
 from bastion.domain.auth import audit_entry
 from bastion.domain.errors import (
+    AtCapacity,
     ConsentRequired,
     Forbidden,
     InvalidInput,
@@ -58,6 +59,8 @@ class ChatLimits:
     access_after_close_s: int = 24 * 3600
     # How long a stated reason reopens an old chat for its former agent.
     reopen_grant_s: int = 3600
+    # Active chats per agent unless their account says otherwise.
+    agent_max_chats: int = 5
 
 
 def check_body(body: str, limits: ChatLimits) -> str:
@@ -457,6 +460,7 @@ class ChatService:
             if conv.state is not ConvState.WAITING:
                 # It was in the shared queue a moment ago; say it was taken, show nothing.
                 raise InvalidState("the conversation is no longer waiting")
+            await self._check_capacity(uow, actor.user_id)
             now = self._clock.now()
             # Compare-and-set: of two agents (or nodes) accepting at once, one wins.
             won = await uow.conversations.transition(
@@ -495,6 +499,20 @@ class ChatService:
         await self.announce_queue()
         return result
 
+    async def _check_capacity(self, uow: UnitOfWork, agent_id: str) -> None:
+        """Refuse a chat to an agent at capacity; race-free across nodes.
+
+        The agent's row lock is taken before counting, so concurrent assignments to one
+        agent (on any node) are counted one after the other. Every path that gives an
+        agent a chat takes this lock first, then the conversation's (one lock order).
+        """
+        agent = await uow.users.lock_for_assignment(agent_id)
+        if agent is None:
+            raise NotFound("no such agent", field="agent")
+        limit = agent.max_chats or self._limits.agent_max_chats
+        if await uow.conversations.count_active_for_agent(agent_id) >= limit:
+            raise AtCapacity(f"at most {limit} active chats at once; close one first")
+
     async def send_note(
         self, actor: StaffPrincipal, command_id: str | None, conversation_id: str, body: str
     ) -> dict[str, Any]:
@@ -527,6 +545,8 @@ class ChatService:
             target = await uow.users.get(to_agent)
             if target is None or target.disabled or not has_perm(target.role, Perm.CHAT_HANDLE):
                 raise NotFound("no such agent", field="agent")
+            if target.id != conv.agent_id:
+                await self._check_capacity(uow, target.id)
             await uow.conversations.set_agent(conv.id, target.id)
             await uow.access.end_open(conv.id, self._clock.now() + self._access_window)
             await uow.access.grant(conv.id, target.id, None)

@@ -52,6 +52,13 @@ class InvalidState(DomainError):
     status = 409
 
 
+class AtCapacity(DomainError):
+    """The agent already holds as many active chats as they may."""
+
+    code = "at_capacity"
+    status = 409
+
+
 class ConsentRequired(DomainError):
     code = "consent_required"
     status = 422

@@ -86,6 +86,9 @@ class User:
     def totp_enabled(self) -> bool:
         return self.totp_secret is not None
 
+    # Active chats this agent may hold; None means the deployment's default.
+    max_chats: int | None = None
+
 
 @dataclass(frozen=True)
 class StaffSession:

@@ -205,6 +205,7 @@ class SqlUserRepo(_Repo):
             totp_secret=row.totp_secret,
             totp_pending=row.totp_pending,
             totp_last_step=row.totp_last_step,
+            max_chats=row.max_chats,
         )
 
     async def get(self, user_id: str) -> User | None:
@@ -270,6 +271,14 @@ class SqlUserRepo(_Repo):
         await self._c.execute(
             update(t.users).where(t.users.c.id == user_id).values(disabled=disabled)
         )
+
+    async def lock_for_assignment(self, user_id: str) -> User | None:
+        # FOR UPDATE on PostgreSQL; SQLite ignores it, and needs none: its write
+        # transactions are serialised (BEGIN IMMEDIATE, decision 0001).
+        row = (
+            await self._c.execute(select(t.users).where(t.users.c.id == user_id).with_for_update())
+        ).first()
+        return self._row(row) if row else None
 
 
 class SqlSessionRepo(_Repo):
@@ -470,6 +479,15 @@ class SqlConversationRepo(_Repo):
                 c.created_at < conversation.created_at,
                 c.id != conversation.id,
             )
+        )
+        return int(result.scalar_one())
+
+    async def count_active_for_agent(self, agent_id: str) -> int:
+        c = t.conversations.c
+        result = await self._c.execute(
+            select(func.count())
+            .select_from(t.conversations)
+            .where(c.state == ConvState.ACTIVE.value, c.agent_id == agent_id)
         )
         return int(result.scalar_one())
 

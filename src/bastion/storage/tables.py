@@ -36,6 +36,7 @@ users = Table(
     Column("totp_pending", String(64)),
     Column("totp_last_step", BigInteger),
     Column("password_changed_at", TS),
+    Column("max_chats", Integer),  # NULL: the deployment's default (0003)
 )
 
 staff_sessions = Table(

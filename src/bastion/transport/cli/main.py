@@ -110,6 +110,9 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on [BASTION_HOST].")] = None,
     port: Annotated[int | None, typer.Option(help="Port [BASTION_PORT].")] = None,
     demo: Annotated[bool, typer.Option(help="Also serve a demo company page at /demo/.")] = False,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Processes on this machine (needs PostgreSQL and Redis).")
+    ] = 1,
 ) -> None:
     """Run the server (migrates the database first)."""
     import uvicorn
@@ -117,6 +120,10 @@ def serve(
     from bastion.app import create_app
 
     settings = _settings(host=host, port=port)
+    if workers > 1 and settings.is_sqlite:
+        fail("--workers needs PostgreSQL (BASTION_DATABASE_URL): SQLite allows one writer process")
+    if workers > 1 and not settings.redis_url:
+        fail("--workers needs BASTION_REDIS_URL: without Redis processes miss each other's events")
     base_url = settings.public_url or f"http://{settings.host}:{settings.port}"
     lines = _run(lambda: _serve_prepare(settings, base_url))
     for line in lines:
@@ -124,18 +131,21 @@ def serve(
     if demo:
         typer.echo(f"Demo page: {base_url}/demo/")
     typer.echo(f"Bastion listening on {base_url}", err=True)
-    config = uvicorn.Config(
-        create_app(settings, demo=demo),
-        host=settings.host,
-        port=settings.port,
-        ws_max_size=1024 * 1024,
-        ws_ping_interval=None,
-        proxy_headers=False,
-        server_header=False,
-        access_log=False,
-        log_level="warning",
-        timeout_graceful_shutdown=5,
-    )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "ws_max_size": 1024 * 1024,
+        "ws_ping_interval": None,
+        "proxy_headers": False,
+        "server_header": False,
+        "access_log": False,
+        "log_level": "warning",
+        "timeout_graceful_shutdown": 5,
+    }
+    if workers > 1:
+        _serve_workers(workers, settings, demo, options)
+        return
+    config = uvicorn.Config(create_app(settings, demo=demo), **options)
     server = uvicorn.Server(config)
     try:
         server.run()
@@ -143,6 +153,25 @@ def serve(
         fail(f"cannot listen on {settings.host}:{settings.port}: {err.strerror}")
     if not server.started:
         sys.exit(1)
+
+
+def _serve_workers(workers: int, settings: Settings, demo: bool, options: dict[str, Any]) -> None:
+    """Run ``workers`` processes on one listening socket (uvicorn's supervisor).
+
+    Each worker builds its own app from the environment, so the flags are exported first;
+    migrations and the first-start bootstrap already ran once, here, before the fork.
+    """
+    import os
+
+    import uvicorn
+
+    os.environ["BASTION_HOST"] = settings.host
+    os.environ["BASTION_PORT"] = str(settings.port)
+    os.environ["BASTION_SERVE_DEMO"] = "1" if demo else "0"
+    try:
+        uvicorn.run("bastion.app:create_app_from_env", factory=True, workers=workers, **options)
+    except OSError as err:
+        fail(f"cannot listen on {settings.host}:{settings.port}: {err.strerror}")
 
 
 async def _serve_prepare(settings: Settings, base_url: str) -> list[str]:

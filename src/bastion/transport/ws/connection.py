@@ -218,11 +218,37 @@ class ClientSocket:
         while True:
             channel, message = await self._inbox.get()
             try:
-                await self._on_bus(message)
+                if message.get("type") == "resync":
+                    await self._resync(channel)
+                else:
+                    await self._on_bus(message)
             except DomainError:
                 continue
             except Exception:
                 log.exception("ws_bus_message_failed", channel=channel.split(":", 1)[0])
+
+    async def _resync(self, channel: str) -> None:
+        """The bus reconnected and may have lost messages on ``channel``: ask the database.
+
+        A conversation channel re-reads that conversation after its cursor; the staff or
+        visitor channel re-lists conversations, so chats that started meanwhile appear.
+        """
+        principal = self.principal
+        if principal is None:
+            return
+        if channel.startswith("conv:"):
+            conv = channel.removeprefix("conv:")
+            if conv in self.cursors:
+                async with self._lock:
+                    await self._sync(conv)
+            return
+        if isinstance(principal, StaffPrincipal):
+            summaries = await self.chat.summaries_for_staff(principal)
+        else:
+            summaries = await self.chat.summaries_for_visitor(principal)
+        for summary in summaries:
+            if summary["id"] not in self.cursors and summary["state"] != "closed":
+                await self.watch(summary["id"], 0)
 
     async def _on_bus(self, message: dict[str, Any]) -> None:
         kind = message.get("type")

@@ -18,11 +18,41 @@ class Follower(Protocol):
         ...
 
 
+class Presence(Protocol):
+    """Which agents are available to take chats: this node's, or the whole cluster's."""
+
+    def agent_available(self, user_id: str, available: bool) -> None:
+        """Count one socket of ``user_id`` in or out; must not block."""
+        ...
+
+    def any_agent_available(self) -> bool: ...
+
+
+class LocalPresence:
+    """Presence of this node's agents only: right for a single process (MemoryBus)."""
+
+    def __init__(self) -> None:
+        self._online_agents: dict[str, int] = {}
+
+    def agent_available(self, user_id: str, available: bool) -> None:
+        if available:
+            self._online_agents[user_id] = self._online_agents.get(user_id, 0) + 1
+        else:
+            left = self._online_agents.get(user_id, 0) - 1
+            if left > 0:
+                self._online_agents[user_id] = left
+            else:
+                self._online_agents.pop(user_id, None)
+
+    def any_agent_available(self) -> bool:
+        return bool(self._online_agents)
+
+
 class Hub:
-    def __init__(self, bus: Bus) -> None:
+    def __init__(self, bus: Bus, presence: Presence | None = None) -> None:
         self._bus = bus
         self._channels: dict[str, set[Follower]] = {}
-        self._online_agents: dict[str, int] = {}
+        self.presence: Presence = presence or LocalPresence()
 
     async def follow(self, follower: Follower, channel: str) -> None:
         members = self._channels.get(channel)
@@ -48,19 +78,12 @@ class Hub:
         for follower in list(self._channels.get(channel, ())):
             follower.post(channel, message)
 
-    # Presence of this node's agents (the multi-node version lives in Redis).
+    # Presence is delegated: in-process for one node, Redis-backed for a cluster.
     def agent_available(self, user_id: str, available: bool) -> None:
-        if available:
-            self._online_agents[user_id] = self._online_agents.get(user_id, 0) + 1
-        else:
-            left = self._online_agents.get(user_id, 0) - 1
-            if left > 0:
-                self._online_agents[user_id] = left
-            else:
-                self._online_agents.pop(user_id, None)
+        self.presence.agent_available(user_id, available)
 
     def any_agent_available(self) -> bool:
-        return bool(self._online_agents)
+        return self.presence.any_agent_available()
 
     @property
     def channel_count(self) -> int:
