@@ -1,24 +1,34 @@
-/** Auth gate: /auth/me decides between the login form and the workspace. */
-import { useEffect, useState } from "preact/hooks";
+/** Auth gate: /auth/me decides between the login form, two-step enrolment and the workspace. */
+import { useCallback, useEffect, useState } from "preact/hooks";
 import { ApiError } from "../shared/http";
-import type { StaffUser } from "../shared/protocol";
+import type { MeResponse, StaffUser } from "../shared/protocol";
 import type { ConsoleApi } from "./api";
+import { Enrollment } from "./Enrollment";
 import { Login } from "./Login";
 import { t } from "./strings";
 import { Workspace } from "./Workspace";
 
-type Auth = { phase: "loading" } | { phase: "login"; notice: string | null } | { phase: "in"; user: StaffUser };
+type Auth =
+  | { phase: "loading" }
+  | { phase: "login"; notice: string | null }
+  | { phase: "enroll"; user: StaffUser }
+  | { phase: "in"; user: StaffUser };
 
 export function App({ api }: { api: ConsoleApi }) {
   const [auth, setAuth] = useState<Auth>({ phase: "loading" });
 
+  const route = useCallback(
+    (res: MeResponse) => setAuth({ phase: res.enrollment_required === true ? "enroll" : "in", user: res.user }),
+    [],
+  );
+
   useEffect(() => {
-    api.me().then(
-      (res) => setAuth({ phase: "in", user: res.user }),
-      (err: unknown) =>
-        setAuth({ phase: "login", notice: err instanceof ApiError && err.status === 401 ? null : t.errGeneric }),
+    api.me().then(route, (err: unknown) =>
+      setAuth({ phase: "login", notice: err instanceof ApiError && err.status === 401 ? null : t.errGeneric }),
     );
-  }, [api]);
+  }, [api, route]);
+
+  const loggedOut = (expired: boolean) => setAuth({ phase: "login", notice: expired ? t.sessionExpired : null });
 
   if (auth.phase === "loading") {
     return (
@@ -28,13 +38,24 @@ export function App({ api }: { api: ConsoleApi }) {
     );
   }
   if (auth.phase === "login") {
-    return <Login api={api} notice={auth.notice} onLoggedIn={(user) => setAuth({ phase: "in", user })} />;
+    return (
+      <Login
+        api={api}
+        notice={auth.notice}
+        // The login answer does not say whether two-step enrolment is still required; /me does.
+        onLoggedIn={(user) => api.me().then(route, () => setAuth({ phase: "in", user }))}
+      />
+    );
   }
-  return (
-    <Workspace
-      api={api}
-      user={auth.user}
-      onLoggedOut={(expired) => setAuth({ phase: "login", notice: expired ? t.sessionExpired : null })}
-    />
-  );
+  if (auth.phase === "enroll") {
+    return (
+      <Enrollment
+        api={api}
+        user={auth.user}
+        onEnrolled={() => api.me().then(route, () => loggedOut(true))}
+        onLoggedOut={loggedOut}
+      />
+    );
+  }
+  return <Workspace api={api} user={auth.user} onLoggedOut={loggedOut} />;
 }

@@ -1,7 +1,11 @@
-/** Staff sign-in: email, password and an optional one-time code. */
-import { useRef, useState } from "preact/hooks";
+/**
+ * Staff sign-in: email and password; when the server answers `otp_required`, the one-time code
+ * field (a TOTP code or a recovery code) is highlighted and focused, and the form is sent again.
+ */
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "../shared/http";
 import type { StaffUser } from "../shared/protocol";
+import { apiErrorText } from "./account";
 import type { ConsoleApi } from "./api";
 import { t } from "./strings";
 
@@ -18,7 +22,17 @@ export function Login({ api, notice, onLoggedIn }: Props) {
   const [otpNeeded, setOtpNeeded] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [focusOtp, setFocusOtp] = useState(0);
   const otpRef = useRef<HTMLInputElement>(null);
+
+  // After the re-render, so the field is enabled and highlighted when it gets the focus.
+  useEffect(() => {
+    const field = otpRef.current;
+    if (focusOtp > 0 && field) {
+      field.focus();
+      field.select();
+    }
+  }, [focusOtp]);
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -26,15 +40,17 @@ export function Login({ api, notice, onLoggedIn }: Props) {
     setBusy(true);
     setError(null);
     try {
-      const res = await api.login(email.trim(), password, otp.trim());
+      const res = await api.login(email.trim(), password, otp.replace(/\s+/gu, ""));
       onLoggedIn(res.user);
     } catch (err) {
-      if (err instanceof ApiError && err.code === "otp_required") {
+      const code = err instanceof ApiError ? err.code : "";
+      if (code === "otp_required" || code === "invalid_otp") {
         setOtpNeeded(true);
-        otpRef.current?.focus();
+        setFocusOtp((n) => n + 1);
       }
-      // The server's message is written for people and never says which part was wrong.
-      setError(err instanceof ApiError && err.status !== 0 && err.message ? err.message : t.loginFailed);
+      // The password was right and a code is the next step: the hint says so, not an error.
+      // Otherwise the server's message is written for people and never says which part was wrong.
+      setError(code === "otp_required" && !otp.trim() ? null : apiErrorText(err, t.loginFailed));
       setBusy(false);
     }
   };
@@ -83,15 +99,21 @@ export function Login({ api, notice, onLoggedIn }: Props) {
             ref={otpRef}
             type="text"
             name="otp"
-            inputMode="numeric"
             autocomplete="one-time-code"
-            pattern="[0-9 ]*"
-            maxLength={10}
+            autocapitalize="off"
+            spellcheck={false}
+            maxLength={40}
+            required={otpNeeded}
+            aria-describedby={otpNeeded ? "login-otp-hint" : undefined}
             data-testid="login-otp"
             value={otp}
             onInput={(e) => setOtp(e.currentTarget.value)}
           />
-          {otpNeeded && <span class="hint">{t.loginOtpRequired}</span>}
+          {otpNeeded && (
+            <span class="hint" id="login-otp-hint" role="status">
+              {t.loginOtpRequired}
+            </span>
+          )}
         </label>
         {error && (
           <p class="login-error" role="alert" data-testid="login-error">

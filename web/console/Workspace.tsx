@@ -1,8 +1,9 @@
 /** The signed-in console: top bar, chat lists and the selected conversation, over /ws/agent. */
-import { useCallback, useEffect, useMemo, useReducer, useRef } from "preact/hooks";
+import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "preact/hooks";
 import { ApiError } from "../shared/http";
 import type { AgentStatus, ServerFrame, StaffUser } from "../shared/protocol";
 import { SocketClient } from "../shared/socket";
+import { AccountView } from "./AccountView";
 import type { ConsoleApi } from "./api";
 import { ConversationView } from "./ConversationView";
 import { errorText, visitorName } from "./labels";
@@ -36,6 +37,9 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
   const loading = useRef(new Set<string>());
   const loggedOut = useRef(onLoggedOut);
   loggedOut.current = onLoggedOut;
+  const [view, setView] = useState<"inbox" | "account">("inbox");
+  const [totpEnabled, setTotpEnabled] = useState(user.totp_enabled === true);
+  const accountButton = useRef<HTMLButtonElement>(null);
 
   const onFrame = useCallback((frame: ServerFrame) => {
     switch (frame.t) {
@@ -186,11 +190,15 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
   };
 
   const select = (id: string) => dispatch({ type: "select", conversation: id });
+  const backToInbox = () => {
+    setView("inbox");
+    accountButton.current?.focus();
+  };
   const selected = state.selected ? state.conversations[state.selected] : undefined;
   const me = state.me;
 
   return (
-    <div class="workspace">
+    <div class={view === "account" ? "workspace workspace--account" : "workspace"}>
       <header class="topbar">
         <div class="brand" aria-hidden="true">
           B
@@ -219,41 +227,71 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
               </option>
             </select>
           </label>
+          <button
+            ref={accountButton}
+            class={view === "account" ? "button button--ghost button--current" : "button button--ghost"}
+            type="button"
+            data-testid="account"
+            aria-pressed={view === "account" ? "true" : "false"}
+            onClick={() => (view === "account" ? backToInbox() : setView("account"))}
+          >
+            <span class="label-long">{t.account}</span>
+            <span class="label-short">{t.accountShort}</span>
+          </button>
           <button class="button button--ghost" type="button" data-testid="logout" onClick={() => void logout()}>
             {t.logout}
           </button>
         </div>
       </header>
-      <nav class="sidebar" aria-label={t.appName}>
-        <ChatList
-          title={t.waiting}
-          empty={t.emptyQueue}
-          items={waiting}
-          testid="queue-item"
-          selected={state.selected}
-          onSelect={select}
-        />
-        <ChatList
-          title={t.myChats}
-          empty={t.emptyMine}
-          items={mine}
-          testid="my-item"
-          selected={state.selected}
-          onSelect={select}
-        />
-      </nav>
-      <main class="main">
-        {selected ? (
-          <ConversationView
-            key={selected.id}
-            conv={selected}
-            page={selected.visitor ? state.pages[selected.visitor.id] ?? null : null}
-            actions={actions}
+      {view === "account" ? (
+        <main class="main main--account">
+          <AccountView
+            api={api}
+            email={user.email}
+            totpEnabled={totpEnabled}
+            waiting={waiting.length}
+            onBack={backToInbox}
+            onSessionGone={() => {
+              socketRef.current?.stop();
+              loggedOut.current(true);
+            }}
+            onTotpChanged={setTotpEnabled}
           />
-        ) : (
-          <div class="empty-state">{t.selectChat}</div>
-        )}
-      </main>
+        </main>
+      ) : (
+        <>
+          <nav class="sidebar" aria-label={t.appName}>
+            <ChatList
+              title={t.waiting}
+              empty={t.emptyQueue}
+              items={waiting}
+              testid="queue-item"
+              selected={state.selected}
+              onSelect={select}
+            />
+            <ChatList
+              title={t.myChats}
+              empty={t.emptyMine}
+              items={mine}
+              testid="my-item"
+              selected={state.selected}
+              onSelect={select}
+            />
+          </nav>
+          <main class="main">
+            {selected ? (
+              <ConversationView
+                key={selected.id}
+                conv={selected}
+                page={selected.visitor ? state.pages[selected.visitor.id] ?? null : null}
+                actions={actions}
+              />
+            ) : (
+              <div class="empty-state">{t.selectChat}</div>
+            )}
+          </main>
+        </>
+      )}
     </div>
   );
 }

@@ -3,7 +3,14 @@
  * /auth/me is kept in memory only (never in storage) and sent on every write.
  */
 import { fetchEvents, requestJson, type Fetch, type RequestOptions } from "../shared/http";
-import type { LoginResponse, MeResponse, SeqEvent } from "../shared/protocol";
+import type {
+  LoginResponse,
+  MeResponse,
+  SeqEvent,
+  StaffSessionInfo,
+  TotpConfirmResponse,
+  TotpSetupResponse,
+} from "../shared/protocol";
 
 export class ConsoleApi {
   private csrf: string | null = null;
@@ -37,6 +44,39 @@ export class ConsoleApi {
     } finally {
       this.csrf = null;
     }
+  }
+
+  /** A new TOTP secret; two-step login stays off until `totpConfirm` succeeds. */
+  totpSetup(): Promise<TotpSetupResponse> {
+    return this.call<TotpSetupResponse>("/api/v1/auth/totp/setup", { method: "POST", body: {} });
+  }
+
+  totpConfirm(code: string): Promise<TotpConfirmResponse> {
+    return this.call<TotpConfirmResponse>("/api/v1/auth/totp/confirm", { method: "POST", body: { code } });
+  }
+
+  async totpDisable(password: string): Promise<void> {
+    await this.call<unknown>("/api/v1/auth/totp/disable", { method: "POST", body: { password } });
+  }
+
+  sessions(): Promise<StaffSessionInfo[]> {
+    return this.call<StaffSessionInfo[]>("/api/v1/auth/sessions");
+  }
+
+  async endSession(id: string): Promise<void> {
+    await this.call<unknown>(`/api/v1/auth/sessions/${encodeURIComponent(id)}`, { method: "DELETE" });
+  }
+
+  async endOtherSessions(): Promise<void> {
+    await this.call<unknown>("/api/v1/auth/sessions/end-others", { method: "POST", body: {} });
+  }
+
+  /** Also ends the account's other sessions (server side); this one stays signed in. */
+  async changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    await this.call<unknown>("/api/v1/auth/password", {
+      method: "POST",
+      body: { current_password: currentPassword, new_password: newPassword },
+    });
   }
 
   events(conversation: string, after: number): Promise<SeqEvent[]> {

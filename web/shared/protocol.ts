@@ -389,11 +389,16 @@ export interface StaffUser {
   email: string;
   name: string;
   role: string;
+  status?: string;
+  /** Two-step login (TOTP) is on for this account. */
+  totp_enabled?: boolean;
 }
 
 export interface MeResponse {
   user: StaffUser;
   csrf_token: string;
+  /** The user's role requires two-step login and it is not set up: only enrolment is allowed. */
+  enrollment_required?: boolean;
 }
 
 export type LoginResponse = MeResponse;
@@ -401,4 +406,26 @@ export type LoginResponse = MeResponse;
 export interface EventsResponse {
   events: SeqEvent[];
   last_seq: number;
+}
+
+/** `POST /api/v1/auth/totp/setup`: a new, not yet active, TOTP secret. */
+export interface TotpSetupResponse {
+  secret: string;
+  otpauth_uri: string;
+  qr_svg_data_uri: string;
+}
+
+/** `POST /api/v1/auth/totp/confirm`: TOTP is on; the recovery codes are shown this once. */
+export interface TotpConfirmResponse {
+  recovery_codes: string[];
+}
+
+/** One of the signed-in staff member's sessions (`GET /api/v1/auth/sessions`). */
+export interface StaffSessionInfo {
+  id: string;
+  created_at: string;
+  last_seen_at: string;
+  ip: string | null;
+  user_agent: string | null;
+  current: boolean;
 }

@@ -1,0 +1,352 @@
+"""The access matrix: every REST route and WebSocket command, for every kind of caller.
+
+The expected outcome lives in the two tables below, one row per route or command. A
+route or command the app has and the table lacks fails the test, so nothing new ships
+without a decision about who may reach it.
+
+Outcomes: ``A`` — authorised (2xx, or a business error after the access check);
+``D`` — denied (not_authenticated, forbidden, unknown_type for the wrong socket);
+``N`` — hidden (not_found: exists, but not for this caller).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute, APIWebSocketRoute
+
+from bastion.app import create_app
+from bastion.settings import load_settings
+from bastion.transport.ws.codec import AGENT_FRAMES, VISITOR_FRAMES
+from tests.support.client import WsClient, connect_visitor, login
+from tests.support.server import AGENT_PASSWORD, Server
+
+CALLERS = [
+    "anon",
+    "visitor",
+    "other",
+    "agent",
+    "super",
+    "admin",
+    "owner",
+    "revoked",
+    "token",
+    "dead",
+]
+DENY_CODES = {"not_authenticated", "forbidden", "2fa_enrollment_required", "ip_not_allowed"}
+
+# route → expected outcome per caller, in CALLERS order.
+#                                                           an v  o  ag su ad ow rv tk dt
+REST: dict[str, str] = {
+    "GET /api/openapi.json": "A  A  A  A  A  A  A  A  A  A",
+    "GET /healthz": "A  A  A  A  A  A  A  A  A  A",
+    "GET /readyz": "A  A  A  A  A  A  A  A  A  A",
+    "GET /metrics": "A  A  A  A  A  A  A  A  A  A",
+    "GET /api/v1/widgets/{widget_id}/config": "A  A  A  A  A  A  A  A  A  A",
+    "POST /api/v1/widgets/{widget_id}/sessions": "A  A  A  A  A  A  A  A  A  A",
+    "GET /api/v1/widgets": "D  D  D  D  D  A  A  D  D  D",
+    "PATCH /api/v1/widgets/{widget_id}": "D  D  D  D  D  A  A  D  D  D",
+    "GET /api/v1/conversations": "D  D  D  A  A  A  A  D  D  D",
+    "GET /api/v1/conversations/{conversation_id}/events": "D  A  N  N  A  A  A  D  A  D",
+    "POST /api/v1/conversations/{conversation_id}/access": "D  D  D  N  A  A  A  D  A  D",
+    "POST /api/v1/auth/login": "A  A  A  A  A  A  A  A  A  A",
+    "POST /api/v1/auth/logout": "D  D  D  A  A  A  A  D  D  D",
+    "GET /api/v1/auth/me": "D  D  D  A  A  A  A  D  D  D",
+    "POST /api/v1/auth/totp/setup": "D  D  D  A  A  A  A  D  D  D",
+    "POST /api/v1/auth/totp/confirm": "D  D  D  A  A  A  A  D  D  D",
+    "POST /api/v1/auth/totp/disable": "D  D  D  A  A  A  A  D  D  D",
+    "POST /api/v1/auth/password": "D  D  D  A  A  A  A  D  D  D",
+    "GET /api/v1/auth/sessions": "D  D  D  A  A  A  A  D  D  D",
+    "DELETE /api/v1/auth/sessions/{session_id}": "D  D  D  N  N  N  N  D  D  D",
+    "POST /api/v1/auth/sessions/end-others": "D  D  D  A  A  A  A  D  D  D",
+    "GET /api/v1/users": "D  D  D  D  D  A  A  D  D  D",
+    "POST /api/v1/users": "D  D  D  D  D  A  A  D  D  D",
+    "PUT /api/v1/users/{user_id}/role": "D  D  D  D  D  A  A  D  D  D",
+    "POST /api/v1/users/{user_id}/sessions/end": "D  D  D  D  D  A  A  D  D  D",
+    "GET /api/v1/security/policy": "D  D  D  D  D  A  A  D  D  D",
+    "PUT /api/v1/security/policy": "D  D  D  D  D  A  A  D  D  D",
+    "GET /api/v1/audit": "D  D  D  D  D  A  A  D  D  D",
+    "POST /api/v1/tokens": "D  D  D  D  D  A  A  D  D  D",
+    "GET /api/v1/tokens": "D  D  D  D  D  A  A  D  D  D",
+    "DELETE /api/v1/tokens/{token_id}": "D  D  D  D  D  N  N  D  D  D",
+    # Pages and assets are public; what they show depends on the API calls above.
+    "GET /api/docs": "A  A  A  A  A  A  A  A  A  A",
+    "GET /api/docs/assets/{path:path}": "A  A  A  A  A  A  A  A  A  A",
+    "GET /demo": "A  A  A  A  A  A  A  A  A  A",
+    "GET /demo/": "A  A  A  A  A  A  A  A  A  A",
+    "GET /": "A  A  A  A  A  A  A  A  A  A",
+    "GET /console": "A  A  A  A  A  A  A  A  A  A",
+    "GET /console/assets/{path:path}": "N  N  N  N  N  N  N  N  N  N",
+    "GET /console/{path:path}": "A  A  A  A  A  A  A  A  A  A",
+    "GET /widget.js": "A  A  A  A  A  A  A  A  A  A",
+    "GET /widget/assets/{path:path}": "N  N  N  N  N  N  N  N  N  N",
+    "GET /widget/frame": "A  A  A  A  A  A  A  A  A  A",
+    "GET /privacy": "A  A  A  A  A  A  A  A  A  A",
+    "GET /static/{path:path}": "A  A  A  A  A  A  A  A  A  A",
+}
+
+WS_CALLERS = ["anon", "visitor", "other", "agent", "super", "admin", "revoked"]
+# command → expected outcome per caller, in WS_CALLERS order. Visitors use /ws/visitor,
+# staff /ws/agent; "anon" and "revoked" are refused at hello on either.
+#                            an v  o  ag su ad rv
+WS: dict[str, str] = {
+    "visitor hello": "D  A  A  -  -  -  D",
+    "visitor ping": "A  A  A  -  -  -  -",
+    "visitor chat.start": "D  A  A  -  -  -  -",
+    "visitor msg.send": "D  A  N  -  -  -  -",
+    "visitor typing": "D  A  N  -  -  -  -",
+    "visitor page": "D  A  A  -  -  -  -",
+    "visitor chat.end": "D  A  N  -  -  -  -",
+    "visitor rating": "D  A  N  -  -  -  -",
+    "agent hello": "D  -  -  A  A  A  D",
+    "agent ping": "A  -  -  A  A  A  A",
+    "agent conv.accept": "D  -  -  A  A  A  -",
+    "agent msg.send": "D  -  -  N  A  A  -",
+    "agent note.send": "D  -  -  N  A  A  -",
+    "agent conv.transfer": "D  -  -  N  A  A  -",
+    "agent conv.close": "D  -  -  N  A  A  -",
+    "agent status.set": "D  -  -  A  A  A  -",
+    "agent typing": "D  -  -  N  A  A  -",
+}
+
+
+def _row(table: dict[str, str], key: str, callers: list[str]) -> dict[str, str]:
+    cells = table[key].split()
+    assert len(cells) == len(callers), key
+    return dict(zip(callers, cells, strict=True))
+
+
+def _app_routes() -> set[str]:
+    app = create_app(load_settings({"BASTION_DATA_DIR": "/nonexistent-never-used"}), demo=True)
+
+    def walk(routes: list[Any]) -> Iterator[Any]:
+        for r in routes:
+            if hasattr(r, "original_router"):
+                yield from walk(r.original_router.routes)
+            else:
+                yield r
+
+    found = set()
+    for route in walk(app.routes):
+        if isinstance(route, APIWebSocketRoute):
+            continue
+        for method in getattr(route, "methods", None) or ():
+            if method != "HEAD":
+                found.add(f"{method} {route.path}")
+        assert isinstance(route, APIRoute) or hasattr(route, "methods")
+    return found
+
+
+def test_every_route_and_command_has_a_row() -> None:
+    assert _app_routes() == set(REST), "add the new route to the access matrix"
+    commands = {f"visitor {t}" for t in VISITOR_FRAMES} | {f"agent {t}" for t in AGENT_FRAMES}
+    assert commands == set(WS), "add the new command to the access matrix"
+
+
+def _outcome(status: int, body: Any) -> str:
+    if status < 400:
+        return "A"
+    code = body.get("code") if isinstance(body, dict) else None
+    if code in DENY_CODES or code == "unknown_type":
+        return "D"
+    if code == "not_found":
+        return "N"
+    return "A"
+
+
+class World:
+    """A server with one of each kind of caller and the objects routes act on."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.headers: dict[str, dict[str, str]] = {}
+        self.cookies: dict[str, str] = {}
+        self.ids: dict[str, str] = {}
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> Any:
+    srv = Server(data_dir=tmp_path / "data", database_url=None, demo=True)
+    srv.data_dir.mkdir()
+    srv.start()
+    roles = {"agent": "agent", "super": "supervisor", "admin": "admin", "owner": "owner"}
+    for key, role in {**roles, "revoked": "agent", "target": "agent"}.items():
+        srv.create_user(f"{key}@example.com", role, name=key.title())
+    w = World(srv)
+    base = srv.base
+    for key in [*roles, "revoked"]:
+        cookie, csrf = await login(base, f"{key}@example.com", AGENT_PASSWORD)
+        w.cookies[key] = cookie
+        w.headers[key] = {"Cookie": cookie, "X-CSRF-Token": csrf}
+    async with httpx.AsyncClient(base_url=base) as http:
+        r = await http.post("/api/v1/auth/logout", headers=w.headers["revoked"])
+        assert r.status_code == 204
+        users = (await http.get("/api/v1/users", headers=w.headers["admin"])).json()
+        w.ids["user"] = next(u["id"] for u in users if u["email"] == "target@example.com")
+        for name, key in (("token", "live"), ("dead", "dead")):
+            r = await http.post(
+                "/api/v1/tokens",
+                json={"name": name, "scopes": ["chat.view_all"], "days": 1},
+                headers=w.headers["admin"],
+            )
+            w.headers[name] = {"Authorization": f"Bearer {r.json()['token']}"}
+            w.ids[key] = r.json()["id"]
+        r = await http.delete(f"/api/v1/tokens/{w.ids['dead']}", headers=w.headers["admin"])
+        assert r.status_code == 204
+    # The victim's conversation, active with the owner (not the agent).
+    victim, hello = await connect_visitor(base, srv.widget)
+    w.ids["conv"] = (await victim.cmd("chat.start", consent={"accepted": True}))["conversation"]
+    w.headers["visitor"] = {"Authorization": f"Bearer {hello['token']}"}
+    w.ids["visitor_token"] = hello["token"]
+    other, other_hello = await connect_visitor(base, srv.widget)
+    w.headers["other"] = {"Authorization": f"Bearer {other_hello['token']}"}
+    w.ids["other_token"] = other_hello["token"]
+    owner_ws = await WsClient.connect(
+        base.replace("http", "ws") + "/ws/agent", origin=base, cookie=w.cookies["owner"]
+    )
+    await owner_ws.cmd("hello", resume={})
+    await owner_ws.cmd("conv.accept", conversation=w.ids["conv"])
+    for c in (victim, other, owner_ws):
+        await c.close()
+    w.headers["anon"] = {}
+    try:
+        yield w
+    finally:
+        srv.stop()
+
+
+def _request(w: World, route: str) -> tuple[str, str, dict[str, Any] | None, dict[str, Any] | None]:
+    method, path = route.split(" ", 1)
+    body: dict[str, Any] | None = None
+    params: dict[str, Any] | None = None
+    fill = {
+        "{widget_id}": w.server.widget,
+        "{conversation_id}": w.ids["conv"],
+        "{session_id}": "s_doesnotexist",
+        "{user_id}": w.ids["user"],
+        "{token_id}": "t_doesnotexist",
+        "{path:path}": "missing.js",
+    }
+    for k, v in fill.items():
+        path = path.replace(k, v)
+    if route == "GET /static/{path:path}":
+        path = "/static/demo.css"
+    if route == "GET /api/docs/assets/{path:path}":
+        path = "/api/docs/assets/swagger-ui.css"
+    if path == "/widget/frame":
+        params = {"w": w.server.widget}
+    bodies: dict[str, dict[str, Any]] = {
+        "POST /api/v1/widgets/{widget_id}/sessions": {"page_url": f"{w.server.base}/demo/"},
+        "PATCH /api/v1/widgets/{widget_id}": {"allowed_origins": [w.server.base]},
+        "POST /api/v1/conversations/{conversation_id}/access": {
+            "reason": "the customer called back"
+        },
+        "POST /api/v1/auth/login": {"email": "nobody@example.com", "password": "wrong password!"},
+        "POST /api/v1/auth/totp/confirm": {"code": "000000"},
+        "POST /api/v1/auth/totp/disable": {"password": "not the password"},
+        "POST /api/v1/auth/password": {"current_password": "wrong", "new_password": "x" * 20},
+        "POST /api/v1/users": {
+            "email": f"u{uuid.uuid4().hex[:8]}@example.com",
+            "password": AGENT_PASSWORD,
+            "role": "agent",
+        },
+        "PUT /api/v1/users/{user_id}/role": {"role": "agent"},
+        "PUT /api/v1/security/policy": {"require_2fa_roles": [], "ip_allowlist": []},
+        "POST /api/v1/tokens": {"name": "matrix", "scopes": ["chat.handle"], "days": 1},
+        "POST /api/v1/auth/totp/setup": {},
+        "POST /api/v1/auth/logout": {},
+        "POST /api/v1/auth/sessions/end-others": {},
+        "POST /api/v1/users/{user_id}/sessions/end": {},
+    }
+    if route in bodies:
+        body = bodies[route]
+    return method, path, body, params
+
+
+async def test_rest_access_matrix(world: World) -> None:
+    failures = []
+    # Logging out last keeps every caller's session for the other rows.
+    routes = sorted(REST, key=lambda r: r == "POST /api/v1/auth/logout")
+    async with httpx.AsyncClient(base_url=world.server.base) as http:
+        for route in routes:
+            expected = _row(REST, route, CALLERS)
+            for caller in CALLERS:
+                method, path, body, params = _request(world, route)
+                r = await http.request(
+                    method, path, json=body, params=params, headers=world.headers[caller]
+                )
+                assert r.status_code < 500, (route, caller, r.status_code)
+                try:
+                    payload = r.json()
+                except json.JSONDecodeError:
+                    payload = None
+                got = _outcome(r.status_code, payload)
+                if got != expected[caller]:
+                    failures.append(
+                        f"{route} as {caller}: expected {expected[caller]}, got {got} "
+                        f"({r.status_code} {payload if isinstance(payload, dict) else ''})"
+                    )
+    assert not failures, "\n".join(failures)
+
+
+async def _ws(world: World, caller: str, kind: str) -> WsClient | None:
+    base = world.server.base
+    url = base.replace("http", "ws") + f"/ws/{kind}"
+    cookie = world.cookies.get(caller) if kind == "agent" else None
+    return await WsClient.connect(url, origin=base, cookie=cookie)
+
+
+async def test_websocket_access_matrix(world: World) -> None:
+    failures = []
+    conv = world.ids["conv"]
+    fields: dict[str, dict[str, Any]] = {
+        "chat.start": {"consent": {"accepted": True}},
+        "msg.send": {"conversation": conv, "body": "hello"},
+        "note.send": {"conversation": conv, "body": "a note"},
+        "typing": {"conversation": conv, "on": True},
+        "page": {"url": "https://shop.example/cart"},
+        "chat.end": {"conversation": conv},
+        "rating": {"conversation": conv, "score": "good"},
+        "conv.accept": {"conversation": conv},
+        "conv.transfer": {"conversation": conv, "agent": world.ids["user"]},
+        "conv.close": {"conversation": conv},
+        "status.set": {"status": "online"},
+        "ping": {},
+    }
+    # Ending and closing last: they change the conversation the other rows act on.
+    order = sorted(WS, key=lambda k: k.endswith(("chat.end", "conv.close", "rating")))
+    for key in order:
+        kind, command = key.split(" ", 1)
+        expected = _row(WS, key, WS_CALLERS)
+        for caller in WS_CALLERS:
+            want = expected[caller]
+            if want == "-":
+                continue
+            ws = await _ws(world, caller, kind)
+            assert ws is not None
+            try:
+                if command == "hello":
+                    args = {"resume": {}}
+                    if kind == "visitor":
+                        args["token"] = world.ids.get(f"{caller}_token", "vt_nope")
+                    reply = await ws.request("hello", **args)
+                else:
+                    if caller not in ("anon", "revoked"):
+                        args = {"resume": {}}
+                        if kind == "visitor":
+                            args["token"] = world.ids[f"{caller}_token"]
+                        hello = await ws.request("hello", **args)
+                        assert hello["t"] == "ack", (key, caller, hello)
+                    reply = await ws.request(command, **fields[command])
+            finally:
+                await ws.close()
+            got = "A" if reply["t"] in ("ack", "pong") else _outcome(400, reply)
+            if got != want:
+                failures.append(f"{key} as {caller}: expected {want}, got {got} ({reply})")
+    assert not failures, "\n".join(failures)

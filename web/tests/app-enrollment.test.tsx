@@ -1,0 +1,77 @@
+import { render } from "preact";
+import { act } from "preact/test-utils";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { App } from "../console/App";
+import { ConsoleApi } from "../console/api";
+import { t } from "../console/strings";
+
+const user = { id: "u_1", email: "owner@example.com", name: "Ona", role: "owner", status: "offline", totp_enabled: false };
+
+let root: HTMLElement;
+let meReplies: { status: number; body: unknown }[];
+let paths: string[];
+
+async function fakeFetch(input: string, init?: RequestInit): Promise<Response> {
+  paths.push(`${init?.method ?? "GET"} ${input}`);
+  if (input === "/api/v1/auth/me") {
+    const reply = meReplies.shift() ?? { status: 500, body: {} };
+    return new Response(JSON.stringify(reply.body), { status: reply.status });
+  }
+  if (input === "/api/v1/auth/login") return new Response(JSON.stringify({ csrf_token: "c", user }), { status: 200 });
+  if (input === "/api/v1/auth/sessions") return new Response("[]", { status: 200 });
+  return new Response(JSON.stringify({ code: "not_found", message: "no route" }), { status: 404 });
+}
+
+async function settle(): Promise<void> {
+  await act(async () => {
+    for (let i = 0; i < 10; i++) await new Promise((r) => setTimeout(r, 0));
+  });
+}
+
+const byTestId = (id: string) => root.querySelector<HTMLElement>(`[data-testid="${id}"]`);
+
+beforeEach(() => {
+  root = document.createElement("div");
+  document.body.append(root);
+  meReplies = [];
+  paths = [];
+});
+
+afterEach(() => {
+  render(null, root);
+  root.remove();
+});
+
+describe("two-step enrolment required by the role", () => {
+  it("shows only the set-up screen when /auth/me says enrolment is required", async () => {
+    meReplies.push({ status: 200, body: { csrf_token: "c", user, enrollment_required: true } });
+    await act(() => render(<App api={new ConsoleApi(fakeFetch)} />, root));
+    await settle();
+    expect(byTestId("enrollment")).not.toBeNull();
+    expect(root.textContent).toContain(t.enrollNotice);
+    expect(byTestId("totp-setup")).not.toBeNull();
+    expect(byTestId("logout")).not.toBeNull();
+    // No inbox: the workspace (and its socket) is not started.
+    expect(byTestId("status")).toBeNull();
+  });
+
+  it("asks /auth/me after a login whether enrolment is required", async () => {
+    meReplies.push({ status: 401, body: { code: "not_authenticated", message: "please log in" } });
+    meReplies.push({ status: 200, body: { csrf_token: "c", user, enrollment_required: true } });
+    await act(() => render(<App api={new ConsoleApi(fakeFetch)} />, root));
+    await settle();
+    const email = byTestId("login-email") as HTMLInputElement;
+    const password = byTestId("login-password") as HTMLInputElement;
+    await act(() => {
+      email.value = "owner@example.com";
+      email.dispatchEvent(new Event("input", { bubbles: true }));
+      password.value = "correct horse battery staple";
+      password.dispatchEvent(new Event("input", { bubbles: true }));
+    });
+    await act(() => byTestId("login-submit")!.click());
+    await settle();
+    expect(paths.slice(0, 3)).toEqual(["GET /api/v1/auth/me", "POST /api/v1/auth/login", "GET /api/v1/auth/me"]);
+    expect(byTestId("enrollment")).not.toBeNull();
+    expect(byTestId("status")).toBeNull();
+  });
+});
