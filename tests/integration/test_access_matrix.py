@@ -112,6 +112,7 @@ WS: dict[str, str] = {
     "agent conv.transfer": "D  -  -  N  A  A  -",
     "agent conv.close": "D  -  -  N  A  A  -",
     "agent status.set": "D  -  -  A  A  A  -",
+    "agent invite": "D  -  -  A  A  A  -",
     "agent typing": "D  -  -  N  A  A  -",
 }
 
@@ -204,6 +205,7 @@ async def world(tmp_path: Path) -> Any:
     w.ids["conv"] = (await victim.cmd("chat.start", consent={"accepted": True}))["conversation"]
     w.headers["visitor"] = {"Authorization": f"Bearer {hello['token']}"}
     w.ids["visitor_token"] = hello["token"]
+    w.ids["visitor_id"] = hello["visitor"]
     other, other_hello = await connect_visitor(base, srv.widget)
     w.headers["other"] = {"Authorization": f"Bearer {other_hello['token']}"}
     w.ids["other_token"] = other_hello["token"]
@@ -317,6 +319,7 @@ async def test_websocket_access_matrix(world: World) -> None:
         "conv.transfer": {"conversation": conv, "agent": world.ids["user"]},
         "conv.close": {"conversation": conv},
         "status.set": {"status": "online"},
+        "invite": {"visitor": world.ids["visitor_id"], "body": "Can I help?"},
         "ping": {},
     }
     # Ending and closing last: they change the conversation the other rows act on.

@@ -94,3 +94,32 @@ async def test_reconnect_resumes_without_duplicates(server: Server) -> None:
     assert bodies == ["one", "two"]
     await fresh.close()
     await agent.close()
+
+
+async def test_proactive_invite_and_visitor_page_reach_the_right_side(server: Server) -> None:
+    visitor, hello = await connect_visitor(server.base, server.widget)
+    agent, _ = await connect_agent(server.base, "agent@example.com", AGENT_PASSWORD)
+    await visitor.request("page", url="https://shop.example/pricing", title="Pricing")
+    seen = await agent.wait_for(lambda f: f.get("t") == "visitor.page")
+    assert seen["visitor"] == hello["visitor"] and seen["url"] == "https://shop.example/pricing"
+    await agent.cmd("invite", visitor=hello["visitor"], body="Questions about pricing?")
+    invite = await visitor.wait_for(lambda f: f.get("t") == "invite")
+    assert invite["message"] == "Questions about pricing?" and invite["agent"] == {"name": "Jonas"}
+    # The visitor answers: a chat starts, and the agent's summary shows the page.
+    conv = (await visitor.cmd("chat.start", consent={"accepted": True}))["conversation"]
+    import httpx
+
+    from tests.support.client import login
+
+    cookie, _csrf = await login(server.base, "agent@example.com", AGENT_PASSWORD)
+    async with httpx.AsyncClient(base_url=server.base) as http:
+        listed = (await http.get("/api/v1/conversations", headers={"Cookie": cookie})).json()
+    mine = next(c for c in listed if c["id"] == conv)
+    assert mine["page"]["url"] == "https://shop.example/pricing"
+    # Another visitor never receives it.
+    other, other_hello = await connect_visitor(server.base, server.widget)
+    await agent.cmd("invite", visitor=other_hello["visitor"], body="Hi other")
+    await other.wait_for(lambda f: f.get("t") == "invite")
+    assert [f for f in visitor.events if f.get("t") == "invite"] == [invite]
+    for c in (visitor, agent, other):
+        await c.close()

@@ -337,6 +337,22 @@ class ChatService:
                 },
             )
 
+    async def invite(self, actor: StaffPrincipal, visitor_id: str, body: str) -> dict[str, Any]:
+        """A proactive invitation to a visitor browsing the site (nothing is stored until
+        the visitor answers, which starts a chat as usual).
+        """
+        if not allowed(actor, Perm.CHAT_HANDLE):
+            raise Forbidden("your role cannot invite visitors")
+        text = check_body(body, ChatLimits(message_max_chars=500))
+        async with self._uow(write=False) as uow:
+            if await uow.visitors.get(visitor_id) is None:
+                raise NotFound("no such visitor")
+        await self._bus.publish(
+            visitor_channel(visitor_id),
+            {"type": "invite", "agent": {"name": actor.name}, "message": text},
+        )
+        return {"visitor": visitor_id}
+
     async def typing(self, actor: Principal, conversation_id: str, on: bool) -> None:
         """Relay a typing indicator to the other side; nothing is stored."""
         async with self._uow(write=False) as uow:
@@ -766,6 +782,10 @@ class ChatService:
             }
             last = await uow.events.last_message(conv.id)
             summary["preview"] = (last.body or "")[:PREVIEW_CHARS] if last else None
+            page = await uow.visitors.last_page(conv.visitor_id)
+            summary["page"] = (
+                {"url": page[0], "title": page[1], "ts": iso(page[2])} if page else None
+            )
         return summary
 
 

@@ -42,6 +42,9 @@ class VisitorRepo(Protocol):
     async def add_page(
         self, visitor_id: str, url: str, title: str | None, referrer: str | None, at: datetime
     ) -> None: ...
+    async def last_page(self, visitor_id: str) -> tuple[str, str | None, datetime] | None:
+        """(url, title, time) of the visitor's latest page view."""
+        ...
 
 
 class VisitorTokenRepo(Protocol):

@@ -145,6 +145,18 @@ class SqlVisitorRepo(_Repo):
             )
         )
 
+    async def last_page(self, visitor_id: str) -> tuple[str, str | None, datetime] | None:
+        c = t.visitor_pages.c
+        row = (
+            await self._c.execute(
+                select(c.url, c.title, c.created_at)
+                .where(c.visitor_id == visitor_id)
+                .order_by(c.id.desc())
+                .limit(1)
+            )
+        ).first()
+        return (row.url, row.title, _utc(row.created_at)) if row else None
+
 
 class SqlVisitorTokenRepo(_Repo):
     async def get(self, token_hash: str) -> VisitorToken | None:

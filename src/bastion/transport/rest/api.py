@@ -179,6 +179,12 @@ class VisitorRef(BaseModel):
     verified: bool
 
 
+class PageRef(BaseModel):
+    url: str
+    title: str | None
+    ts: str
+
+
 class ConversationOut(BaseModel):
     id: str
     state: str
@@ -187,6 +193,7 @@ class ConversationOut(BaseModel):
     agent: AgentRef | None
     visitor: VisitorRef | None = None
     preview: str | None = None
+    page: PageRef | None = None
 
 
 @router.get(

@@ -117,6 +117,13 @@ class ConvTransfer(Frame):
     agent: ConvId
 
 
+class Invite(Frame):
+    t: Literal["invite"]
+    id: CommandId
+    visitor: ConvId
+    body: Annotated[str, StringConstraints(max_length=2000)]
+
+
 class StatusSet(Frame):
     t: Literal["status.set"]
     id: CommandId
@@ -144,6 +151,7 @@ AGENT_FRAMES: dict[str, type[Frame]] = {
     "conv.close": ConvClose,
     "status.set": StatusSet,
     "typing": Typing,
+    "invite": Invite,
 }
 
 

@@ -286,6 +286,10 @@ class ClientSocket:
                         "eta_s": message["eta_s"],
                     }
                 )
+        elif kind == "invite" and not self.staff:
+            await self.send(
+                {"t": "invite", "agent": message["agent"], "message": message["message"]}
+            )
         elif kind == "presence" and self.staff:
             await self.send(
                 {"t": "presence", "agent": message["agent"], "status": message["status"]}

@@ -142,6 +142,9 @@ def agent_handlers(staff: StaffService) -> dict[str, Handler]:
     async def close(sock: ClientSocket, frame: c.ConvClose) -> dict[str, Any]:
         return await sock.chat.close(_staff(sock), frame.id, frame.conversation)
 
+    async def invite(sock: ClientSocket, frame: c.Invite) -> dict[str, Any]:
+        return await sock.chat.invite(_staff(sock), frame.visitor, frame.body)
+
     async def status_set(sock: ClientSocket, frame: c.StatusSet) -> dict[str, Any]:
         principal = _staff(sock)
         status = AgentStatus(frame.status)
@@ -162,6 +165,7 @@ def agent_handlers(staff: StaffService) -> dict[str, Handler]:
         "conv.close": close,
         "status.set": status_set,
         "typing": typing,
+        "invite": invite,
     }
 
 
