@@ -29,21 +29,9 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | No
 def server(backend: str | None, tmp_path: Path) -> Iterator[Server]:
     srv = Server(data_dir=tmp_path / "data", database_url=backend)
     srv.data_dir.mkdir()
-    srv.start()
-    srv.create_user("agent@example.com", "agent", name="Jonas")
-    try:
-        yield srv
-    finally:
-        srv.stop()
-
-
-@pytest.fixture
-def sqlite_server(tmp_path: Path) -> Iterator[Server]:
-    srv = Server(data_dir=tmp_path / "data", database_url=None)
-    srv.data_dir.mkdir()
-    srv.start()
-    srv.create_user("agent@example.com", "agent", name="Jonas")
-    try:
+    try:  # stop the process even when set-up fails half-way
+        srv.start()
+        srv.create_user("agent@example.com", "agent", name="Jonas")
         yield srv
     finally:
         srv.stop()

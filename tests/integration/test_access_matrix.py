@@ -175,6 +175,13 @@ class World:
 async def world(tmp_path: Path) -> Any:
     srv = Server(data_dir=tmp_path / "data", database_url=None, demo=True)
     srv.data_dir.mkdir()
+    try:
+        yield await _populate(srv)
+    finally:
+        srv.stop()
+
+
+async def _populate(srv: Server) -> World:
     srv.start()
     roles = {"agent": "agent", "super": "supervisor", "admin": "admin", "owner": "owner"}
     for key, role in {**roles, "revoked": "agent", "target": "agent"}.items():
@@ -217,10 +224,7 @@ async def world(tmp_path: Path) -> Any:
     for c in (victim, other, owner_ws):
         await c.close()
     w.headers["anon"] = {}
-    try:
-        yield w
-    finally:
-        srv.stop()
+    return w
 
 
 def _request(w: World, route: str) -> tuple[str, str, dict[str, Any] | None, dict[str, Any] | None]:
