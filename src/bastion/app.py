@@ -18,6 +18,7 @@ from bastion.clock import SystemClock
 from bastion.domain.apitokens import ApiTokenService
 from bastion.domain.auth import AuthService
 from bastion.domain.conversations import ChatLimits, ChatService
+from bastion.domain.departments import DepartmentService
 from bastion.domain.ports import Bus, Clock
 from bastion.domain.staff import StaffService
 from bastion.domain.visitors import VisitorService
@@ -81,6 +82,7 @@ def build_services(
         ),
         auth=AuthService(uow, clock, hasher, absolute_s=settings.session_absolute_s),
         tokens=ApiTokenService(uow, clock),
+        departments=DepartmentService(uow, clock),
         widgets=WidgetService(uow, clock),
         socket_limits=SocketLimits(
             max_frame_bytes=settings.ws_max_frame_bytes,

@@ -203,7 +203,10 @@ class ChatService:
         if not allowed(actor, Perm.CHAT_HANDLE):
             return False
         if conv.state is ConvState.WAITING:
-            return True
+            # The shared queue, narrowed to the agent's departments.
+            return conv.department_id is None or conv.department_id in (
+                await uow.departments.of_user(actor.user_id)
+            )
         has, until = await uow.access.until(conv.id, actor.user_id)
         return has and (until is None or until > self._clock.now())
 
@@ -258,6 +261,7 @@ class ChatService:
                 last_seq=0,
                 created_at=now,
                 consent_version=consent_version if consent_accepted else None,
+                department_id=widget.department_id,
             )
             await uow.conversations.add(conv)
             visitor_info = {
@@ -345,7 +349,15 @@ class ChatService:
             raise Forbidden("your role cannot invite visitors")
         text = check_body(body, ChatLimits(message_max_chars=500))
         async with self._uow(write=False) as uow:
-            if await uow.visitors.get(visitor_id) is None:
+            visitor = await uow.visitors.get(visitor_id)
+            widget = await uow.widgets.get(visitor.widget_id) if visitor else None
+            if visitor is None or widget is None:
+                raise NotFound("no such visitor")
+            if (
+                widget.department_id is not None
+                and not allowed(actor, Perm.CHAT_VIEW_ALL)
+                and widget.department_id not in await uow.departments.of_user(actor.user_id)
+            ):
                 raise NotFound("no such visitor")
         await self._bus.publish(
             visitor_channel(visitor_id),

@@ -45,6 +45,7 @@ class Widget:
     allowed_origins: tuple[str, ...]
     config: dict[str, Any]
     created_at: datetime
+    department_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,7 @@ class Conversation:
     accepted_at: datetime | None = None
     closed_at: datetime | None = None
     consent_version: str | None = None
+    department_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -158,3 +160,10 @@ class ApiToken:
     expires_at: datetime
     last_used_at: datetime | None = None
     revoked: bool = False
+
+
+@dataclass(frozen=True)
+class Department:
+    id: str
+    name: str
+    created_at: datetime

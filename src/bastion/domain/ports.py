@@ -13,6 +13,7 @@ from bastion.domain.models import (
     AuditEntry,
     Conversation,
     ConvState,
+    Department,
     Event,
     StaffSession,
     User,
@@ -106,6 +107,14 @@ class AuditRepo(Protocol):
 class SecuritySettingsRepo(Protocol):
     async def get(self, key: str) -> Any: ...
     async def put(self, key: str, value: Any) -> None: ...
+
+
+class DepartmentRepo(Protocol):
+    async def add(self, department: Department) -> None: ...
+    async def list_all(self) -> list[Department]: ...
+    async def get(self, department_id: str) -> Department | None: ...
+    async def of_user(self, user_id: str) -> set[str]: ...
+    async def set_for_user(self, user_id: str, department_ids: list[str]) -> None: ...
 
 
 class ApiTokenRepo(Protocol):
@@ -211,6 +220,7 @@ class UnitOfWork(Protocol):
     identity_jtis: IdentityJtiRepo
     api_tokens: ApiTokenRepo
     access: ConversationAccessRepo
+    departments: DepartmentRepo
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

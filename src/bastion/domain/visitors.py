@@ -220,6 +220,7 @@ class VisitorService:
                 raise InvalidInput("title contains control characters", field="title")
         now = self._clock.now()
         async with self._uow() as uow:
+            widget = await uow.widgets.get(actor.widget_id)
             await uow.visitors.add_page(actor.visitor_id, url, title, referrer, now)
             uow.on_commit(
                 STAFF_CHANNEL,
@@ -229,6 +230,8 @@ class VisitorService:
                     "url": url,
                     "title": title,
                     "ts": iso(now),
+                    # Staff outside the widget's department do not see this visitor.
+                    "department": widget.department_id if widget else None,
                 },
             )
             await uow.commit()

@@ -145,6 +145,7 @@ class WidgetService:
                 allowed_origins=cleaned,
                 config=widget.config,
                 created_at=widget.created_at,
+                department_id=widget.department_id,
             )
             await uow.widgets.update(updated)
             await uow.commit()
@@ -169,6 +170,7 @@ class WidgetService:
                 allowed_origins=widget.allowed_origins,
                 config=config,
                 created_at=widget.created_at,
+                department_id=widget.department_id,
             )
             await uow.widgets.update(updated)
             await uow.audit.add(

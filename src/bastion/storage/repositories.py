@@ -18,6 +18,7 @@ from bastion.domain.models import (
     AuditEntry,
     Conversation,
     ConvState,
+    Department,
     Event,
     EventType,
     Role,
@@ -58,6 +59,7 @@ class SqlWidgetRepo(_Repo):
             allowed_origins=tuple(json.loads(row.allowed_origins)),
             config=json.loads(row.config),
             created_at=_utc(row.created_at),
+            department_id=row.department_id,
         )
 
     async def get(self, widget_id: str) -> Widget | None:
@@ -76,6 +78,7 @@ class SqlWidgetRepo(_Repo):
                 allowed_origins=json.dumps(list(widget.allowed_origins)),
                 config=json.dumps(widget.config),
                 created_at=widget.created_at,
+                department_id=widget.department_id,
             )
         )
 
@@ -87,6 +90,7 @@ class SqlWidgetRepo(_Repo):
                 name=widget.name,
                 allowed_origins=json.dumps(list(widget.allowed_origins)),
                 config=json.dumps(widget.config),
+                department_id=widget.department_id,
             )
         )
 
@@ -389,6 +393,7 @@ class SqlConversationRepo(_Repo):
             accepted_at=utc(row.accepted_at),
             closed_at=utc(row.closed_at),
             consent_version=row.consent_version,
+            department_id=row.department_id,
         )
 
     async def get(self, conversation_id: str) -> Conversation | None:
@@ -410,6 +415,7 @@ class SqlConversationRepo(_Repo):
                 last_seq=conversation.last_seq,
                 created_at=conversation.created_at,
                 consent_version=conversation.consent_version,
+                department_id=conversation.department_id,
             )
         )
 
@@ -795,3 +801,36 @@ class SqlConversationAccessRepo(_Repo):
         if row is None:
             return False, None
         return True, utc(row.until)
+
+
+class SqlDepartmentRepo(_Repo):
+    async def add(self, department: Department) -> None:
+        await self._c.execute(
+            insert(t.departments).values(
+                id=department.id, name=department.name, created_at=department.created_at
+            )
+        )
+
+    async def list_all(self) -> list[Department]:
+        rows = await self._c.execute(select(t.departments).order_by(t.departments.c.name))
+        return [Department(id=r.id, name=r.name, created_at=_utc(r.created_at)) for r in rows]
+
+    async def get(self, department_id: str) -> Department | None:
+        c = t.departments.c
+        row = (await self._c.execute(select(t.departments).where(c.id == department_id))).first()
+        return (
+            Department(id=row.id, name=row.name, created_at=_utc(row.created_at)) if row else None
+        )
+
+    async def of_user(self, user_id: str) -> set[str]:
+        c = t.user_departments.c
+        rows = await self._c.execute(select(c.department_id).where(c.user_id == user_id))
+        return {r.department_id for r in rows}
+
+    async def set_for_user(self, user_id: str, department_ids: list[str]) -> None:
+        c = t.user_departments.c
+        await self._c.execute(delete(t.user_departments).where(c.user_id == user_id))
+        for dep in department_ids:
+            await self._c.execute(
+                insert(t.user_departments).values(user_id=user_id, department_id=dep)
+            )

@@ -110,6 +110,7 @@ widgets = Table(
     Column("allowed_origins", Text, nullable=False),  # JSON list
     Column("config", Text, nullable=False),  # JSON object
     Column("created_at", TS, nullable=False),
+    Column("department_id", String(40)),  # chats from this widget belong to it
 )
 
 visitors = Table(
@@ -164,6 +165,7 @@ conversations = Table(
     Column("consent_version", String(40)),
     Column("rating", String(10)),
     Column("rating_comment", Text),
+    Column("department_id", String(40)),  # NULL: every agent may take it
     Index("ix_conversations_state_created", "state", "created_at"),
     Index("ix_conversations_visitor", "visitor_id"),
     Index("ix_conversations_agent", "agent_id"),
@@ -226,4 +228,24 @@ conversation_access = Table(
     Column("user_id", String(40), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("until", TS),
     Index("ix_conversation_access_user", "user_id"),
+)
+
+departments = Table(
+    "departments",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(80), nullable=False, unique=True),
+    Column("created_at", TS, nullable=False),
+)
+
+user_departments = Table(
+    "user_departments",
+    metadata,
+    Column("user_id", String(40), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "department_id",
+        String(40),
+        ForeignKey("departments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
 )

@@ -34,6 +34,7 @@ class SqlUnitOfWork:
     identity_jtis: ports.IdentityJtiRepo
     api_tokens: ports.ApiTokenRepo
     access: ports.ConversationAccessRepo
+    departments: ports.DepartmentRepo
 
     def __init__(self, db: Database, bus: Bus, *, write: bool) -> None:
         self._db = db
@@ -63,6 +64,7 @@ class SqlUnitOfWork:
         self.identity_jtis = r.SqlIdentityJtiRepo(conn)
         self.api_tokens = r.SqlApiTokenRepo(conn)
         self.access = r.SqlConversationAccessRepo(conn)
+        self.departments = r.SqlDepartmentRepo(conn)
         return self
 
     async def __aexit__(

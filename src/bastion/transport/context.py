@@ -10,6 +10,7 @@ from starlette.requests import HTTPConnection
 from bastion.domain.apitokens import ApiTokenService
 from bastion.domain.auth import AuthService
 from bastion.domain.conversations import ChatService
+from bastion.domain.departments import DepartmentService
 from bastion.domain.ports import Bus
 from bastion.domain.staff import StaffService
 from bastion.domain.visitors import VisitorService
@@ -32,6 +33,7 @@ class Services:
     staff: StaffService
     auth: AuthService
     tokens: ApiTokenService
+    departments: DepartmentService
     widgets: WidgetService
     socket_limits: SocketLimits
     web_dist: Path

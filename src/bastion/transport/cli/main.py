@@ -21,6 +21,8 @@ T = TypeVar("T")
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Bastion live chat server.")
 user_app = typer.Typer(no_args_is_help=True, help="Staff accounts.")
 widget_app = typer.Typer(no_args_is_help=True, help="Chat widgets.")
+department_app = typer.Typer(no_args_is_help=True, help="Departments (queue scoping).")
+app.add_typer(department_app, name="department")
 security_app = typer.Typer(no_args_is_help=True, help="Security policy (operator override).")
 app.add_typer(security_app, name="security")
 app.add_typer(user_app, name="user")
@@ -416,6 +418,64 @@ def widget_add_jwt_key(
         lambda: _with_services(settings, lambda s: s.widgets.add_jwt_key(None, widget_id, alg, key))
     )
     typer.echo(key_id)
+
+
+@department_app.command("create")
+def department_create(
+    name: Annotated[str, typer.Argument(help="Department name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Create a department."""
+    settings = _settings()
+    dep = _run(lambda: _with_services(settings, lambda s: s.departments.create(None, name)))
+    typer.echo(json.dumps({"id": dep.id, "name": dep.name}) if as_json else dep.id)
+
+
+@department_app.command("list")
+def department_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List departments."""
+    settings = _settings()
+    deps = _run(lambda: _with_services(settings, lambda s: s.departments.list_all(None)))
+    if as_json:
+        typer.echo(json.dumps([{"id": d.id, "name": d.name} for d in deps]))
+    for d in [] if as_json else deps:
+        typer.echo(f"{d.id}  {d.name}")
+
+
+@department_app.command("assign")
+def department_assign(
+    email: Annotated[str, typer.Option(help="Staff e-mail.")],
+    departments: Annotated[list[str] | None, typer.Argument(help="Department ids.")] = None,
+) -> None:
+    """Set a staff member's departments (none: sees only unassigned chats)."""
+    settings = _settings()
+
+    async def go(svc: Any) -> list[str]:
+        user = await svc.staff.find(email)
+        result: list[str] = await svc.departments.set_user_departments(
+            None, user.id, departments or []
+        )
+        return result
+
+    typer.echo(" ".join(_run(lambda: _with_services(settings, go))) or "-")
+
+
+@widget_app.command("department")
+def widget_department(
+    widget_id: Annotated[str, typer.Argument(help="Widget id.")],
+    department: Annotated[str, typer.Argument(help="Department id, or 'none'.")],
+) -> None:
+    """Route new chats from a widget to a department."""
+    settings = _settings()
+    dep = None if department == "none" else department
+    _run(
+        lambda: _with_services(
+            settings, lambda s: s.departments.set_widget_department(None, widget_id, dep)
+        )
+    )
+    typer.echo(f"{widget_id}: department {department}")
 
 
 def main() -> None:

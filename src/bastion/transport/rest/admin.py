@@ -186,3 +186,51 @@ async def list_tokens(request: Request, actor: Staff) -> list[dict[str, Any]]:
 async def revoke_token(token_id: UserId, request: Request, actor: Staff) -> Response:
     await services(request).tokens.revoke(actor, token_id, ip_of(request))
     return Response(status_code=204)
+
+
+class DepartmentOut(BaseModel):
+    id: str
+    name: str
+
+
+class DepartmentIn(Strict):
+    name: str = Field(min_length=1, max_length=80)
+
+
+@router.get("/departments", response_model=list[DepartmentOut], responses=ERRORS)
+async def list_departments(request: Request, actor: Staff) -> list[DepartmentOut]:
+    deps = await services(request).departments.list_all(actor)
+    return [DepartmentOut(id=d.id, name=d.name) for d in deps]
+
+
+@router.post("/departments", response_model=DepartmentOut, status_code=201, responses=ERRORS)
+async def create_department(body: DepartmentIn, request: Request, actor: Staff) -> DepartmentOut:
+    dep = await services(request).departments.create(actor, body.name)
+    return DepartmentOut(id=dep.id, name=dep.name)
+
+
+class UserDepartmentsIn(Strict):
+    departments: list[Annotated[str, Field(max_length=40)]] = Field(max_length=50)
+
+
+@router.put("/users/{user_id}/departments", response_model=list[str], responses=ERRORS)
+async def set_user_departments(
+    user_id: UserId, body: UserDepartmentsIn, request: Request, actor: Staff
+) -> list[str]:
+    """An agent sees the waiting chats and visitors of these departments only."""
+    return await services(request).departments.set_user_departments(
+        actor, user_id, body.departments
+    )
+
+
+class WidgetDepartmentIn(Strict):
+    department: str | None = Field(default=None, max_length=40)
+
+
+@router.put("/widgets/{widget_id}/department", status_code=204, responses=ERRORS)
+async def set_widget_department(
+    widget_id: UserId, body: WidgetDepartmentIn, request: Request, actor: Staff
+) -> Response:
+    """New chats from this widget belong to the department (null: visible to all agents)."""
+    await services(request).departments.set_widget_department(actor, widget_id, body.department)
+    return Response(status_code=204)

@@ -23,6 +23,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from bastion.domain.conversations import ChatService, staff_may_watch
 from bastion.domain.errors import DomainError, NotFound
 from bastion.domain.events import conv_channel, event_from_wire, render_event
+from bastion.domain.permissions import Perm, allowed
 from bastion.domain.principals import Principal, StaffPrincipal
 from bastion.transport.ws.codec import Frame, FrameError, decode
 from bastion.transport.ws.hub import Hub
@@ -294,7 +295,7 @@ class ClientSocket:
             await self.send(
                 {"t": "presence", "agent": message["agent"], "status": message["status"]}
             )
-        elif kind == "page" and self.staff:
+        elif kind == "page" and self.staff and self._sees_department(message.get("department")):
             await self.send(
                 {
                     "t": "visitor.page",
@@ -304,6 +305,13 @@ class ClientSocket:
                     "ts": message["ts"],
                 }
             )
+
+    def _sees_department(self, department: str | None) -> bool:
+        if department is None or not isinstance(self.principal, StaffPrincipal):
+            return True
+        if allowed(self.principal, Perm.CHAT_VIEW_ALL):
+            return True
+        return department in self.extra.get("departments", set())
 
     # ---- inbound ----------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bastion.domain.departments import DepartmentService
 from bastion.domain.errors import NotAuthenticated
 from bastion.domain.events import STAFF_CHANNEL, visitor_channel
 from bastion.domain.models import AgentStatus
@@ -105,11 +106,12 @@ def visitor_handlers(visitors: VisitorService) -> dict[str, Handler]:
 # ---- staff ------------------------------------------------------------------------------
 
 
-def agent_handlers(staff: StaffService) -> dict[str, Handler]:
+def agent_handlers(staff: StaffService, departments: DepartmentService) -> dict[str, Handler]:
     async def hello(sock: ClientSocket, frame: c.AgentHello) -> None:
         token = sock.extra.get("session_token")
         principal, user = await staff.authenticate(token, ip=sock.extra.get("ip"))
         sock.principal = principal
+        sock.extra["departments"] = await departments.of_user(principal.user_id)
         await sock.follow(STAFF_CHANNEL)
         summaries = await sock.chat.summaries_for_staff(principal)
         if user.status is AgentStatus.ONLINE:

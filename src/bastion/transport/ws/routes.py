@@ -45,7 +45,7 @@ async def agent_socket(ws: WebSocket) -> None:
         hub=svc.hub,
         limits=svc.socket_limits,
         registry=codec.AGENT_FRAMES,
-        handlers=agent_handlers(svc.staff),
+        handlers=agent_handlers(svc.staff, svc.departments),
         on_close=release_agent,
     )
     # The cookie authenticates; the hello frame (checked in the handler) starts the session.

@@ -62,6 +62,31 @@ def upgrade() -> None:
         b.add_column(sa.Column("verified", sa.Boolean, nullable=False, server_default=sa.false()))
         b.add_column(sa.Column("external_id", sa.String(200)))
     op.create_table(
+        "departments",
+        sa.Column("id", sa.String(40), primary_key=True),
+        sa.Column("name", sa.String(80), nullable=False, unique=True),
+        sa.Column("created_at", TS, nullable=False),
+    )
+    op.create_table(
+        "user_departments",
+        sa.Column(
+            "user_id",
+            sa.String(40),
+            sa.ForeignKey("users.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column(
+            "department_id",
+            sa.String(40),
+            sa.ForeignKey("departments.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+    )
+    with op.batch_alter_table("widgets") as b:
+        b.add_column(sa.Column("department_id", sa.String(40)))
+    with op.batch_alter_table("conversations") as b:
+        b.add_column(sa.Column("department_id", sa.String(40)))
+    op.create_table(
         "api_tokens",
         sa.Column("id", sa.String(40), primary_key=True),
         sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
@@ -104,6 +129,12 @@ def downgrade() -> None:
     op.drop_table("identity_jtis")
     op.drop_table("conversation_access")
     op.drop_table("api_tokens")
+    with op.batch_alter_table("conversations") as b:
+        b.drop_column("department_id")
+    with op.batch_alter_table("widgets") as b:
+        b.drop_column("department_id")
+    op.drop_table("user_departments")
+    op.drop_table("departments")
     with op.batch_alter_table("visitors") as b:
         b.drop_column("external_id")
         b.drop_column("verified")

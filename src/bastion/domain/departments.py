@@ -1,0 +1,112 @@
+"""Departments: agents see the queue, visitors and chats of their departments only."""
+
+from __future__ import annotations
+
+from bastion.domain.auth import audit_entry
+from bastion.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from bastion.domain.ids import IdFactory, new_id
+from bastion.domain.models import Department, Widget
+from bastion.domain.permissions import Perm, allowed
+from bastion.domain.ports import Clock, UnitOfWorkFactory
+from bastion.domain.principals import StaffPrincipal
+
+
+class DepartmentService:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ids: IdFactory = new_id) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._ids = ids
+
+    @staticmethod
+    def _check_admin(actor: StaffPrincipal | None) -> None:
+        """``actor`` None is the local operator (CLI)."""
+        if actor is not None and not allowed(actor, Perm.USERS_MANAGE):
+            raise Forbidden("your role cannot manage departments")
+
+    async def create(self, actor: StaffPrincipal | None, name: str) -> Department:
+        self._check_admin(actor)
+        name = name.strip()
+        if not 1 <= len(name) <= 80:
+            raise InvalidInput("name the department (1 to 80 characters)", field="name")
+        department = Department(id=self._ids("d"), name=name, created_at=self._clock.now())
+        async with self._uow() as uow:
+            if any(d.name.lower() == name.lower() for d in await uow.departments.list_all()):
+                raise Conflict("a department with this name exists", field="name")
+            await uow.departments.add(department)
+            await uow.audit.add(
+                audit_entry(
+                    department.created_at,
+                    "department.created",
+                    actor=actor.user_id if actor else "cli",
+                    target=department.id,
+                )
+            )
+            await uow.commit()
+        return department
+
+    async def list_all(self, actor: StaffPrincipal | None) -> list[Department]:
+        if actor is not None and not allowed(actor, Perm.CHAT_HANDLE):
+            raise Forbidden("your role cannot see departments")
+        async with self._uow(write=False) as uow:
+            return await uow.departments.list_all()
+
+    async def of_user(self, user_id: str) -> set[str]:
+        async with self._uow(write=False) as uow:
+            return await uow.departments.of_user(user_id)
+
+    async def set_user_departments(
+        self, actor: StaffPrincipal | None, user_id: str, department_ids: list[str]
+    ) -> list[str]:
+        self._check_admin(actor)
+        wanted = sorted(set(department_ids))
+        async with self._uow() as uow:
+            if await uow.users.get(user_id) is None:
+                raise NotFound("no such user")
+            for dep in wanted:
+                if await uow.departments.get(dep) is None:
+                    raise NotFound("no such department", field="departments")
+            await uow.departments.set_for_user(user_id, wanted)
+            await uow.audit.add(
+                audit_entry(
+                    self._clock.now(),
+                    "user.departments_changed",
+                    actor=actor.user_id if actor else "cli",
+                    target=user_id,
+                    departments=wanted,
+                )
+            )
+            await uow.commit()
+        return wanted
+
+    async def set_widget_department(
+        self, actor: StaffPrincipal | None, widget_id: str, department_id: str | None
+    ) -> None:
+        """New chats from the widget belong to ``department_id`` (None: to everyone)."""
+        if actor is not None and not allowed(actor, Perm.WIDGETS_MANAGE):
+            raise Forbidden("your role cannot manage widgets")
+        async with self._uow() as uow:
+            widget = await uow.widgets.get(widget_id)
+            if widget is None:
+                raise NotFound("no such widget")
+            if department_id is not None and await uow.departments.get(department_id) is None:
+                raise NotFound("no such department", field="department")
+            await uow.widgets.update(
+                Widget(
+                    id=widget.id,
+                    name=widget.name,
+                    allowed_origins=widget.allowed_origins,
+                    config=widget.config,
+                    created_at=widget.created_at,
+                    department_id=department_id,
+                )
+            )
+            await uow.audit.add(
+                audit_entry(
+                    self._clock.now(),
+                    "widget.department_changed",
+                    actor=actor.user_id if actor else "cli",
+                    target=widget_id,
+                    department=department_id,
+                )
+            )
+            await uow.commit()

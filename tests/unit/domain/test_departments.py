@@ -1,0 +1,46 @@
+"""Department scoping: agents see the queue and visitors of their departments only."""
+
+from __future__ import annotations
+
+import pytest
+
+from bastion.domain.errors import Forbidden, NotFound
+from bastion.domain.models import Role
+from tests.support.factories import World
+
+
+async def test_agents_see_only_their_departments_queue(world: World) -> None:
+    deps = world.svc.departments
+    admin = await world.staff("admin@example.com", Role.ADMIN, name="Admin")
+    sales = await deps.create(admin, "Sales")
+    billing = await deps.create(admin, "Billing")
+    jonas = await world.staff("jonas@example.com")
+    petras = await world.staff("petras@example.com", name="Petras")
+    await deps.set_user_departments(admin, jonas.user_id, [sales.id])
+    await deps.set_user_departments(admin, petras.user_id, [billing.id])
+    await deps.set_widget_department(admin, world.widget_id, sales.id)
+
+    visitor = await world.visitor()
+    conv = await world.start(visitor)
+    chat = world.svc.chat
+    assert [s["id"] for s in await chat.summaries_for_staff(jonas)] == [conv]
+    assert await chat.summaries_for_staff(petras) == []
+    with pytest.raises(NotFound):
+        await chat.events_after(petras, conv, 0)
+    with pytest.raises(NotFound):
+        await chat.invite(petras, visitor.visitor_id, "hello")
+    await chat.invite(jonas, visitor.visitor_id, "hello")
+    supervisor = await world.staff("sup@example.com", Role.SUPERVISOR, name="Sup")
+    assert [s["id"] for s in await chat.summaries_for_staff(supervisor)] == [conv]
+    await chat.accept(jonas, None, conv)
+
+    # A widget without a department is everyone's queue again.
+    await deps.set_widget_department(admin, world.widget_id, None)
+    other = await world.start(await world.visitor())
+    assert other in [s["id"] for s in await chat.summaries_for_staff(petras)]
+    with pytest.raises(Forbidden):
+        await deps.create(jonas, "Mine")
+    with pytest.raises(NotFound):
+        await deps.set_user_departments(admin, jonas.user_id, ["d_missing"])
+    actions = [e.action for e in await world.svc.auth.audit(admin, 20, None)]
+    assert "user.departments_changed" in actions and "widget.department_changed" in actions
