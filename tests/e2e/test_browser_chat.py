@@ -229,11 +229,12 @@ async def test_site_not_in_allowed_domains_gets_no_chat(
     assert bastion.base in ancestors.split()
     assert foreign_site.origin not in ancestors
 
-    # The launcher is there (the loader fetches nothing), but the panel holds no chat.
-    widget = await open_widget(page)
+    # The blocked frame never says it is ready, so the loader shows no launcher at all.
+    widget = page.frame_locator("#bastion-frame")
     child = next(f for f in page.frames if f is not page.main_frame)
     await child.wait_for_url(lambda url: url.startswith("chrome-error://"), timeout=T)
     await page.wait_for_timeout(SETTLE_MS)
+    await expect(page.locator("#bastion-launcher")).to_be_hidden()
     await expect(widget.locator("[data-testid=prechat]")).to_have_count(0)
     await expect(widget.locator("[data-testid=composer]")).to_have_count(0)
     # The frame's code never ran: no config, no visitor session, no socket.

@@ -71,12 +71,17 @@ export function ConversationView({ conv, page, actions }: Props) {
           </h1>
           <p class="conv-sub">
             {visitor?.email && <span class="conv-email">{visitor.email}</span>}
-            <span class="conv-page">
+            <span class="conv-page" data-testid="conv-page">
               {t.currentPage}:{" "}
               {page ? (
                 <>
                   {page.title && <span class="page-title">{page.title} </span>}
                   <SafeText class="page-url" text={page.url} />
+                  {page.ts && (
+                    <time class="page-time" dateTime={page.ts}>
+                      {timeOf(page.ts)}
+                    </time>
+                  )}
                 </>
               ) : (
                 <span class="muted">{t.noPage}</span>

@@ -7,11 +7,14 @@ import { AccountView } from "./AccountView";
 import type { ConsoleApi } from "./api";
 import { ConversationView } from "./ConversationView";
 import { errorText, visitorName } from "./labels";
+import { SiteVisitors } from "./SiteVisitors";
 import { initialState, myList, reducer, resumeMap, waitingList, type Conversation } from "./state";
 import { t } from "./strings";
 
 /** Hide a visitor's typing indicator if its "off" never arrives. */
 const TYPING_STALE_MS = 10_000;
+/** How often "On the site now" drops visitors not seen for a while. */
+const SITE_PRUNE_MS = 30_000;
 
 interface Props {
   api: ConsoleApi;
@@ -24,6 +27,8 @@ export interface Actions {
   close(conversation: string): Promise<void>;
   send(conversation: string, body: string, kind: "msg" | "note"): Promise<void>;
   typing(conversation: string, on: boolean): void;
+  /** Resolves on the ack; rejects with the server's error (a CommandError). */
+  invite(visitor: string, body: string): Promise<void>;
   load(conversation: string): void;
   setDraft(conversation: string, patch: { text?: string; noteMode?: boolean }): void;
 }
@@ -65,7 +70,7 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
         return;
       }
       case "visitor.page":
-        dispatch({ type: "page", event: frame });
+        dispatch({ type: "page", event: frame, now: Date.now() });
         return;
       default:
         return;
@@ -107,6 +112,11 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
 
   useEffect(() => () => void (document.title = t.appName), []);
 
+  useEffect(() => {
+    const timer = setInterval(() => dispatch({ type: "prune", now: Date.now() }), SITE_PRUNE_MS);
+    return () => clearInterval(timer);
+  }, []);
+
   const actions = useMemo<Actions>(
     () => ({
       async accept(conversation) {
@@ -140,6 +150,11 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
       },
       typing(conversation, on) {
         socketRef.current?.notify({ t: "typing", conversation, on });
+      },
+      async invite(visitor, body) {
+        const socket = socketRef.current;
+        if (!socket) throw new Error("not connected");
+        await socket.send({ t: "invite", visitor, body });
       },
       load(conversation) {
         void fetchAfter(conversation, true);
@@ -196,6 +211,12 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
   };
   const selected = state.selected ? state.conversations[state.selected] : undefined;
   const me = state.me;
+  const nameOf = (visitor: string): string | null => {
+    for (const c of Object.values(state.conversations)) {
+      if (c.visitor?.id === visitor && (c.visitor.name || c.visitor.email)) return visitorName(c);
+    }
+    return null;
+  };
 
   return (
     <div class={view === "account" ? "workspace workspace--account" : "workspace"}>
@@ -277,6 +298,7 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
               selected={state.selected}
               onSelect={select}
             />
+            <SiteVisitors entries={state.site} nameOf={nameOf} onInvite={actions.invite} />
           </nav>
           <main class="main">
             {selected ? (

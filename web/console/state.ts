@@ -49,7 +49,24 @@ export interface Conversation {
 export interface PageView {
   url: string;
   title: string | null;
+  /** When the visitor opened it (server time, ISO 8601); null if unknown. */
+  ts: string | null;
 }
+
+/** A visitor seen browsing the site (a visitor.page event), for "On the site now". */
+export interface SiteVisitor {
+  visitor: string;
+  url: string;
+  title: string | null;
+  ts: string;
+  /** Our own clock when the event arrived: expiry does not depend on the server's clock. */
+  seenAt: number;
+}
+
+/** "On the site now" keeps at most this many visitors ... */
+export const SITE_MAX = 50;
+/** ... seen within this long. */
+export const SITE_TTL_MS = 10 * 60_000;
 
 export interface ConsoleState {
   me: AgentInfo | null;
@@ -57,8 +74,10 @@ export interface ConsoleState {
   connection: SocketStatus;
   conversations: Readonly<Record<string, Conversation>>;
   selected: string | null;
-  /** Latest page per visitor id, from visitor.page events. */
+  /** Latest page per visitor id, from conversation summaries and visitor.page events. */
   pages: Readonly<Record<string, PageView>>;
+  /** Visitors browsing the site, most recent first, one entry each. */
+  site: readonly SiteVisitor[];
 }
 
 export type Action =
@@ -69,7 +88,8 @@ export type Action =
   | { type: "loadFailed"; conversation: string }
   | { type: "select"; conversation: string | null }
   | { type: "typing"; conversation: string; on: boolean; name: string | null }
-  | { type: "page"; event: VisitorPageEvent }
+  | { type: "page"; event: VisitorPageEvent; now?: number }
+  | { type: "prune"; now: number }
   | { type: "status"; status: AgentStatus }
   | { type: "draft"; conversation: string; text?: string; noteMode?: boolean }
   | { type: "pending"; conversation: string; item: PendingItem }
@@ -84,7 +104,21 @@ export const initialState: ConsoleState = {
   conversations: {},
   selected: null,
   pages: {},
+  site: [],
 };
+
+/** True when page view time `ts` is not older than `than` (unknown times count as new). */
+function notOlder(ts: string | null, than: string | null | undefined): boolean {
+  if (!than || !ts) return true;
+  const a = Date.parse(ts);
+  const b = Date.parse(than);
+  return Number.isNaN(a) || Number.isNaN(b) || a >= b;
+}
+
+function pruneSite(site: readonly SiteVisitor[], now: number): readonly SiteVisitor[] {
+  const kept = site.filter((e) => now - e.seenAt < SITE_TTL_MS);
+  return kept.length === site.length ? site : kept;
+}
 
 function blank(id: string, createdAt: string): Conversation {
   return {
@@ -165,8 +199,14 @@ export function reducer(state: ConsoleState, action: Action): ConsoleState {
       const me = action.agent;
       const conversations: Record<string, Conversation> = {};
       const listed = new Set<string>();
+      let pages = state.pages;
       for (const s of action.conversations) {
         listed.add(s.id);
+        // The visitor's latest page, until a live visitor.page event says otherwise.
+        const page = s.page;
+        if (s.visitor && page && typeof page.url === "string" && notOlder(page.ts, pages[s.visitor.id]?.ts)) {
+          pages = { ...pages, [s.visitor.id]: { url: page.url, title: page.title ?? null, ts: page.ts ?? null } };
+        }
         const prev = state.conversations[s.id] ?? blank(s.id, s.created_at);
         conversations[s.id] = {
           ...prev,
@@ -185,7 +225,7 @@ export function reducer(state: ConsoleState, action: Action): ConsoleState {
         if (listed.has(id)) continue;
         if (id === state.selected || (conv.mine && conv.loaded)) conversations[id] = conv;
       }
-      return { ...state, me, status: me.status ?? state.status, conversations };
+      return { ...state, me, status: me.status ?? state.status, conversations, pages };
     }
 
     case "events": {
@@ -230,7 +270,21 @@ export function reducer(state: ConsoleState, action: Action): ConsoleState {
 
     case "page": {
       const ev = action.event;
-      return { ...state, pages: { ...state.pages, [ev.visitor]: { url: ev.url, title: ev.title ?? null } } };
+      if (typeof ev.visitor !== "string" || typeof ev.url !== "string") return state;
+      const now = action.now ?? Date.now();
+      const title = typeof ev.title === "string" ? ev.title : null;
+      const ts = typeof ev.ts === "string" ? ev.ts : new Date(now).toISOString();
+      const pages = notOlder(ts, state.pages[ev.visitor]?.ts)
+        ? { ...state.pages, [ev.visitor]: { url: ev.url, title, ts } }
+        : state.pages;
+      const entry: SiteVisitor = { visitor: ev.visitor, url: ev.url, title, ts, seenAt: now };
+      const others = pruneSite(state.site, now).filter((e) => e.visitor !== ev.visitor);
+      return { ...state, pages, site: [entry, ...others].slice(0, SITE_MAX) };
+    }
+
+    case "prune": {
+      const site = pruneSite(state.site, action.now);
+      return site === state.site ? state : { ...state, site };
     }
 
     case "status":

@@ -53,8 +53,11 @@ const widgetEn = {
   errConsent: "Please accept the privacy terms to start a chat.",
   errUnavailable: "Chat is unavailable right now. Please try again later.",
   errNoWidget: "This chat is not set up correctly.",
+  errSignIn: "Please sign in again to chat.",
   offline: "We are offline right now. Leave a message and we will get back to you.",
   linkWarning: "Check this link: its address uses unusual characters",
+  invitationLabel: "Invitation to chat",
+  invitationHint: "Reply below to start a chat.",
 } as const;
 
 export type WidgetKey = keyof typeof widgetEn;
@@ -109,8 +112,11 @@ const widgetLt: StringTable<WidgetKey> = {
   errConsent: "Norėdami pradėti pokalbį, sutikite su privatumo sąlygomis.",
   errUnavailable: "Pokalbis šiuo metu nepasiekiamas. Bandykite vėliau.",
   errNoWidget: "Šis pokalbių langas netinkamai sukonfigūruotas.",
+  errSignIn: "Norėdami kalbėtis, prisijunkite iš naujo.",
   offline: "Šiuo metu nedirbame. Palikite žinutę ir mes jums atsakysime.",
   linkWarning: "Atsargiai: nuorodos adrese yra neįprastų simbolių",
+  invitationLabel: "Kvietimas pasikalbėti",
+  invitationHint: "Atsakykite žemiau ir pradėsite pokalbį.",
 };
 
 export const widgetTables = { en: widgetEn, lt: widgetLt } as const satisfies Record<
@@ -205,6 +211,16 @@ const consoleEn = {
   unverified: "Not verified",
   currentPage: "Viewing",
   noPage: "Page unknown",
+  untitledPage: "Untitled page",
+  onSite: "On the site now",
+  onSiteEmpty: "No visitors browsing right now.",
+  invite: "Invite",
+  inviteLabel: "Invite {name} to chat",
+  inviteMessage: "Invitation message",
+  inviteDefault: "Hi! Can I help you with anything?",
+  inviteSend: "Send invitation",
+  inviteCancel: "Cancel",
+  inviteSent: "Invitation sent.",
   selectChat: "Select a chat from the list.",
   stateWaiting: "Waiting",
   stateActive: "Active",

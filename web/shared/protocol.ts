@@ -38,6 +38,13 @@ export interface VisitorRef {
   verified: boolean;
 }
 
+/** A visitor's page view: untrusted text (the host page supplies both). */
+export interface PageRef {
+  url: string;
+  title: string | null;
+  ts: string;
+}
+
 export interface ConvSummary {
   id: string;
   state: ConvState;
@@ -48,6 +55,8 @@ export interface ConvSummary {
   visitor?: VisitorRef;
   /** Staff only: last message text, at most 120 characters. */
   preview?: string | null;
+  /** Staff only: the visitor's latest page view. */
+  page?: PageRef | null;
 }
 
 export interface AgentInfo {
@@ -128,6 +137,13 @@ export interface StatusSetCommand {
   status: AgentStatus;
 }
 
+/** Staff: a proactive invitation to a visitor seen on the site (via visitor.page). */
+export interface InviteCommand {
+  t: "invite";
+  visitor: string;
+  body: string;
+}
+
 /** Commands that the server answers with an ack or an error; `id` is added by the socket client. */
 export type Command =
   | VisitorHello
@@ -140,7 +156,8 @@ export type Command =
   | NoteSendCommand
   | ConvTransferCommand
   | ConvCloseCommand
-  | StatusSetCommand;
+  | StatusSetCommand
+  | InviteCommand;
 
 /** Fire-and-forget frames: no id, no answer. */
 export interface TypingNotice {
@@ -186,6 +203,7 @@ export interface AckResults {
   "conv.transfer": { seq: number };
   "conv.close": { seq: number };
   "status.set": { status: AgentStatus };
+  invite: { visitor: string };
 }
 
 export type AckFor<C extends Command> = AckResults[C["t"]];
@@ -210,6 +228,7 @@ export type ErrorCode =
   | "forbidden"
   | "invalid_state"
   | "consent_required"
+  | "at_capacity"
   | "rate_limited";
 
 export interface ErrorFrame {
@@ -289,12 +308,11 @@ export interface PresenceEvent {
   status: AgentStatus;
 }
 
-/** Proactive invitation (DESIGN.md lists it; docs/protocol.md does not define its fields yet). */
+/** Visitor: an agent invites the visitor to chat (nothing is stored until `chat.start`). */
 export interface InviteEvent {
   t: "invite";
-  conversation?: string;
-  message?: string;
-  agent?: AgentRef | null;
+  agent: { name: string | null } | null;
+  message: string;
 }
 
 /** Events that belong to a conversation's ordered log. */
@@ -378,10 +396,21 @@ export interface WidgetConfig {
   online: boolean;
 }
 
+/** `POST /api/v1/widgets/{id}/sessions`. The identity fields come from the host page's snippet. */
+export interface SessionRequest {
+  page_url: string;
+  resume_token?: string;
+  user_id?: string;
+  user_hash?: string;
+  identity_jwt?: string;
+}
+
 export interface SessionResponse {
   token: string;
   visitor: string;
   expires_at: string;
+  /** The host page's identity statement was accepted. */
+  verified?: boolean;
 }
 
 export interface StaffUser {

@@ -3,6 +3,7 @@
 import { beforeAll, describe, expect, it, vi } from "vitest";
 
 const BASE = "https://chat.example";
+const JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1XzQyIn0.c2ln";
 let button: HTMLButtonElement;
 let frame: HTMLIFrameElement;
 let posted: [unknown, string][];
@@ -15,6 +16,9 @@ describe("widget loader", () => {
   beforeAll(async () => {
     const script = document.createElement("script");
     script.setAttribute("data-bastion-widget", "w_123");
+    script.setAttribute("data-user-id", "u_42");
+    script.setAttribute("data-user-hash", "1767225600.abc123");
+    script.setAttribute("data-identity-jwt", JWT);
     script.setAttribute("src", `${BASE}/widget.js`);
     document.head.appendChild(script);
     await import("../widget/loader");
@@ -26,9 +30,10 @@ describe("widget loader", () => {
     Object.defineProperty(frame, "contentWindow", { get: () => fakeWindow });
   });
 
-  it("adds the launcher and a hidden frame pointing at Bastion", () => {
+  it("adds a hidden frame pointing at Bastion, and a launcher that is hidden too", () => {
     expect(button.getAttribute("aria-label")).toBe("Chat");
     expect(button.style.position).toBe("fixed");
+    expect(button.style.display).toBe("none");
     expect(frame.getAttribute("src")).toBe(`${BASE}/widget/frame?w=w_123`);
     expect(frame.title).toBe("Chat");
     expect(frame.referrerPolicy).toBe("origin");
@@ -37,11 +42,50 @@ describe("widget loader", () => {
     expect(document.querySelector("style")).toBeNull();
   });
 
-  it("sends the host page to the frame on load, to Bastion's exact origin", () => {
+  it("never puts the identity statement in a URL", () => {
+    const src = frame.getAttribute("src") ?? "";
+    expect(src).not.toContain("u_42");
+    expect(src).not.toContain(JWT);
+    expect(src).not.toContain("hash");
+  });
+
+  it("posts nothing to a frame that has not said it is ready, and shows no launcher", () => {
+    // A frame the browser blocked fires load like any other; it never says ready.
     frame.dispatchEvent(new Event("load"));
-    const [data, target] = posted.at(-1)!;
+    history.pushState({}, "", "/before-ready");
+    fromFrame({ type: "bastion:unread", count: 2 });
+    expect(posted).toEqual([]);
+    expect(button.style.display).toBe("none");
+  });
+
+  it("ignores a ready from another origin or another window", () => {
+    fromFrame({ type: "bastion:ready" }, "https://evil.example");
+    fromFrame({ type: "bastion:ready" }, "null");
+    fromFrame({ type: "bastion:ready" }, BASE, window);
+    expect(button.style.display).toBe("none");
+    expect(posted).toEqual([]);
+  });
+
+  it("shows the launcher on the frame's ready and sends the init to Bastion's exact origin", () => {
+    fromFrame({ type: "bastion:ready", color: "#223344", label: "Pokalbis" });
+    expect(button.style.display).toBe("flex");
+    expect(button.style.background).toMatch(/#223344|rgb\(34, 51, 68\)/u);
+    expect(button.getAttribute("aria-label")).toBe("Pokalbis");
+    expect(posted).toHaveLength(1);
+    const [data, target] = posted[0]!;
     expect(target).toBe(BASE);
-    expect(data).toMatchObject({ type: "bastion:init", page: { url: location.href }, visible: false });
+    expect(data).toEqual({
+      type: "bastion:init",
+      page: { url: location.href, title: document.title, referrer: document.referrer },
+      visible: false,
+      identity: { user_id: "u_42", user_hash: "1767225600.abc123", identity_jwt: JWT },
+    });
+  });
+
+  it("answers every ready (a reloaded frame) with a fresh init", () => {
+    fromFrame({ type: "bastion:ready" });
+    expect(posted).toHaveLength(2);
+    expect(posted[1]![0]).toMatchObject({ type: "bastion:init", identity: { identity_jwt: JWT } });
   });
 
   it("toggles the frame and tells it whether it is visible", () => {
@@ -78,6 +122,7 @@ describe("widget loader", () => {
     expect(button.style.background).toMatch(/#112233|rgb\(17, 34, 51\)/u);
     expect(button.getAttribute("aria-label")).toBe("Pokalbis");
     fromFrame({ type: "bastion:theme", color: "url(https://evil.example/x.png)" });
+    fromFrame({ type: "bastion:ready", color: "url(https://evil.example/y.png)" });
     expect(button.style.background).toMatch(/#112233|rgb\(17, 34, 51\)/u);
   });
 

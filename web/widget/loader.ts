@@ -3,11 +3,20 @@
  *
  *   <script async src="{BASE}/widget.js" data-bastion-widget="{WIDGET_ID}"></script>
  *
- * It adds a launcher button and a hidden iframe (the chat itself, served by Bastion) to the host
+ * It adds a hidden iframe (the chat itself, served by Bastion) and a launcher button to the host
  * page. Everything is styled through the CSSOM, never through <style> or style attributes in
  * markup, so it works under a host page's strict Content Security Policy. It fetches nothing:
  * the frame tells it the theme colour. Messages to and from the frame are checked against the
  * frame's exact origin and window.
+ *
+ * The launcher stays hidden, and nothing is posted to the frame, until the frame itself says
+ * `bastion:ready` from Bastion's exact origin (it does so once its configuration has loaded).
+ * A frame the browser refused to render (a site not in the widget's allowed domains: CSP
+ * frame-ancestors) never says it, so such a site shows no launcher at all.
+ *
+ * A site that knows its signed-in user may add `data-user-id` + `data-user-hash`, or
+ * `data-identity-jwt`, to the script tag. They go to the frame only inside the init message
+ * (to Bastion's origin), never in a URL.
  */
 
 // Dependency-free on purpose: this file is measured in bytes.
@@ -26,7 +35,7 @@ type Msg = { type?: unknown; count?: unknown; color?: unknown; label?: unknown }
   const doc = document;
   const Z = "2147483647";
   let open = false;
-  let color = "#2f6fed";
+  let ready = false;
 
   const css = (el: HTMLElement | SVGElement, props: Record<string, string>) => {
     for (const k in props) el.style.setProperty(k, props[k]!);
@@ -49,12 +58,12 @@ type Msg = { type?: unknown; count?: unknown; color?: unknown; label?: unknown }
     padding: "0",
     border: "0",
     "border-radius": "50%",
-    background: color,
+    background: "#2f6fed",
     color: "#fff",
     cursor: "pointer",
     "box-shadow": "0 4px 14px rgba(0,0,0,.25)",
     "z-index": Z,
-    display: "flex",
+    display: "none",
     "align-items": "center",
     "justify-content": "center",
   });
@@ -120,13 +129,23 @@ type Msg = { type?: unknown; count?: unknown; color?: unknown; label?: unknown }
       "border-radius": full ? "0" : "12px",
       "box-shadow": full ? "none" : "0 8px 30px rgba(0,0,0,.2)",
     });
-    // Full screen: the panel covers the button; the frame's own minimise button closes it.
-    css(button, { display: full && open ? "none" : "flex" });
+    // Hidden until the frame works. Full screen: the panel covers the button; the frame's own
+    // minimise button closes it.
+    css(button, { display: ready && !(full && open) ? "flex" : "none" });
   };
   small.addEventListener("change", layout);
 
-  const post = (data: object) => frame.contentWindow?.postMessage(data, origin);
+  // Never to a frame that has not said it is ready (a blocked frame's origin is not Bastion's).
+  const post = (data: object) => ready && frame.contentWindow?.postMessage(data, origin);
   const page = () => ({ url: location.href, title: doc.title, referrer: doc.referrer });
+  const identity = () => {
+    const id: Record<string, string> = {};
+    for (const k of ["user_id", "user_hash", "identity_jwt"]) {
+      const v = script.getAttribute("data-" + k.replace("_", "-"));
+      if (v) id[k] = v;
+    }
+    return id;
+  };
 
   const setOpen = (value: boolean) => {
     if (open === value) return;
@@ -141,7 +160,6 @@ type Msg = { type?: unknown; count?: unknown; color?: unknown; label?: unknown }
   };
 
   button.addEventListener("click", () => setOpen(!open));
-  frame.addEventListener("load", () => post({ type: "bastion:init", page: page(), visible: open }));
 
   addEventListener("message", (e: MessageEvent) => {
     // Only our own frame, from Bastion's exact origin.
@@ -154,13 +172,17 @@ type Msg = { type?: unknown; count?: unknown; color?: unknown; label?: unknown }
       const n = typeof m.count === "number" && m.count > 0 ? Math.min(Math.floor(m.count), 99) : 0;
       badge.textContent = n ? String(n) : "";
       css(badge, { display: n ? "block" : "none" });
-    } else if (m.type === "bastion:theme") {
+    } else if (m.type === "bastion:theme" || m.type === "bastion:ready") {
       // A colour value only: nothing that could make the host page load a URL.
-      if (typeof m.color === "string" && /^#[0-9a-f]{3,8}$/i.test(m.color)) {
-        color = m.color;
-        css(button, { background: color });
-      }
+      if (typeof m.color === "string" && /^#[0-9a-f]{3,8}$/i.test(m.color)) css(button, { background: m.color });
       if (typeof m.label === "string" && m.label.length < 40) button.setAttribute("aria-label", m.label);
+      if (m.type === "bastion:ready") {
+        // The frame works: show the launcher. Every ready (a reloaded frame says it again) gets
+        // the host page and the identity statement, to Bastion's exact origin only.
+        ready = true;
+        layout();
+        post({ type: "bastion:init", page: page(), visible: open, identity: identity() });
+      }
     }
   });
 

@@ -1,17 +1,21 @@
 /**
  * The widget frame's controller: session, socket, conversation state and the DOM updates.
  *
- * Flow: config → visitor session (resuming the stored token) → /ws/visitor hello with the
- * resume map → the conversation's events replayed and then live → the visitor chats.
+ * Flow: config → visitor session (resuming the stored token; with the host page's identity
+ * statement if it gave one) → /ws/visitor hello with the resume map → the conversation's events
+ * replayed and then live → the visitor chats. An agent's invitation, when no chat is open, is
+ * shown above the pre-chat form; answering it starts a chat like the form does.
  */
 import { ApiError, fetchEvents, requestJson } from "../../shared/http";
 import { format } from "../../shared/i18n";
 import type {
   ConvState,
   ConvSummary,
+  InviteEvent,
   QueueInfo,
   SeqEvent,
   ServerFrame,
+  SessionRequest,
   SessionResponse,
   WidgetConfig,
 } from "../../shared/protocol";
@@ -23,9 +27,17 @@ import {
   type WebSocketFactory,
 } from "../../shared/socket";
 import { EventStream } from "../../shared/stream";
-import type { HostPage, ParentBridge } from "./parent";
+import type { HostPage, Identity, ParentBridge } from "./parent";
 import type { Store } from "./store";
-import { buildPrechat, MAX_BODY, renderEvent, renderPending, type T, type View } from "./view";
+import {
+  buildPrechat,
+  MAX_BODY,
+  renderEvent,
+  renderInvitation,
+  renderPending,
+  type T,
+  type View,
+} from "./view";
 
 const TYPING_THROTTLE_MS = 3000;
 const TYPING_IDLE_MS = 4000;
@@ -33,6 +45,12 @@ const TYPING_IDLE_MS = 4000;
 const TYPING_STALE_MS = 10000;
 /** How long to wait for an event the server has acknowledged before fetching it over REST. */
 const CATCH_UP_DELAY_MS = 1500;
+/** Session errors that mean the host page's statement of who its user is did not do. */
+const IDENTITY_ERRORS: ReadonlySet<string> = new Set(["identity_invalid", "identity_required"]);
+
+function isIdentityError(err: unknown): boolean {
+  return err instanceof ApiError && err.status === 401 && IDENTITY_ERRORS.has(err.code);
+}
 
 interface PendingMessage {
   body: string;
@@ -51,6 +69,8 @@ export interface ChatDeps {
   parent: ParentBridge;
   page: HostPage;
   visible: boolean;
+  /** The host page's statement of its signed-in user (snippet data attributes), if any. */
+  identity?: Identity | null;
   /** Injected by tests; the browser's WebSocket otherwise. */
   WebSocket?: WebSocketFactory;
 }
@@ -79,6 +99,12 @@ export class WidgetChat {
   private authFailures: number[] = [];
   private prechat: HTMLFormElement | null = null;
   private busy = false;
+  /** Sent with the first session request only: a signed token (JWT) is good for one use. */
+  private identity: Identity | null;
+  private invitation: HTMLElement | null = null;
+  /** An invitation that arrived while the panel was hidden and has not been seen. */
+  private invitationUnread = false;
+  private failed = false;
 
   constructor(deps: ChatDeps) {
     this.d = deps;
@@ -86,6 +112,7 @@ export class WidgetChat {
     this.t = deps.t;
     this.page = deps.page;
     this.visible = deps.visible;
+    this.identity = deps.identity ?? null;
     this.conversation = deps.store.value.conversation;
     this.wireDom();
     deps.parent.listen({
@@ -133,10 +160,14 @@ export class WidgetChat {
 
   // --- session ---------------------------------------------------------------------------------
 
+  /**
+   * Gets a visitor token. An identity error (401 `identity_invalid` / `identity_required`) is
+   * thrown at once, never retried: the host page must give a fresh statement (a page load).
+   */
   private async openSession(): Promise<void> {
     const stored = this.d.store.value.token;
     const path = `/api/v1/widgets/${encodeURIComponent(this.d.widget)}/sessions`;
-    const body: { page_url: string; resume_token?: string } = { page_url: this.page.url };
+    const body: SessionRequest = { page_url: this.page.url, ...this.identity };
     let res: SessionResponse;
     try {
       res = await requestJson<SessionResponse>(path, {
@@ -145,13 +176,16 @@ export class WidgetChat {
         credentials: "omit",
       });
     } catch (err) {
-      if (!stored || (err instanceof ApiError && err.status === 0)) throw err;
+      if (!stored || isIdentityError(err) || (err instanceof ApiError && err.status === 0)) throw err;
       // The stored token may be expired or revoked: start a fresh visitor session.
       res = await requestJson<SessionResponse>(path, { method: "POST", body, credentials: "omit" });
       this.d.store.update({ conversation: null, seq: 0, read: 0 });
       this.conversation = null;
     }
     if (typeof res.token !== "string" || !res.token) throw new ApiError(500, {});
+    // Used: a later session (after the token is refused) resumes with the token alone. A widget
+    // that insists on signed-in visitors then answers identity_required, and we say so.
+    this.identity = null;
     this.d.store.update({ token: res.token });
   }
 
@@ -172,7 +206,14 @@ export class WidgetChat {
     }
   }
 
+  /** The chat cannot work (no session): say why, and offer nothing to type into. */
   private fail(err: unknown): void {
+    this.failed = true;
+    this.v.footer.hidden = true;
+    if (isIdentityError(err)) {
+      this.showNotice(this.t.errSignIn);
+      return;
+    }
     const noWidget = err instanceof ApiError && (err.status === 404 || err.status === 403);
     this.showNotice(noWidget ? this.t.errNoWidget : this.t.errUnavailable);
   }
@@ -218,12 +259,46 @@ export class WidgetChat {
         }
         return;
       case "invite":
-        // A proactive invitation from an agent: open the panel on the host page.
-        this.d.parent.post({ type: "bastion:open" });
+        this.onInvite(frame);
         return;
       default:
         return;
     }
+  }
+
+  /**
+   * A proactive invitation from an agent. Only when no chat is open: it is shown (as text) at
+   * the top of the panel, the panel opens, and it counts as unread until seen.
+   */
+  private onInvite(frame: InviteEvent): void {
+    const message = typeof frame.message === "string" ? frame.message.trim().slice(0, MAX_BODY) : "";
+    if (!message || !this.everReady) return;
+    if (this.conversation !== null) {
+      if (this.currentState() !== "closed") return;
+      this.switchTo(null);
+    }
+    const name = frame.agent && typeof frame.agent.name === "string" ? frame.agent.name.slice(0, 200) : null;
+    const node = renderInvitation(name, message, this.t);
+    if (this.invitation) this.invitation.replaceWith(node);
+    else this.v.scroller.prepend(node);
+    this.invitation = node;
+    if (!this.visible) this.invitationUnread = true;
+    this.render();
+    // The form's own message box gives way to the composer: keep what was typed there.
+    const draft = this.prechat?.elements.namedItem("message");
+    if (draft instanceof HTMLTextAreaElement && draft.value.trim() && !this.v.composer.value) {
+      this.v.composer.value = draft.value;
+      draft.value = "";
+      this.updateCounter();
+    }
+    this.v.scroller.scrollTop = 0;
+    this.d.parent.post({ type: "bastion:open" });
+  }
+
+  private clearInvitation(): void {
+    this.invitation?.remove();
+    this.invitation = null;
+    this.invitationUnread = false;
   }
 
   private sendPage(): void {
@@ -240,8 +315,12 @@ export class WidgetChat {
     this.summaryAgent = summary.agent?.name ?? null;
   }
 
-  /** Makes `summary` the conversation on screen (null: none, show the pre-chat form). */
-  private switchTo(summary: ConvSummary | null): void {
+  /**
+   * Makes `summary` the conversation on screen (null: none, show the pre-chat form). An
+   * invitation on screen stays only for the chat that answers it.
+   */
+  private switchTo(summary: ConvSummary | null, keepInvitation = false): void {
+    if (!keepInvitation) this.clearInvitation();
     this.conversation = summary?.id ?? null;
     this.stream.clear();
     this.v.log.replaceChildren();
@@ -345,7 +424,8 @@ export class WidgetChat {
 
   // --- commands --------------------------------------------------------------------------------
 
-  private async startChat(form: HTMLFormElement): Promise<void> {
+  /** `reply`: the composer's text, when the visitor answers an invitation there. */
+  private async startChat(form: HTMLFormElement, reply?: string): Promise<void> {
     if (this.busy || !this.socket) return;
     const consent = this.d.config.consent;
     const box = form.querySelector<HTMLInputElement>('[data-testid="consent"]');
@@ -361,7 +441,10 @@ export class WidgetChat {
       if (input instanceof HTMLInputElement && input.value.trim()) fields[f.name] = input.value.trim();
     }
     const messageInput = form.elements.namedItem("message");
-    const message = messageInput instanceof HTMLTextAreaElement ? messageInput.value.trim().slice(0, MAX_BODY) : "";
+    const typed = reply ?? (this.invitation ? this.v.composer.value : null);
+    const message = (
+      typed ?? (messageInput instanceof HTMLTextAreaElement ? messageInput.value : "")
+    ).trim().slice(0, MAX_BODY);
     this.busy = true;
     this.showNotice(null);
     try {
@@ -378,7 +461,12 @@ export class WidgetChat {
         created_at: new Date().toISOString(),
         agent: null,
       };
-      this.switchTo(summary);
+      this.switchTo(summary, true);
+      if (typed !== null) {
+        this.v.composer.value = "";
+        this.autosize();
+        this.updateCounter();
+      }
       if (ack.queue) this.queue = ack.queue;
       this.expectSeq(ack.seq);
       this.render();
@@ -393,6 +481,10 @@ export class WidgetChat {
   private async sendMessage(): Promise<void> {
     const conversation = this.conversation;
     const body = this.v.composer.value.trim();
+    if (!conversation && this.invitation && this.prechat && body) {
+      // Answering an invitation: start the chat (the pre-chat form's fields and consent apply).
+      return this.startChat(this.prechat, body);
+    }
     if (!conversation || !this.socket || !body || this.currentState() === "closed") return;
     if (body.length > MAX_BODY) return;
     this.v.composer.value = "";
@@ -526,9 +618,11 @@ export class WidgetChat {
       if (this.stream.lastSeq > this.d.store.value.read) this.d.store.update({ read: this.stream.lastSeq });
     }
     const read = this.d.store.value.read;
+    if (this.visible) this.invitationUnread = false;
     const unread = this.visible
       ? 0
-      : this.stream.events.filter((e) => e.t === "msg" && e.seq > read && e.message.author.kind !== "visitor").length;
+      : this.stream.events.filter((e) => e.t === "msg" && e.seq > read && e.message.author.kind !== "visitor").length +
+        (this.invitationUnread ? 1 : 0);
     if (unread !== this.lastUnread) {
       this.lastUnread = unread;
       this.d.parent.post({ type: "bastion:unread", count: unread });
@@ -584,8 +678,12 @@ export class WidgetChat {
       this.prechat.remove();
       this.prechat = null;
     }
+    // Answering an invitation: the composer is the message box (the form keeps fields and consent).
+    const inviting = showPrechat && this.invitation !== null;
+    const formMessage = this.prechat?.querySelector<HTMLElement>(".field--message");
+    if (formMessage) formMessage.hidden = inviting;
     v.log.hidden = this.conversation === null;
-    v.footer.hidden = this.conversation === null || state === "closed";
+    v.footer.hidden = this.failed || (this.conversation === null && !inviting) || state === "closed";
     const closed = state === "closed";
     v.composer.disabled = closed;
     v.send.disabled = closed;

@@ -13,7 +13,7 @@ const COLOR = /^#[0-9a-f]{3,8}$/iu;
 async function main(): Promise<void> {
   const root = document.getElementById("app");
   if (!root) return;
-  // Listen for the loader's init at once, so no message is missed while the config loads.
+  // Listen for the loader's messages at once, so an old loader's early init is not missed.
   const parent = new ParentBridge();
   const widget = new URLSearchParams(location.search).get("w") ?? "";
 
@@ -44,8 +44,12 @@ async function main(): Promise<void> {
     // A custom property set through the CSSOM: allowed by style-src 'self'.
     document.documentElement.style.setProperty("--accent", config.color);
   }
+  // The frame works: the loader may now show its launcher and send the init.
+  const theme = { color: COLOR.test(config.color) ? config.color : null, label: t.launcherLabel };
+  parent.announce(theme);
   const init = await parent.ready;
-  parent.post({ type: "bastion:theme", color: COLOR.test(config.color) ? config.color : null, label: t.launcherLabel });
+  // Also as its own message, for a cached loader from before the ready handshake.
+  parent.post({ type: "bastion:theme", ...theme });
 
   const chat = new WidgetChat({
     widget,
@@ -57,6 +61,7 @@ async function main(): Promise<void> {
     parent,
     page: init.page,
     visible: init.visible,
+    identity: init.identity,
   });
   await chat.start();
 }

@@ -1,16 +1,38 @@
 /**
  * The frame's side of the conversation with the loader on the host page.
  *
+ * Handshake: once the frame has its configuration it calls `announce()`, which posts
+ * `bastion:ready` to the parent (the loader shows its launcher only then, and posts nothing to
+ * the frame before). The loader answers with `bastion:init`: the host page, whether the panel is
+ * open and, when the site vouches for its signed-in user, the identity statement.
+ *
  * Only messages from `window.parent` count. The origin of the first `bastion:init` becomes the
  * parent origin: later messages must come from it, and replies are posted to exactly it, never
- * to "*". Without an init within 1.5 s (the frame opened on its own, or an old loader) the host
- * page is taken from document.referrer, or our own location.
+ * to "*". The ready message, sent before any init, goes to the parent's origin as the browser
+ * reports it (`location.ancestorOrigins`, else the referrer, which the loader's
+ * referrerpolicy="origin" reduces to the host page's origin); it carries nothing but the theme.
+ * Without an init within 1.5 s of the ready (the frame opened on its own, or an old loader that
+ * sent its init on the frame's load event, which is taken whenever it comes) the host page is
+ * taken from document.referrer, or our own location.
  */
 
 export interface HostPage {
   url: string;
   title?: string;
   referrer?: string;
+}
+
+/** What the host page says about its signed-in user (from the snippet's data attributes). */
+export interface Identity {
+  user_id?: string;
+  user_hash?: string;
+  identity_jwt?: string;
+}
+
+export interface InitData {
+  page: HostPage;
+  visible: boolean;
+  identity: Identity | null;
 }
 
 export interface ParentHandlers {
@@ -20,19 +42,25 @@ export interface ParentHandlers {
 
 export const INIT_TIMEOUT_MS = 1500;
 
+/** Longest identity value passed on (the server's own limits are lower; it answers for them). */
+const MAX_IDENTITY_CHARS = 8192;
+const IDENTITY_KEYS = ["user_id", "user_hash", "identity_jwt"] as const;
+
 export class ParentBridge {
   private origin: string | null = null;
   private readonly embedded = window.parent !== window;
   private handlers: ParentHandlers | null = null;
-  private resolveInit: ((v: { page: HostPage; visible: boolean }) => void) | null = null;
-  readonly ready: Promise<{ page: HostPage; visible: boolean }>;
+  private resolveInit: ((v: InitData) => void) | null = null;
+  private fallbackTimer: ReturnType<typeof setTimeout> | null = null;
+  readonly ready: Promise<InitData>;
 
   constructor() {
     this.ready = new Promise((resolve) => {
       this.resolveInit = resolve;
     });
     window.addEventListener("message", (e) => this.onMessage(e));
-    window.setTimeout(() => this.fallback(), this.embedded ? INIT_TIMEOUT_MS : 0);
+    // On its own (not in an iframe) there is nobody to wait for.
+    if (!this.embedded) window.setTimeout(() => this.fallback(), 0);
   }
 
   /** True when the frame runs inside the loader's iframe rather than on its own. */
@@ -44,6 +72,19 @@ export class ParentBridge {
     this.handlers = handlers;
   }
 
+  /**
+   * Tells the loader that the frame works (`bastion:ready`, with the theme), then waits up to
+   * INIT_TIMEOUT_MS for its init before falling back.
+   */
+  announce(message: { color: string | null; label: string }): void {
+    if (!this.embedded) return;
+    const target = this.origin ?? parentOrigin();
+    if (target !== null) window.parent.postMessage({ type: "bastion:ready", ...message }, target);
+    if (this.resolveInit && this.fallbackTimer === null) {
+      this.fallbackTimer = window.setTimeout(() => this.fallback(), INIT_TIMEOUT_MS);
+    }
+  }
+
   post(message: { type: string; [key: string]: unknown }): void {
     if (!this.embedded || this.origin === null) return;
     window.parent.postMessage(message, this.origin);
@@ -51,7 +92,7 @@ export class ParentBridge {
 
   private onMessage(e: MessageEvent): void {
     if (!this.embedded || e.source !== window.parent) return;
-    const data = e.data as { type?: unknown; page?: unknown; visible?: unknown } | null;
+    const data = e.data as { type?: unknown; page?: unknown; visible?: unknown; identity?: unknown } | null;
     if (!data || typeof data !== "object" || typeof data.type !== "string") return;
     if (data.type === "bastion:init") {
       if (this.origin !== null && e.origin !== this.origin) return;
@@ -59,7 +100,9 @@ export class ParentBridge {
       const page = readPage(data.page) ?? { url: document.referrer || location.href };
       const visible = data.visible === true;
       if (this.resolveInit) {
-        this.resolveInit({ page, visible });
+        if (this.fallbackTimer !== null) clearTimeout(this.fallbackTimer);
+        this.fallbackTimer = null;
+        this.resolveInit({ page, visible, identity: readIdentity(data.identity) });
         this.resolveInit = null;
       } else {
         // The frame was already running (fallback fired first): treat it as an update.
@@ -77,6 +120,7 @@ export class ParentBridge {
   }
 
   private fallback(): void {
+    this.fallbackTimer = null;
     if (!this.resolveInit) return;
     let page: HostPage = { url: location.href };
     if (document.referrer) {
@@ -89,8 +133,21 @@ export class ParentBridge {
         // not a URL: no replies
       }
     }
-    this.resolveInit({ page, visible: !this.embedded });
+    this.resolveInit({ page, visible: !this.embedded, identity: null });
     this.resolveInit = null;
+  }
+}
+
+/** The embedding page's origin as the browser reports it, or null if it does not say. */
+function parentOrigin(): string | null {
+  const ancestors = (location as Location & { ancestorOrigins?: DOMStringList }).ancestorOrigins;
+  const first = ancestors && ancestors.length > 0 ? ancestors.item(0) : null;
+  if (first && first !== "null") return first;
+  try {
+    const origin = document.referrer ? new URL(document.referrer).origin : "null";
+    return origin === "null" ? null : origin;
+  } catch {
+    return null;
   }
 }
 
@@ -102,4 +159,16 @@ function readPage(value: unknown): HostPage | null {
   if (typeof p.title === "string") page.title = p.title.slice(0, 512);
   if (typeof p.referrer === "string" && p.referrer) page.referrer = p.referrer.slice(0, 2048);
   return page;
+}
+
+/** Keeps the known string fields only; null when none is given. */
+export function readIdentity(value: unknown): Identity | null {
+  if (!value || typeof value !== "object") return null;
+  const v = value as Record<string, unknown>;
+  const identity: Identity = {};
+  for (const key of IDENTITY_KEYS) {
+    const field = v[key];
+    if (typeof field === "string" && field && field.length <= MAX_IDENTITY_CHARS) identity[key] = field;
+  }
+  return Object.keys(identity).length > 0 ? identity : null;
 }

@@ -148,7 +148,7 @@ export function buildPrechat(config: WidgetConfig, t: T): HTMLFormElement {
     attrs: { id: "prechat-message", name: "message", rows: 3, maxlength: MAX_BODY },
   });
   rows.push(
-    el("div", { class: "field" }, [
+    el("div", { class: "field field--message" }, [
       el("label", { attrs: { for: "prechat-message" } }, [
         document.createTextNode(`${t.fieldMessage} `),
         el("span", { class: "optional", text: t.optional }),
@@ -256,6 +256,22 @@ export function renderEvent(ev: SeqEvent, t: T, lang: string): HTMLElement | nul
       // Never sent to visitors; ignore one if it ever arrives.
       return null;
   }
+}
+
+/**
+ * An agent's invitation: the agent's name and the message, both as text nodes only (no links,
+ * no markup: the visitor has not chosen to talk to anyone yet).
+ */
+export function renderInvitation(agent: string | null, message: string, t: T): HTMLElement {
+  return el(
+    "section",
+    { class: "invitation", attrs: { "data-testid": "invitation", role: "status", "aria-label": t.invitationLabel } },
+    [
+      el("p", { class: "invitation-agent", text: agent || t.agent }),
+      el("p", { class: "invitation-message", text: message }),
+      el("p", { class: "invitation-hint", text: t.invitationHint }),
+    ],
+  );
 }
 
 function systemLine(seq: number, text: string): HTMLElement {
