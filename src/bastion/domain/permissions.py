@@ -13,9 +13,10 @@ class Perm(StrEnum):
     CHAT_MANAGE_ALL = "chat.manage_all"  # close or transfer anyone's conversation
     WIDGETS_MANAGE = "widgets.manage"
     USERS_MANAGE = "users.manage"
+    VISITORS_BAN = "visitors.ban"  # ban and unban visitors, IPs and ranges
 
 
-_AGENT = frozenset({Perm.CHAT_HANDLE})
+_AGENT = frozenset({Perm.CHAT_HANDLE, Perm.VISITORS_BAN})
 _SUPERVISOR = _AGENT | {Perm.CHAT_VIEW_ALL, Perm.CHAT_MANAGE_ALL}
 _ADMIN = _SUPERVISOR | {Perm.WIDGETS_MANAGE, Perm.USERS_MANAGE}
 

@@ -9,6 +9,7 @@ from typing import Any, Protocol, Self
 
 from bastion.domain.models import (
     AgentStatus,
+    Ban,
     Conversation,
     ConvState,
     Event,
@@ -101,6 +102,21 @@ class EventRepo(Protocol):
     async def add(self, event: Event) -> None: ...
     async def after(self, conversation_id: str, after_seq: int, limit: int) -> list[Event]: ...
     async def last_message(self, conversation_id: str) -> Event | None: ...
+    async def recent_bodies(
+        self, conversation_id: str, author_id: str, since: datetime, limit: int
+    ) -> list[str]:
+        """Bodies of the author's latest messages in the conversation since ``since``."""
+        ...
+
+
+class BanRepo(Protocol):
+    async def add(self, ban: Ban) -> None: ...
+    async def get(self, ban_id: str) -> Ban | None: ...
+    async def lift(self, ban_id: str, by: str, at: datetime) -> None: ...
+    async def list_active(self, now: datetime) -> list[Ban]: ...
+    async def active_for(self, visitor_id: str | None, now: datetime) -> list[Ban]:
+        """Active bans of this visitor id plus every active network ban."""
+        ...
 
 
 class CommandRepo(Protocol):
@@ -123,6 +139,7 @@ class UnitOfWork(Protocol):
     conversations: ConversationRepo
     events: EventRepo
     commands: CommandRepo
+    bans: BanRepo
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

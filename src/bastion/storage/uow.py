@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bastion.domain import ports
 from bastion.domain.ports import Bus, DuplicateCommand, UnitOfWork
 from bastion.storage import repositories as r
+from bastion.storage.bans import SqlBanRepo
 from bastion.storage.db import Database
 
 log = structlog.get_logger(__name__)
@@ -27,6 +28,7 @@ class SqlUnitOfWork:
     conversations: ports.ConversationRepo
     events: ports.EventRepo
     commands: ports.CommandRepo
+    bans: ports.BanRepo
 
     def __init__(self, db: Database, bus: Bus, *, write: bool) -> None:
         self._db = db
@@ -49,6 +51,7 @@ class SqlUnitOfWork:
         self.conversations = r.SqlConversationRepo(conn)
         self.events = r.SqlEventRepo(conn)
         self.commands = r.SqlCommandRepo(conn)
+        self.bans = SqlBanRepo(conn)
         return self
 
     async def __aexit__(

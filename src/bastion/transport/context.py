@@ -7,14 +7,17 @@ from pathlib import Path
 
 from starlette.requests import HTTPConnection
 
+from bastion.domain.bans import BanService
 from bastion.domain.conversations import ChatService
 from bastion.domain.ports import Bus
 from bastion.domain.staff import StaffService
 from bastion.domain.visitors import VisitorService
 from bastion.domain.widgets import WidgetService
+from bastion.security.ratelimit import RateLimiter
 from bastion.settings import Settings
 from bastion.storage.db import Database
 from bastion.transport.ws.connection import SocketLimits
+from bastion.transport.ws.gate import ConnectionGate
 from bastion.transport.ws.hub import Hub
 
 
@@ -29,6 +32,9 @@ class Services:
     staff: StaffService
     widgets: WidgetService
     socket_limits: SocketLimits
+    bans: BanService
+    limiter: RateLimiter
+    gate: ConnectionGate
     web_dist: Path
     demo: bool = False
 

@@ -15,6 +15,7 @@ from bastion.domain.principals import Principal, StaffPrincipal
 from bastion.domain.staff import user_summary
 from bastion.domain.widgets import public_config
 from bastion.security.tokens import csrf_for
+from bastion.transport.client_ip import scope_client_ip
 from bastion.transport.context import SESSION_COOKIE, services
 from bastion.transport.rest.auth import any_principal, staff_principal
 
@@ -28,6 +29,7 @@ class ErrorOut(BaseModel):
     code: str
     message: str
     field: str | None = None
+    retry_after: int | None = None  # seconds, on 429
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -37,6 +39,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut},
     409: {"model": ErrorOut},
     422: {"model": ErrorOut},
+    429: {"model": ErrorOut},
 }
 
 
@@ -111,9 +114,12 @@ async def create_visitor_session(
     widget_id: WidgetId, body: SessionIn, request: Request
 ) -> SessionOut:
     """A visitor token bound to this widget; with ``resume_token``, the same visitor."""
-    issued = await services(request).visitors.create_session(
-        widget_id, body.page_url, body.resume_token
-    )
+    svc = services(request)
+    ip = scope_client_ip(request.scope, svc.settings.trusted_proxies)
+    await svc.bans.check_allowed(ip=ip)
+    issued = await svc.visitors.create_session(widget_id, body.page_url, body.resume_token)
+    # A banned visitor resuming gets the same neutral answer; the token is never handed out.
+    await svc.bans.check_allowed(visitor_id=issued.visitor_id, ip=ip)
     return SessionOut(
         token=issued.token, visitor=issued.visitor_id, expires_at=iso(issued.expires_at)
     )

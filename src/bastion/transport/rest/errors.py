@@ -8,7 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from bastion.domain.errors import DomainError
+from bastion.domain.errors import DomainError, RateLimited
 
 log = structlog.get_logger(__name__)
 
@@ -32,6 +32,12 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, s
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_request: Request, err: DomainError) -> JSONResponse:
+        if isinstance(err, RateLimited):
+            return JSONResponse(
+                {**error_body(err.code, err.message, err.field), "retry_after": err.retry_after},
+                status_code=err.status,
+                headers={"Retry-After": str(err.retry_after)},
+            )
         return JSONResponse(error_body(err.code, err.message, err.field), status_code=err.status)
 
     @app.exception_handler(RequestValidationError)
