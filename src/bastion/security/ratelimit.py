@@ -8,6 +8,7 @@ Callers ask ``await limiter.hit("messages", conversation_id)`` and get a
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Mapping
@@ -84,10 +85,23 @@ class RateLimiter:
         return Verdict(False, retry_after=max(1, math.ceil(stats.reset_time - time.time())))
 
     async def reset(self) -> None:
-        """Forget every counter (tests and the CLI use it; never called on a request)."""
-        await self._storage.reset()
+        """Forget every counter under this limiter's prefix (tests; never on a request)."""
+        if isinstance(self._storage, MemoryStorage):
+            # A fresh store: resetting in place races the library's expiry task.
+            self._stop_expiry()
+            self._storage = MemoryStorage()
+            self._strategy = MovingWindowRateLimiter(self._storage)
+        else:
+            await self._storage.reset()
 
     async def close(self) -> None:
-        close = getattr(self._storage, "close", None)
-        if close is not None:
-            await close()
+        self._stop_expiry()
+        # The library keeps its Redis client on a "bridge" and offers no close of its own.
+        client = getattr(getattr(self._storage, "bridge", None), "storage", None)
+        if client is not None:
+            await client.aclose()
+
+    def _stop_expiry(self) -> None:
+        timer = getattr(self._storage, "timer", None)
+        if isinstance(timer, asyncio.Task):
+            timer.cancel()
