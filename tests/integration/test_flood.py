@@ -167,3 +167,51 @@ async def test_connections_per_ip_are_capped_at_the_handshake(srv: Server) -> No
     finally:
         for ws in opened:
             await ws.close()
+
+
+async def test_login_and_session_limits_per_ip(srv: Server) -> None:
+    async with httpx.AsyncClient(base_url=srv.base) as http:
+        codes = []
+        for _ in range(12):
+            r = await http.post(
+                "/api/v1/auth/login",
+                json={"email": "agent@example.com", "password": "wrong password 123"},
+                headers={"X-Forwarded-For": "203.0.113.50"},
+            )
+            codes.append(r.status_code)
+        assert codes[:10] == [401] * 10 and codes[10:] == [429, 429]
+        # Another address may still log in.
+        r = await http.post(
+            "/api/v1/auth/login",
+            json={"email": "agent@example.com", "password": AGENT_PASSWORD},
+            headers={"X-Forwarded-For": "203.0.113.51"},
+        )
+        assert r.status_code == 200
+        codes = []
+        for _ in range(32):
+            r = await http.post(
+                f"/api/v1/widgets/{srv.widget}/sessions",
+                json={"page_url": f"{srv.base}/demo/"},
+                headers={"X-Forwarded-For": "203.0.113.52"},
+            )
+            codes.append(r.status_code)
+        assert codes.count(201) == 30 and codes[30:] == [429, 429]
+        assert r.json()["code"] == "rate_limited" and "retry-after" in r.headers
+
+
+async def test_new_conversations_per_visitor_are_limited(srv: Server) -> None:
+    ip = "203.0.113.60"
+    async with httpx.AsyncClient(base_url=srv.base) as http:
+        token = (await _session(http, srv, ip))["token"]
+    ws = await _socket(srv, "/ws/visitor", ip)
+    await ws.cmd("hello", token=token)
+    replies = []
+    for _ in range(11):
+        reply = await ws.request("chat.start", consent={"accepted": True})
+        if reply["t"] == "ack":
+            await ws.cmd("chat.end", conversation=reply["conversation"])
+        replies.append(reply)
+    assert all(r["t"] == "ack" for r in replies[:10])
+    assert replies[10]["code"] == "rate_limited"
+    assert 1 <= replies[10]["retry_after"] <= 3600
+    await ws.close()
