@@ -210,7 +210,10 @@ export type ErrorCode =
   | "forbidden"
   | "invalid_state"
   | "consent_required"
-  | "rate_limited";
+  | "rate_limited"
+  | "duplicate_message"
+  | "too_many_links"
+  | "unavailable";
 
 export interface ErrorFrame {
   t: "error";
@@ -219,6 +222,8 @@ export interface ErrorFrame {
   code: ErrorCode | (string & {});
   message: string;
   field?: string;
+  /** Seconds to wait, on rate_limited. */
+  retry_after?: number;
 }
 
 export interface PongFrame {
