@@ -242,7 +242,18 @@ class Load:
 
                 body = f"lg {time.perf_counter_ns()} hello, I have a question about my order"
                 await v.sock.send_cmd("msg.send", acked, conversation=v.conversation, body=body)
-            await asyncio.sleep(self.interval * self.rng.uniform(0.5, 1.5))
+            await self._pause()
+
+    async def _pause(self) -> None:
+        """Sleep one jittered interval, cut short when ``measure`` changes the rate.
+
+        Without this a visitor finishes the previous step's (longer) sleep first, so a
+        new step under-offers load during its first seconds.
+        """
+        interval = self.interval
+        until = time.monotonic() + interval * self.rng.uniform(0.5, 1.5)
+        while (left := until - time.monotonic()) > 0 and self.interval == interval:
+            await asyncio.sleep(min(left, 0.2))
 
     async def _pinger(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
