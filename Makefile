@@ -15,8 +15,8 @@ test: $(STAMPS)/venv $(STAMPS)/web lint
 	$(BIN)/pytest
 
 lint: $(STAMPS)/venv
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

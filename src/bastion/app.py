@@ -17,27 +17,44 @@ from bastion.bus.redis import RedisBus
 from bastion.clock import SystemClock
 from bastion.domain.apitokens import ApiTokenService
 from bastion.domain.auth import AuthService
+from bastion.domain.bans import BanService
 from bastion.domain.conversations import ChatLimits, ChatService
 from bastion.domain.departments import DepartmentService
 from bastion.domain.ports import Bus, Clock
+from bastion.domain.spam import SpamLimits
 from bastion.domain.staff import StaffService
 from bastion.domain.visitors import VisitorService
 from bastion.domain.widgets import WidgetService
 from bastion.security.headers import SecurityHeaders
 from bastion.security.passwords import PasswordHasher
+from bastion.security.ratelimit import RateLimiter
 from bastion.settings import Settings, load_settings
 from bastion.storage.db import Database
 from bastion.storage.uow import SqlUnitOfWorkFactory
-from bastion.transport.clientip import networks
 from bastion.transport.context import Services
-from bastion.transport.rest import account, admin, api, errors, health, pages
+from bastion.transport.rest import account, admin, api, bans, errors, health, pages, reports
+from bastion.transport.rest.throttle import Throttle
 from bastion.transport.ws import routes as ws_routes
 from bastion.transport.ws.connection import SocketLimits
+from bastion.transport.ws.gate import ConnectionGate
 from bastion.transport.ws.hub import Hub, LocalPresence, Presence
 
 WEB_DIST = Path(__file__).with_name("web_dist")
 
 log = structlog.get_logger(__name__)
+
+
+def rate_rules(settings: Settings) -> dict[str, str]:
+    """Every shared rate-limit rule, by the name callers hit it with."""
+    return {
+        "http": settings.rl_http,
+        "sessions": settings.rl_sessions,
+        "login": settings.rl_login,
+        "messages": settings.rl_messages,
+        "conversations_visitor": settings.rl_conversations_visitor,
+        "conversations_ip": settings.rl_conversations_ip,
+        "ws_connects": settings.rl_ws_connects,
+    }
 
 
 def build_services(
@@ -70,6 +87,11 @@ def build_services(
                 message_max_chars=settings.message_max_chars,
                 access_after_close_s=settings.agent_access_after_close_s,
                 agent_max_chats=settings.agent_max_chats,
+                spam=SpamLimits(
+                    duplicates=settings.spam_duplicates,
+                    links=settings.spam_links,
+                    window_s=settings.spam_window_s,
+                ),
             ),
         ),
         visitors=VisitorService(uow, clock, token_ttl_s=settings.visitor_token_ttl_s),
@@ -88,9 +110,17 @@ def build_services(
             max_frame_bytes=settings.ws_max_frame_bytes,
             idle_timeout_s=settings.ws_idle_timeout_s,
             queue_size=settings.ws_send_queue,
+            frames_per_s=settings.ws_frames_per_s,
+            frame_burst=settings.ws_frame_burst,
+            max_strikes=settings.ws_max_strikes,
+        ),
+        # The audit seam: the audit-log issue passes its sink here.
+        bans=BanService(uow, clock),
+        limiter=RateLimiter(rate_rules(settings), redis_url=settings.redis_url),
+        gate=ConnectionGate(
+            max_total=settings.ws_max_connections, max_per_ip=settings.ws_max_per_ip
         ),
         web_dist=WEB_DIST,
-        trusted_proxies=networks(settings.trusted_proxies),
         demo=demo,
     )
 
@@ -113,6 +143,7 @@ def create_app(
             if isinstance(svc.hub.presence, RedisPresence):
                 await svc.hub.presence.close()
             await svc.bus.close()
+            await svc.limiter.close()
             await svc.db.dispose()
 
     app = FastAPI(
@@ -126,16 +157,21 @@ def create_app(
     )
     app.state.services = svc
     app.state.metrics = health.make_metrics(svc)
+    app.state.csp_reports = reports.make_counter(app.state.metrics)
     errors.install(app)
     app.include_router(health.router)
     app.include_router(api.router)
     app.include_router(account.router)
     app.include_router(admin.router)
+    app.include_router(bans.router)
+    app.include_router(reports.router)
     app.include_router(ws_routes.router)
     app.include_router(pages.apidocs_router())
     if demo:
         app.include_router(pages.demo_router())
     app.include_router(pages.router)
+    # Added before SecurityHeaders so that 429 answers get the security headers too.
+    app.add_middleware(Throttle, limiter=svc.limiter, trusted=settings.trusted_proxies)
     app.add_middleware(SecurityHeaders, hsts=settings.public_url.startswith("https://"))
     return app
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,8 +63,24 @@ class Settings:
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 1
     sqlite_synchronous: str = "FULL"
-    # Peers whose X-Forwarded-For is believed (CIDR ranges), e.g. the nginx in front.
+    # Abuse resistance (docs/security.md lists each with what a client sees). Rates use
+    # the `limits` notation, "N/second|minute|hour|day", counted in a moving window.
     trusted_proxies: tuple[str, ...] = ()
+    rl_http: str = "300/minute"  # HTTP requests per client IP
+    rl_sessions: str = "30/minute"  # visitor sessions created per IP
+    rl_login: str = "10/minute"  # login attempts per IP
+    rl_messages: str = "30/minute"  # visitor messages per conversation
+    rl_conversations_visitor: str = "10/hour"  # conversations started per visitor
+    rl_conversations_ip: str = "30/hour"  # conversations started per IP
+    rl_ws_connects: str = "60/minute"  # WebSocket handshakes per IP
+    ws_max_per_ip: int = 50  # open sockets per IP on one process
+    ws_max_connections: int = 10000  # open sockets on one process
+    ws_frames_per_s: float = 20.0
+    ws_frame_burst: int = 60
+    ws_max_strikes: int = 50
+    spam_duplicates: int = 3  # identical visitor messages allowed per window
+    spam_links: int = 10  # links a visitor may send per window
+    spam_window_s: int = 300
 
     @property
     def resolved_database_url(self) -> str:
@@ -87,6 +104,18 @@ class Settings:
         return frozenset(origins)
 
 
+RATE_PATTERN = re.compile(r"[1-9][0-9]{0,8}/(second|minute|hour|day)")
+RATE_DEFAULTS = {
+    "rl_http": Settings.rl_http,
+    "rl_sessions": Settings.rl_sessions,
+    "rl_login": Settings.rl_login,
+    "rl_messages": Settings.rl_messages,
+    "rl_conversations_visitor": Settings.rl_conversations_visitor,
+    "rl_conversations_ip": Settings.rl_conversations_ip,
+    "rl_ws_connects": Settings.rl_ws_connects,
+}
+
+
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -95,6 +124,19 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be an integer") from None
+
+
+def _proxies(env: Mapping[str, str]) -> tuple[str, ...]:
+    raw = env.get("BASTION_TRUSTED_PROXIES", "")
+    nets = []
+    for part in raw.replace(" ", ",").split(","):
+        if not part:
+            continue
+        try:
+            nets.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            raise SettingsError("BASTION_TRUSTED_PROXIES must be a list of CIDR ranges") from None
+    return tuple(nets)
 
 
 def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -119,9 +161,19 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "argon2_time_cost": _int(env, "BASTION_ARGON2_TIME_COST", 3),
         "argon2_memory_kib": _int(env, "BASTION_ARGON2_MEMORY_KIB", 65536),
         "sqlite_synchronous": env.get("BASTION_SQLITE_SYNCHRONOUS", "FULL").upper(),
-        "trusted_proxies": tuple(
-            p.strip() for p in env.get("BASTION_TRUSTED_PROXIES", "").split(",") if p.strip()
-        ),
+        "trusted_proxies": _proxies(env),
+        **{
+            name: env.get(f"BASTION_{name.upper()}") or default
+            for name, default in RATE_DEFAULTS.items()
+        },
+        "ws_max_per_ip": _int(env, "BASTION_WS_MAX_PER_IP", 50),
+        "ws_max_connections": _int(env, "BASTION_WS_MAX_CONNECTIONS", 10000),
+        "ws_frames_per_s": float(_int(env, "BASTION_WS_FRAMES_PER_S", 20)),
+        "ws_frame_burst": _int(env, "BASTION_WS_FRAME_BURST", 60),
+        "ws_max_strikes": _int(env, "BASTION_WS_MAX_STRIKES", 50),
+        "spam_duplicates": _int(env, "BASTION_SPAM_DUPLICATES", 3),
+        "spam_links": _int(env, "BASTION_SPAM_LINKS", 10),
+        "spam_window_s": _int(env, "BASTION_SPAM_WINDOW_S", 300),
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     settings = Settings(**values)  # type: ignore[arg-type]  # keys mirror the dataclass fields
@@ -139,14 +191,17 @@ def _validate(s: Settings) -> None:
         )
     if s.sqlite_synchronous not in ("FULL", "NORMAL", "EXTRA"):
         raise SettingsError("BASTION_SQLITE_SYNCHRONOUS must be FULL, NORMAL or EXTRA")
-    for proxy in s.trusted_proxies:
-        try:
-            ipaddress.ip_network(proxy, strict=False)
-        except ValueError:
-            raise SettingsError("BASTION_TRUSTED_PROXIES must be comma-separated CIDRs") from None
     if s.redis_url and urlsplit(s.redis_url).scheme not in ("redis", "rediss", "unix"):
         raise SettingsError("BASTION_REDIS_URL must start with redis://, rediss:// or unix://")
     if s.agent_max_chats < 1:
         raise SettingsError("BASTION_AGENT_MAX_CHATS must be 1 or more")
+    for name in RATE_DEFAULTS:
+        if not RATE_PATTERN.fullmatch(getattr(s, name)):
+            raise SettingsError(
+                f"BASTION_{name.upper()} must look like 30/minute (second, minute, hour or day)"
+            )
+    for name in ("ws_max_per_ip", "ws_max_connections", "ws_frame_burst", "ws_max_strikes"):
+        if getattr(s, name) < 1:
+            raise SettingsError(f"BASTION_{name.upper()} must be 1 or more")
     if s.public_url and urlsplit(s.public_url).scheme not in ("http", "https"):
         raise SettingsError("BASTION_PUBLIC_URL must be an http(s) URL")

@@ -41,15 +41,17 @@ def _answers(host: str, port: int) -> bool:
         return False
 
 
-def require_redis() -> None:
-    """Skip loudly outside CI when Redis is absent; in CI its absence fails the run."""
+def require_redis() -> str:
+    """The machine's Redis URL (own DB number). Skips loudly outside CI when Redis is
+    absent; in CI its absence fails the run."""
     if _answers(REDIS_HOST, REDIS_PORT):
-        return
+        return machine_redis_url()
     msg = f"Redis at {REDIS_HOST}:{REDIS_PORT} is unreachable"
     if IN_CI:
         pytest.fail(msg + " — CI=true requires it")
     warnings.warn(msg + ": Redis tests SKIPPED", stacklevel=2)
     pytest.skip("!!! " + msg + " — Redis tests skipped outside CI !!!")
+    raise AssertionError("unreachable")  # pytest.skip raises
 
 
 @dataclass

@@ -229,7 +229,10 @@ export type ErrorCode =
   | "invalid_state"
   | "consent_required"
   | "at_capacity"
-  | "rate_limited";
+  | "rate_limited"
+  | "duplicate_message"
+  | "too_many_links"
+  | "unavailable";
 
 export interface ErrorFrame {
   t: "error";
@@ -238,6 +241,8 @@ export interface ErrorFrame {
   code: ErrorCode | (string & {});
   message: string;
   field?: string;
+  /** Seconds to wait, on rate_limited. */
+  retry_after?: number;
 }
 
 export interface PongFrame {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -43,6 +43,7 @@ from bastion.domain.models import (
 from bastion.domain.permissions import Perm, allowed, has_perm
 from bastion.domain.ports import Bus, Clock, DuplicateCommand, UnitOfWork, UnitOfWorkFactory
 from bastion.domain.principals import Principal, StaffPrincipal, VisitorPrincipal
+from bastion.domain.spam import SpamLimits, check_not_spam
 
 OPEN_STATES = (ConvState.WAITING, ConvState.ACTIVE)
 DEFAULT_WAIT_S = 40
@@ -61,6 +62,7 @@ class ChatLimits:
     reopen_grant_s: int = 3600
     # Active chats per agent unless their account says otherwise.
     agent_max_chats: int = 5
+    spam: SpamLimits = field(default_factory=SpamLimits)
 
 
 def check_body(body: str, limits: ChatLimits) -> str:
@@ -408,6 +410,7 @@ class ChatService:
                 visitor = await uow.visitors.get(actor.visitor_id)
                 kind, author_id = "visitor", actor.visitor_id
                 name = visitor.name if visitor else None
+                await self._check_spam(uow, conv, actor, text)
             event = await self._append(
                 uow,
                 conv,
@@ -421,6 +424,14 @@ class ChatService:
             return {"message": event.public_id, "seq": event.seq}
 
         return await self._run(actor, command_id, step)
+
+    async def _check_spam(
+        self, uow: UnitOfWork, conv: Conversation, actor: VisitorPrincipal, text: str
+    ) -> None:
+        spam = self._limits.spam
+        since = self._clock.now() - timedelta(seconds=spam.window_s)
+        recent = await uow.events.recent_bodies(conv.id, actor.visitor_id, since, spam.history)
+        check_not_spam(text, recent, spam)
 
     async def end_by_visitor(
         self, actor: VisitorPrincipal, command_id: str | None, conversation_id: str

@@ -113,3 +113,31 @@ class IdentityInvalid(DomainError):
 class IdentityRequired(DomainError):
     code = "identity_required"
     status = 401
+
+
+class RateLimited(DomainError):
+    """Too much, too fast; ``retry_after`` says in how many seconds to try again."""
+
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after
+
+
+class DuplicateMessage(DomainError):
+    code = "duplicate_message"
+    status = 429
+
+
+class TooManyLinks(DomainError):
+    code = "too_many_links"
+    status = 429
+
+
+class Unavailable(DomainError):
+    """Deliberately neutral: a banned visitor is not told that they are banned."""
+
+    code = "unavailable"
+    status = 403

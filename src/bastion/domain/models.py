@@ -167,3 +167,23 @@ class Department:
     id: str
     name: str
     created_at: datetime
+
+
+class BanKind(StrEnum):
+    VISITOR = "visitor"
+    NETWORK = "network"  # one address (a /32 or /128) or a CIDR range
+
+
+@dataclass(frozen=True)
+class Ban:
+    """A ban of a visitor id or a network; active until it expires or is lifted."""
+
+    id: str
+    kind: BanKind
+    target: str
+    reason: str
+    actor_id: str
+    created_at: datetime
+    expires_at: datetime
+    lifted_at: datetime | None = None
+    lifted_by: str | None = None

@@ -15,9 +15,10 @@ class Perm(StrEnum):
     WIDGETS_MANAGE = "widgets.manage"
     USERS_MANAGE = "users.manage"
     TOKENS_MANAGE = "tokens.manage"  # create API tokens for integrations
+    VISITORS_BAN = "visitors.ban"  # ban and unban visitors, IPs and ranges
 
 
-_AGENT = frozenset({Perm.CHAT_HANDLE})
+_AGENT = frozenset({Perm.CHAT_HANDLE, Perm.VISITORS_BAN})
 _SUPERVISOR = _AGENT | {Perm.CHAT_VIEW_ALL, Perm.CHAT_MANAGE_ALL}
 _ADMIN = _SUPERVISOR | {Perm.WIDGETS_MANAGE, Perm.USERS_MANAGE, Perm.TOKENS_MANAGE}
 

@@ -11,6 +11,7 @@ from bastion.domain.models import (
     AgentStatus,
     ApiToken,
     AuditEntry,
+    Ban,
     Conversation,
     ConvState,
     Department,
@@ -191,6 +192,21 @@ class EventRepo(Protocol):
     async def add(self, event: Event) -> None: ...
     async def after(self, conversation_id: str, after_seq: int, limit: int) -> list[Event]: ...
     async def last_message(self, conversation_id: str) -> Event | None: ...
+    async def recent_bodies(
+        self, conversation_id: str, author_id: str, since: datetime, limit: int
+    ) -> list[str]:
+        """Bodies of the author's latest messages in the conversation since ``since``."""
+        ...
+
+
+class BanRepo(Protocol):
+    async def add(self, ban: Ban) -> None: ...
+    async def get(self, ban_id: str) -> Ban | None: ...
+    async def lift(self, ban_id: str, by: str, at: datetime) -> None: ...
+    async def list_active(self, now: datetime) -> list[Ban]: ...
+    async def active_for(self, visitor_id: str | None, now: datetime) -> list[Ban]:
+        """Active bans of this visitor id plus every active network ban."""
+        ...
 
 
 class CommandRepo(Protocol):
@@ -221,6 +237,7 @@ class UnitOfWork(Protocol):
     api_tokens: ApiTokenRepo
     access: ConversationAccessRepo
     departments: DepartmentRepo
+    bans: BanRepo
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -14,6 +14,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# Where browsers send violation reports: ``report-uri`` (all browsers) and ``report-to``
+# (the Reporting API, named by the Reporting-Endpoints header below).
+CSP_REPORT_PATH = "/api/v1/csp-reports"
+REPORTING_ENDPOINTS = f'csp="{CSP_REPORT_PATH}"'
 
 
 def page_csp(*, frame_ancestors: Iterable[str] = (), frame_src: str = "'none'") -> str:
@@ -32,6 +36,8 @@ def page_csp(*, frame_ancestors: Iterable[str] = (), frame_src: str = "'none'") 
             "form-action 'self'",
             "object-src 'none'",
             f"frame-ancestors {ancestors}",
+            f"report-uri {CSP_REPORT_PATH}",
+            "report-to csp",
         ]
     )
 
@@ -62,6 +68,8 @@ class SecurityHeaders:
                     "content-security-policy", defaults["Content-Security-Policy"]
                 ):
                     defaults["X-Frame-Options"] = "DENY"
+                if "report-to csp" in headers.get("content-security-policy", ""):
+                    defaults["Reporting-Endpoints"] = REPORTING_ENDPOINTS
                 if https or self.hsts:
                     defaults["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
                 for name, value in defaults.items():

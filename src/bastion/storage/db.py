@@ -34,7 +34,16 @@ class Database:
 
     @staticmethod
     def _sqlite_engine(url: str, *, immediate: bool, sync: str) -> AsyncEngine:
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # Each aiosqlite connection owns a thread: keep a fixed set open instead of letting
+        # overflow connections (and their threads) be made and dropped per query, which the
+        # benchmark caught. One writer at a time anyway (the lock), so one write connection.
+        engine = create_async_engine(
+            url,
+            connect_args={"timeout": 30},
+            pool_size=1 if immediate else 8,
+            max_overflow=0,
+            pool_timeout=60,
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:

@@ -582,6 +582,22 @@ class SqlEventRepo(_Repo):
         ).first()
         return self._row(row) if row else None
 
+    async def recent_bodies(
+        self, conversation_id: str, author_id: str, since: datetime, limit: int
+    ) -> list[str]:
+        rows = await self._c.execute(
+            select(t.events.c.body)
+            .where(
+                t.events.c.conversation_id == conversation_id,
+                t.events.c.type == EventType.MSG.value,
+                t.events.c.author_id == author_id,
+                t.events.c.created_at >= since,
+            )
+            .order_by(t.events.c.seq.desc())
+            .limit(limit)
+        )
+        return [r.body for r in rows if r.body is not None]
+
 
 class SqlCommandRepo(_Repo):
     async def get(self, principal_key: str, command_id: str) -> dict[str, Any] | None:

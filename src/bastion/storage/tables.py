@@ -249,3 +249,19 @@ user_departments = Table(
         primary_key=True,
     ),
 )
+
+bans = Table(
+    "bans",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("kind", String(10), nullable=False),  # visitor | network
+    Column("target", String(64), nullable=False),  # visitor id or normalised CIDR
+    Column("reason", Text, nullable=False),
+    Column("actor_id", String(40), nullable=False),  # who banned (kept if the user goes)
+    Column("created_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=False),
+    Column("lifted_at", TS),
+    Column("lifted_by", String(40)),
+    Index("ix_bans_kind_target", "kind", "target"),
+    Index("ix_bans_expires", "expires_at"),
+)

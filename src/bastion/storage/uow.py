@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bastion.domain import ports
 from bastion.domain.ports import Bus, DuplicateCommand, UnitOfWork
 from bastion.storage import repositories as r
+from bastion.storage.bans import SqlBanRepo
 from bastion.storage.db import Database
 
 log = structlog.get_logger(__name__)
@@ -35,6 +36,7 @@ class SqlUnitOfWork:
     api_tokens: ports.ApiTokenRepo
     access: ports.ConversationAccessRepo
     departments: ports.DepartmentRepo
+    bans: ports.BanRepo
 
     def __init__(self, db: Database, bus: Bus, *, write: bool) -> None:
         self._db = db
@@ -65,6 +67,7 @@ class SqlUnitOfWork:
         self.api_tokens = r.SqlApiTokenRepo(conn)
         self.access = r.SqlConversationAccessRepo(conn)
         self.departments = r.SqlDepartmentRepo(conn)
+        self.bans = SqlBanRepo(conn)
         return self
 
     async def __aexit__(

@@ -9,16 +9,19 @@ from starlette.requests import HTTPConnection
 
 from bastion.domain.apitokens import ApiTokenService
 from bastion.domain.auth import AuthService
+from bastion.domain.bans import BanService
 from bastion.domain.conversations import ChatService
 from bastion.domain.departments import DepartmentService
 from bastion.domain.ports import Bus
 from bastion.domain.staff import StaffService
 from bastion.domain.visitors import VisitorService
 from bastion.domain.widgets import WidgetService
+from bastion.security.ratelimit import RateLimiter
 from bastion.settings import Settings
 from bastion.storage.db import Database
-from bastion.transport.clientip import Network, client_ip
+from bastion.transport.client_ip import scope_client_ip
 from bastion.transport.ws.connection import SocketLimits
+from bastion.transport.ws.gate import ConnectionGate
 from bastion.transport.ws.hub import Hub
 
 
@@ -36,8 +39,10 @@ class Services:
     departments: DepartmentService
     widgets: WidgetService
     socket_limits: SocketLimits
+    bans: BanService
+    limiter: RateLimiter
+    gate: ConnectionGate
     web_dist: Path
-    trusted_proxies: list[Network]
     demo: bool = False
 
 
@@ -47,9 +52,9 @@ def services(conn: HTTPConnection) -> Services:
     return svc
 
 
-def ip_of(conn: HTTPConnection) -> str | None:
+def ip_of(conn: HTTPConnection) -> str:
     """The client address of a request or socket (trusted proxies honoured)."""
-    return client_ip(conn, services(conn).trusted_proxies)
+    return scope_client_ip(conn.scope, services(conn).settings.trusted_proxies)
 
 
 SESSION_COOKIE = "bastion_session"

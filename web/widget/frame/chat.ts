@@ -545,7 +545,12 @@ export class WidgetChat {
 
   private errorText(err: unknown): string {
     const code = err instanceof CommandError || err instanceof ApiError ? err.code : "";
-    if (code === "rate_limited") return this.t.errRateLimited;
+    // Spam refusals read like a rate limit: the fix for the visitor is the same, wait.
+    if (code === "rate_limited" || code === "duplicate_message" || code === "too_many_links") {
+      return this.t.errRateLimited;
+    }
+    // A ban is answered neutrally by the server, and so by the widget.
+    if (code === "unavailable") return this.t.errUnavailable;
     if (code === "invalid_state") return this.t.errInvalidState;
     if (code === "consent_required") return this.t.errConsent;
     return this.t.errGeneric;

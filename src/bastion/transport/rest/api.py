@@ -13,6 +13,7 @@ from bastion.domain.models import ConvState
 from bastion.domain.principals import Principal, StaffPrincipal
 from bastion.domain.visitors import IdentityInput
 from bastion.domain.widgets import public_config
+from bastion.transport.client_ip import scope_client_ip
 from bastion.transport.context import services
 from bastion.transport.rest.auth import any_principal, staff_principal
 
@@ -26,6 +27,7 @@ class ErrorOut(BaseModel):
     code: str
     message: str
     field: str | None = None
+    retry_after: int | None = None  # seconds, on 429
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -35,6 +37,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut},
     409: {"model": ErrorOut},
     422: {"model": ErrorOut},
+    429: {"model": ErrorOut},
 }
 
 
@@ -119,12 +122,17 @@ async def create_visitor_session(
     minutes) or ``identity_jwt`` (signed with a key configured for the widget; ``aud`` =
     widget id, short ``exp``, unique ``jti``). Agents then see the visitor as verified.
     """
+    svc = services(request)
+    ip = scope_client_ip(request.scope, svc.settings.trusted_proxies)
+    await svc.bans.check_allowed(ip=ip)
     identity = IdentityInput(
         user_id=body.user_id, user_hash=body.user_hash, identity_jwt=body.identity_jwt
     )
-    issued = await services(request).visitors.create_session(
+    issued = await svc.visitors.create_session(
         widget_id, body.page_url, body.resume_token, identity
     )
+    # A banned visitor resuming gets the same neutral answer; the token is never handed out.
+    await svc.bans.check_allowed(visitor_id=issued.visitor_id, ip=ip)
     return SessionOut(
         token=issued.token,
         visitor=issued.visitor_id,

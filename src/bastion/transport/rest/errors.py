@@ -8,7 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from bastion.domain.errors import DomainError
+from bastion.domain.errors import DomainError, RateLimited
 
 log = structlog.get_logger(__name__)
 
@@ -32,13 +32,15 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, s
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_request: Request, err: DomainError) -> JSONResponse:
-        headers = {}
+        headers: dict[str, str] = {}
+        body: dict[str, object] = dict(error_body(err.code, err.message, err.field))
         retry = getattr(err, "retry_after_s", None)
+        if isinstance(err, RateLimited):
+            retry = err.retry_after
+            body["retry_after"] = err.retry_after
         if retry is not None:
             headers["Retry-After"] = str(retry)
-        return JSONResponse(
-            error_body(err.code, err.message, err.field), status_code=err.status, headers=headers
-        )
+        return JSONResponse(body, status_code=err.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, err: RequestValidationError) -> JSONResponse:

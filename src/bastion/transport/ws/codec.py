@@ -130,6 +130,15 @@ class StatusSet(Frame):
     status: Literal["online", "away"]
 
 
+class VisitorBan(Frame):
+    t: Literal["visitor.ban"]
+    id: CommandId
+    visitor: ConvId | None = None
+    ip: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    duration_s: Annotated[int, Field(ge=60, le=365 * 24 * 3600)]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
 VISITOR_FRAMES: dict[str, type[Frame]] = {
     "hello": VisitorHello,
     "ping": Ping,
@@ -152,6 +161,7 @@ AGENT_FRAMES: dict[str, type[Frame]] = {
     "status.set": StatusSet,
     "typing": Typing,
     "invite": Invite,
+    "visitor.ban": VisitorBan,
 }
 
 

@@ -21,10 +21,11 @@ import structlog
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from bastion.domain.conversations import ChatService, staff_may_watch
-from bastion.domain.errors import DomainError, NotFound
+from bastion.domain.errors import DomainError, NotFound, RateLimited
 from bastion.domain.events import conv_channel, event_from_wire, render_event
 from bastion.domain.permissions import Perm, allowed
 from bastion.domain.principals import Principal, StaffPrincipal
+from bastion.security.ratelimit import RateLimiter
 from bastion.transport.ws.codec import Frame, FrameError, decode
 from bastion.transport.ws.hub import Hub
 
@@ -33,6 +34,8 @@ log = structlog.get_logger(__name__)
 CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY = 1008
 CLOSE_TRY_LATER = 1013
+# Errors that mean "you are pushing too hard": each one is an abuse strike.
+STRIKE_CODES = frozenset({"rate_limited", "duplicate_message", "too_many_links"})
 
 
 @dataclass(frozen=True)
@@ -79,8 +82,12 @@ class ClientSocket:
         registry: dict[str, type[Frame]],
         handlers: dict[str, Handler],
         on_close: Callable[[ClientSocket], Awaitable[None]] | None = None,
+        limiter: RateLimiter | None = None,
+        ip: str = "unknown",
     ) -> None:
         self.ws = ws
+        self.ip = ip
+        self.limiter = limiter
         self.chat = chat
         self.hub = hub
         self.limits = limits
@@ -101,6 +108,17 @@ class ClientSocket:
         self._close_task: asyncio.Task[None] | None = None
         self._strikes = 0
         self._bucket = _Bucket(limits.frames_per_s, limits.frame_burst)
+
+    async def limit(self, rule: str, *key: str) -> None:
+        """Count one event under a shared rate-limit rule; raise RateLimited when over."""
+        if self.limiter is None:
+            return
+        verdict = await self.limiter.hit(rule, *key)
+        if not verdict.allowed:
+            raise RateLimited(
+                f"Too many requests. Try again in {verdict.retry_after} s.",
+                retry_after=verdict.retry_after,
+            )
 
     @property
     def staff(self) -> bool:
@@ -359,7 +377,13 @@ class ClientSocket:
                 return
             if not self._bucket.take():
                 await self.send(
-                    {"t": "error", "id": None, "code": "rate_limited", "message": "slow down"}
+                    {
+                        "t": "error",
+                        "id": None,
+                        "code": "rate_limited",
+                        "message": "slow down",
+                        "retry_after": 1,
+                    }
                 )
                 if await self._strike():
                     return
@@ -412,9 +436,13 @@ class ClientSocket:
             }
             if err.field:
                 error["field"] = err.field
+            if isinstance(err, RateLimited):
+                error["retry_after"] = err.retry_after
             await self.send(error)
             if err.code == "not_authenticated":
                 await self._close(CLOSE_POLICY, "not authenticated")
+            elif err.code in STRIKE_CODES:
+                await self._strike()
             return
         if result is not None and frame_id is not None:
             await self.send({"t": "ack", "id": frame_id, **result})

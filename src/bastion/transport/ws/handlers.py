@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from bastion.domain.bans import BanService
 from bastion.domain.departments import DepartmentService
 from bastion.domain.errors import NotAuthenticated
-from bastion.domain.events import STAFF_CHANNEL, visitor_channel
+from bastion.domain.events import STAFF_CHANNEL, iso, visitor_channel
 from bastion.domain.models import AgentStatus
 from bastion.domain.principals import StaffPrincipal, VisitorPrincipal
 from bastion.domain.staff import StaffService, user_summary
@@ -46,7 +47,7 @@ async def msg_send(sock: ClientSocket, frame: c.MsgSend) -> dict[str, Any]:
 # ---- visitors ---------------------------------------------------------------------------
 
 
-def visitor_handlers(visitors: VisitorService) -> dict[str, Handler]:
+def visitor_handlers(visitors: VisitorService, bans: BanService) -> dict[str, Handler]:
     async def hello(sock: ClientSocket, frame: c.VisitorHello) -> None:
         principal = await visitors.authenticate(frame.token)
         sock.principal = principal
@@ -68,6 +69,10 @@ def visitor_handlers(visitors: VisitorService) -> dict[str, Handler]:
                 await sock.watch(conv, summary["last_seq"])
 
     async def chat_start(sock: ClientSocket, frame: c.ChatStart) -> dict[str, Any]:
+        visitor_id = _visitor(sock).visitor_id
+        await bans.check_allowed(visitor_id=visitor_id, ip=sock.ip)
+        await sock.limit("conversations_visitor", visitor_id)
+        await sock.limit("conversations_ip", sock.ip)
         consent = frame.consent
         result = await sock.chat.start_chat(
             _visitor(sock),
@@ -79,6 +84,12 @@ def visitor_handlers(visitors: VisitorService) -> dict[str, Handler]:
         )
         await sock.watch(result["conversation"], 0)
         return result
+
+    async def visitor_msg_send(sock: ClientSocket, frame: c.MsgSend) -> dict[str, Any]:
+        # A ban takes effect on the next message, not only on the next chat.
+        await bans.check_allowed(visitor_id=_visitor(sock).visitor_id, ip=sock.ip)
+        await sock.limit("messages", frame.conversation)
+        return await msg_send(sock, frame)
 
     async def page(sock: ClientSocket, frame: c.Page) -> dict[str, Any]:
         return await visitors.record_page(_visitor(sock), frame.url, frame.title, frame.referrer)
@@ -95,7 +106,7 @@ def visitor_handlers(visitors: VisitorService) -> dict[str, Handler]:
         "hello": hello,
         "ping": ping,
         "chat.start": chat_start,
-        "msg.send": msg_send,
+        "msg.send": visitor_msg_send,
         "typing": typing,
         "page": page,
         "chat.end": chat_end,
@@ -106,7 +117,9 @@ def visitor_handlers(visitors: VisitorService) -> dict[str, Handler]:
 # ---- staff ------------------------------------------------------------------------------
 
 
-def agent_handlers(staff: StaffService, departments: DepartmentService) -> dict[str, Handler]:
+def agent_handlers(
+    staff: StaffService, departments: DepartmentService, bans: BanService
+) -> dict[str, Handler]:
     async def hello(sock: ClientSocket, frame: c.AgentHello) -> None:
         token = sock.extra.get("session_token")
         principal, user = await staff.authenticate(token, ip=sock.extra.get("ip"))
@@ -157,6 +170,16 @@ def agent_handlers(staff: StaffService, departments: DepartmentService) -> dict[
             sock.extra["available"] = available
         return result
 
+    async def visitor_ban(sock: ClientSocket, frame: c.VisitorBan) -> dict[str, Any]:
+        ban = await bans.ban(
+            _staff(sock),
+            visitor=frame.visitor,
+            ip=frame.ip,
+            duration_s=frame.duration_s,
+            reason=frame.reason,
+        )
+        return {"ban": ban.id, "expires_at": iso(ban.expires_at)}
+
     return {
         "hello": hello,
         "ping": ping,
@@ -168,6 +191,7 @@ def agent_handlers(staff: StaffService, departments: DepartmentService) -> dict[
         "status.set": status_set,
         "typing": typing,
         "invite": invite,
+        "visitor.ban": visitor_ban,
     }
 
 

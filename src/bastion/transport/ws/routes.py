@@ -1,10 +1,18 @@
-"""The two WebSocket endpoints. The handshake checks Origin before accepting."""
+"""The two WebSocket endpoints. The handshake checks Origin and the connection caps
+before accepting.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, WebSocket
+import contextlib
+from collections.abc import Mapping
 
-from bastion.transport.context import SESSION_COOKIE, ip_of, services
+from fastapi import APIRouter, WebSocket
+from fastapi.responses import JSONResponse
+
+from bastion.security.ratelimit import rate_limited_body
+from bastion.transport.client_ip import scope_client_ip
+from bastion.transport.context import SESSION_COOKIE, Services, services
 from bastion.transport.origin import origin_is_own
 from bastion.transport.ws import codec
 from bastion.transport.ws.connection import ClientSocket
@@ -13,42 +21,83 @@ from bastion.transport.ws.handlers import agent_handlers, release_agent, visitor
 router = APIRouter()
 
 
+async def _refuse(ws: WebSocket, status: int, body: Mapping[str, object], retry_after: int) -> None:
+    """Refuse the handshake with an HTTP answer (429/503 + Retry-After) where the server
+    supports the denial-response extension; otherwise the client sees a plain 403.
+    """
+    response = JSONResponse(body, status_code=status, headers={"Retry-After": str(retry_after)})
+    try:
+        await ws.send_denial_response(response)
+    except RuntimeError:
+        with contextlib.suppress(RuntimeError):
+            await ws.close(code=1013)
+
+
+async def _admit(ws: WebSocket, svc: Services) -> str | None:
+    """The client IP when the handshake may go on (a slot is then held), else None."""
+    if not origin_is_own(ws, svc.settings):
+        await ws.close(code=1008)
+        return None
+    ip = scope_client_ip(ws.scope, svc.settings.trusted_proxies)
+    verdict = await svc.limiter.hit("ws_connects", ip)
+    if not verdict.allowed:
+        await _refuse(ws, 429, rate_limited_body(verdict.retry_after), verdict.retry_after)
+        return None
+    refused = svc.gate.admit(ip)
+    if refused is not None:
+        status = 503 if refused == "total" else 429
+        body = {"code": "too_many_connections", "message": "Too many open connections."}
+        await _refuse(ws, status, body, 30)
+        return None
+    return ip
+
+
 @router.websocket("/ws/visitor")
 async def visitor_socket(ws: WebSocket) -> None:
     svc = services(ws)
     # The widget UI runs in Bastion's own frame, so its Origin is Bastion's origin.
-    if not origin_is_own(ws, svc.settings):
-        await ws.close(code=1008)
+    ip = await _admit(ws, svc)
+    if ip is None:
         return
-    await ws.accept()
-    sock = ClientSocket(
-        ws,
-        chat=svc.chat,
-        hub=svc.hub,
-        limits=svc.socket_limits,
-        registry=codec.VISITOR_FRAMES,
-        handlers=visitor_handlers(svc.visitors),
-    )
-    await sock.run()
+    try:
+        await ws.accept()
+        sock = ClientSocket(
+            ws,
+            chat=svc.chat,
+            hub=svc.hub,
+            limits=svc.socket_limits,
+            registry=codec.VISITOR_FRAMES,
+            handlers=visitor_handlers(svc.visitors, svc.bans),
+            limiter=svc.limiter,
+            ip=ip,
+        )
+        await sock.run()
+    finally:
+        svc.gate.release(ip)
 
 
 @router.websocket("/ws/agent")
 async def agent_socket(ws: WebSocket) -> None:
     svc = services(ws)
-    if not origin_is_own(ws, svc.settings):
-        await ws.close(code=1008)
+    ip = await _admit(ws, svc)
+    if ip is None:
         return
-    await ws.accept()
-    sock = ClientSocket(
-        ws,
-        chat=svc.chat,
-        hub=svc.hub,
-        limits=svc.socket_limits,
-        registry=codec.AGENT_FRAMES,
-        handlers=agent_handlers(svc.staff, svc.departments),
-        on_close=release_agent,
-    )
-    # The cookie authenticates; the hello frame (checked in the handler) starts the session.
-    sock.extra["session_token"] = ws.cookies.get(SESSION_COOKIE)
-    sock.extra["ip"] = ip_of(ws)
-    await sock.run()
+    try:
+        await ws.accept()
+        sock = ClientSocket(
+            ws,
+            chat=svc.chat,
+            hub=svc.hub,
+            limits=svc.socket_limits,
+            registry=codec.AGENT_FRAMES,
+            handlers=agent_handlers(svc.staff, svc.departments, svc.bans),
+            on_close=release_agent,
+            limiter=svc.limiter,
+            ip=ip,
+        )
+        # The cookie authenticates; the hello frame (checked in the handler) starts the session.
+        sock.extra["session_token"] = ws.cookies.get(SESSION_COOKIE)
+        sock.extra["ip"] = ip
+        await sock.run()
+    finally:
+        svc.gate.release(ip)

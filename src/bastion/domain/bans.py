@@ -1,0 +1,172 @@
+"""Bans: staff shut a visitor, an IP address or a range out of chat for a while.
+
+A banned visitor is told only that chat is unavailable (``unavailable``), never that they
+are banned: the message gives an abuser nothing to work around. Every ban and lift is
+stored with its actor, reason, target and time, and handed to an :class:`AuditSink`
+after commit — the seam for the audit-log issue.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bastion.domain.errors import Forbidden, InvalidInput, NotFound, Unavailable
+from bastion.domain.ids import IdFactory, new_id
+from bastion.domain.models import Ban, BanKind
+from bastion.domain.permissions import Perm, allowed
+from bastion.domain.ports import Clock, UnitOfWorkFactory
+from bastion.domain.principals import StaffPrincipal
+
+MIN_DURATION_S = 60
+MAX_DURATION_S = 365 * 24 * 3600
+MAX_REASON_CHARS = 500
+# Wider ranges would shut out whole providers or countries; that belongs in a firewall.
+MIN_PREFIX = {4: 16, 6: 32}
+UNAVAILABLE = "Chat is not available right now."
+
+
+class AuditSink(Protocol):
+    async def record(
+        self, *, actor: str, action: str, target: str, reason: str | None, at: datetime
+    ) -> None:
+        """Keep a security-relevant action (called after the change committed)."""
+        ...
+
+
+def check_may_ban(actor: StaffPrincipal) -> None:
+    if not allowed(actor, Perm.VISITORS_BAN):
+        raise Forbidden("your role cannot ban visitors")
+
+
+def check_network(raw: str) -> str:
+    """A normalised CIDR for an address or range; refuses ranges wider than MIN_PREFIX."""
+    try:
+        net = ipaddress.ip_network(raw.strip(), strict=False)
+    except ValueError:
+        raise InvalidInput("ip must be an IP address or CIDR range", field="ip") from None
+    if net.prefixlen < MIN_PREFIX[net.version]:
+        raise InvalidInput(
+            f"ranges wider than /{MIN_PREFIX[net.version]} cannot be banned here", field="ip"
+        )
+    return str(net)
+
+
+def check_reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("a reason is required", field="reason")
+    if len(reason) > MAX_REASON_CHARS:
+        raise InvalidInput(f"reason is longer than {MAX_REASON_CHARS} characters", field="reason")
+    if any(ord(ch) < 32 or ord(ch) == 0x7F for ch in reason):
+        raise InvalidInput("reason contains control characters", field="reason")
+    return reason
+
+
+def check_duration(duration_s: int) -> timedelta:
+    if not MIN_DURATION_S <= duration_s <= MAX_DURATION_S:
+        raise InvalidInput(
+            f"duration_s must be between {MIN_DURATION_S} and {MAX_DURATION_S}",
+            field="duration_s",
+        )
+    return timedelta(seconds=duration_s)
+
+
+def ban_matches(ban: Ban, visitor_id: str | None, ip: str | None) -> bool:
+    if ban.kind is BanKind.VISITOR:
+        return visitor_id is not None and ban.target == visitor_id
+    try:
+        addr = ipaddress.ip_address(ip) if ip else None
+    except ValueError:
+        return False
+    net = ipaddress.ip_network(ban.target)
+    return addr is not None and addr.version == net.version and addr in net
+
+
+class BanService:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        *,
+        audit: AuditSink | None = None,
+        ids: IdFactory = new_id,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._audit = audit
+        self._ids = ids
+
+    async def ban(
+        self,
+        actor: StaffPrincipal,
+        *,
+        visitor: str | None,
+        ip: str | None,
+        duration_s: int,
+        reason: str,
+    ) -> Ban:
+        """Ban exactly one of a visitor id or an IP/CIDR until ``now + duration_s``."""
+        check_may_ban(actor)
+        if (visitor is None) == (ip is None):
+            raise InvalidInput("give either visitor or ip", field="visitor")
+        length = check_duration(duration_s)
+        why = check_reason(reason)
+        kind, target = (
+            (BanKind.VISITOR, visitor)
+            if visitor is not None
+            else (BanKind.NETWORK, check_network(ip or ""))
+        )
+        now = self._clock.now()
+        ban = Ban(
+            id=self._ids("b"),
+            kind=kind,
+            target=target,
+            reason=why,
+            actor_id=actor.user_id,
+            created_at=now,
+            expires_at=now + length,
+        )
+        async with self._uow() as uow:
+            if kind is BanKind.VISITOR and await uow.visitors.get(target) is None:
+                raise NotFound("no such visitor", field="visitor")
+            await uow.bans.add(ban)
+            await uow.commit()
+        await self._record(actor, "ban.create", ban, why)
+        return ban
+
+    async def lift(self, actor: StaffPrincipal, ban_id: str) -> None:
+        check_may_ban(actor)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            ban = await uow.bans.get(ban_id)
+            if ban is None or ban.lifted_at is not None:
+                raise NotFound("no such ban")
+            await uow.bans.lift(ban_id, actor.user_id, now)
+            await uow.commit()
+        await self._record(actor, "ban.lift", ban, None)
+
+    async def list_active(self, actor: StaffPrincipal) -> list[Ban]:
+        check_may_ban(actor)
+        async with self._uow(write=False) as uow:
+            return await uow.bans.list_active(self._clock.now())
+
+    async def check_allowed(self, *, visitor_id: str | None = None, ip: str | None = None) -> None:
+        """Raise :class:`Unavailable` when an active ban covers the visitor or the address."""
+        async with self._uow(write=False) as uow:
+            bans = await uow.bans.active_for(visitor_id, self._clock.now())
+        if any(ban_matches(b, visitor_id, ip) for b in bans):
+            raise Unavailable(UNAVAILABLE)
+
+    async def _record(
+        self, actor: StaffPrincipal, action: str, ban: Ban, reason: str | None
+    ) -> None:
+        if self._audit is not None:
+            await self._audit.record(
+                actor=actor.key,
+                action=action,
+                target=f"{ban.kind.value}:{ban.target}",
+                reason=reason,
+                at=self._clock.now(),
+            )

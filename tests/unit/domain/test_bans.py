@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import pytest
+
+from bastion.domain.errors import Forbidden, InvalidInput, NotFound, Unavailable
+from bastion.domain.models import Role
+from tests.support.factories import World
+
+
+async def test_a_banned_visitor_gets_the_neutral_answer_until_expiry(world: World) -> None:
+    agent = await world.staff("agent@example.com")
+    visitor = await world.visitor()
+    ban = await world.svc.bans.ban(
+        agent, visitor=visitor.visitor_id, ip=None, duration_s=3600, reason="spam"
+    )
+    assert (ban.actor_id, ban.reason, ban.target) == (agent.user_id, "spam", visitor.visitor_id)
+    with pytest.raises(Unavailable) as err:
+        await world.svc.bans.check_allowed(visitor_id=visitor.visitor_id, ip="192.0.2.1")
+    assert err.value.code == "unavailable"
+    assert "ban" not in err.value.message.lower()
+    other = await world.visitor()
+    await world.svc.bans.check_allowed(visitor_id=other.visitor_id, ip="192.0.2.1")
+    world.clock.advance(seconds=3601)
+    await world.svc.bans.check_allowed(visitor_id=visitor.visitor_id, ip="192.0.2.1")
+
+
+async def test_ranges_match_addresses_and_lifting_ends_a_ban(world: World) -> None:
+    agent = await world.staff("agent@example.com")
+    ban = await world.svc.bans.ban(
+        agent, visitor=None, ip="203.0.113.77/24", duration_s=600, reason="flood"
+    )
+    assert ban.target == "203.0.113.0/24"
+    with pytest.raises(Unavailable):
+        await world.svc.bans.check_allowed(ip="203.0.113.5")
+    await world.svc.bans.check_allowed(ip="203.0.114.5")
+    await world.svc.bans.check_allowed(ip="2001:db8::1")
+    assert [b.id for b in await world.svc.bans.list_active(agent)] == [ban.id]
+    await world.svc.bans.lift(agent, ban.id)
+    await world.svc.bans.check_allowed(ip="203.0.113.5")
+    assert await world.svc.bans.list_active(agent) == []
+    with pytest.raises(NotFound):
+        await world.svc.bans.lift(agent, ban.id)
+
+
+async def test_ban_input_is_checked(world: World) -> None:
+    agent = await world.staff("agent@example.com")
+    bans = world.svc.bans
+    with pytest.raises(InvalidInput):
+        await bans.ban(agent, visitor=None, ip="10.0.0.0/8", duration_s=600, reason="too wide")
+    with pytest.raises(InvalidInput):
+        await bans.ban(agent, visitor=None, ip="not an ip", duration_s=600, reason="x")
+    with pytest.raises(InvalidInput):
+        await bans.ban(agent, visitor="v_1", ip="192.0.2.1", duration_s=600, reason="both")
+    with pytest.raises(InvalidInput):
+        await bans.ban(agent, visitor=None, ip="192.0.2.1", duration_s=5, reason="short")
+    with pytest.raises(InvalidInput):
+        await bans.ban(agent, visitor=None, ip="192.0.2.1", duration_s=600, reason="  ")
+    with pytest.raises(NotFound):
+        await bans.ban(agent, visitor="v_nobody", ip=None, duration_s=600, reason="x")
+
+
+async def test_every_staff_role_may_ban(world: World) -> None:
+    # visitors.ban is granted from agent up; the check is in the domain regardless.
+    for i, role in enumerate(Role):
+        actor = await world.staff(f"s{i}@example.com", role=role)
+        await world.svc.bans.ban(actor, visitor=None, ip=f"192.0.2.{i}", duration_s=60, reason="r")
+
+
+async def test_spam_is_throttled_in_send_message(world: World) -> None:
+    visitor = await world.visitor()
+    conv = await world.start(visitor)
+    for _ in range(3):
+        await world.svc.chat.send_message(visitor, None, conv, "buy now")
+    from bastion.domain.errors import DuplicateMessage
+
+    with pytest.raises(DuplicateMessage):
+        await world.svc.chat.send_message(visitor, None, conv, "buy now")
+    world.clock.advance(seconds=301)
+    await world.svc.chat.send_message(visitor, None, conv, "buy now")
+
+
+__all__ = ["Forbidden"]

@@ -1,0 +1,68 @@
+"""The rate limiter's contract, run against every storage: memory and Redis."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bastion.security.ratelimit import RateLimiter
+from tests.support.redis import require_redis, unique_prefix
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def make_limiter(request: pytest.FixtureRequest) -> AsyncIterator[object]:
+    made: list[RateLimiter] = []
+    url = require_redis() if request.param == "redis" else ""
+    prefix = unique_prefix()
+
+    def make(rules: dict[str, str]) -> RateLimiter:
+        limiter = RateLimiter(rules, redis_url=url, prefix=prefix)
+        made.append(limiter)
+        return limiter
+
+    yield make
+    for limiter in made:
+        await limiter.reset()  # deletes only this test's prefix
+        await limiter.close()
+
+
+async def test_refuses_over_the_limit_with_retry_after(make_limiter) -> None:  # type: ignore[no-untyped-def]
+    limiter = make_limiter({"messages": "3/minute"})
+    verdicts = [await limiter.hit("messages", "c_1") for _ in range(5)]
+    assert [v.allowed for v in verdicts] == [True, True, True, False, False]
+    assert 1 <= verdicts[-1].retry_after <= 60
+
+
+async def test_keys_and_rules_are_counted_apart(make_limiter) -> None:  # type: ignore[no-untyped-def]
+    limiter = make_limiter({"a": "1/minute", "b": "1/minute"})
+    assert (await limiter.hit("a", "k1")).allowed
+    assert (await limiter.hit("a", "k2")).allowed
+    assert (await limiter.hit("b", "k1")).allowed
+    assert not (await limiter.hit("a", "k1")).allowed
+
+
+async def test_two_nodes_share_counters_through_redis() -> None:
+    url = require_redis()
+    prefix = unique_prefix()
+    node_a = RateLimiter({"login": "2/minute"}, redis_url=url, prefix=prefix)
+    node_b = RateLimiter({"login": "2/minute"}, redis_url=url, prefix=prefix)
+    try:
+        assert (await node_a.hit("login", "203.0.113.9")).allowed
+        assert (await node_b.hit("login", "203.0.113.9")).allowed
+        assert not (await node_a.hit("login", "203.0.113.9")).allowed
+        assert not (await node_b.hit("login", "203.0.113.9")).allowed
+    finally:
+        await node_a.reset()
+        await node_a.close()
+        await node_b.close()
+
+
+async def test_unreachable_redis_fails_open() -> None:
+    # Port 1 on loopback refuses connections: the chat must keep working.
+    limiter = RateLimiter({"x": "1/minute"}, redis_url="redis://127.0.0.1:1/0")
+    try:
+        assert (await limiter.hit("x", "k")).allowed
+        assert (await limiter.hit("x", "k")).allowed
+    finally:
+        await limiter.close()
