@@ -379,6 +379,27 @@ def widget_identity(
     typer.echo(f"{widget_id}: identity mode {mode}")
 
 
+@widget_app.command("redaction")
+def widget_redaction(
+    widget_id: Annotated[str, typer.Argument(help="Widget id.")],
+    patterns: Annotated[
+        str, typer.Argument(help='JSON list: "iban" and/or {"name": …, "regex": …} objects.')
+    ],
+) -> None:
+    """Set what a widget redacts besides card numbers (which are always redacted)."""
+    try:
+        parsed = json.loads(patterns)
+    except ValueError:
+        fail("patterns must be a JSON list")
+    settings = _settings()
+    cleaned = _run(
+        lambda: _with_services(
+            settings, lambda s: s.widgets.set_redaction_patterns(None, widget_id, parsed)
+        )
+    )
+    typer.echo(json.dumps({"id": widget_id, "redaction_patterns": cleaned}))
+
+
 @widget_app.command("rotate-secret")
 def widget_rotate_secret(
     widget_id: Annotated[str, typer.Argument(help="Widget id.")],
