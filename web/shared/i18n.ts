@@ -55,6 +55,10 @@ const widgetEn = {
   errNoWidget: "This chat is not set up correctly.",
   offline: "We are offline right now. Leave a message and we will get back to you.",
   linkWarning: "Check this link: its address uses unusual characters",
+  sensitiveCard: "This looks like a card number. Support never asks for it. Send anyway?",
+  sensitivePassword: "This looks like a password. Support never asks for it. Send anyway?",
+  sendAnyway: "Send anyway",
+  cancelSend: "Don't send",
 } as const;
 
 export type WidgetKey = keyof typeof widgetEn;
@@ -111,6 +115,11 @@ const widgetLt: StringTable<WidgetKey> = {
   errNoWidget: "Šis pokalbių langas netinkamai sukonfigūruotas.",
   offline: "Šiuo metu nedirbame. Palikite žinutę ir mes jums atsakysime.",
   linkWarning: "Atsargiai: nuorodos adrese yra neįprastų simbolių",
+  sensitiveCard:
+    "Panašu į mokėjimo kortelės numerį. Konsultantai jo niekada neprašo. Vis tiek siųsti?",
+  sensitivePassword: "Panašu į slaptažodį. Konsultantai jo niekada neprašo. Vis tiek siųsti?",
+  sendAnyway: "Vis tiek siųsti",
+  cancelSend: "Nesiųsti",
 };
 
 export const widgetTables = { en: widgetEn, lt: widgetLt } as const satisfies Record<

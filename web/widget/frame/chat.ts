@@ -24,6 +24,7 @@ import {
 } from "../../shared/socket";
 import { EventStream } from "../../shared/stream";
 import type { HostPage, ParentBridge } from "./parent";
+import { sensitiveKind } from "./sensitive";
 import type { Store } from "./store";
 import { buildPrechat, MAX_BODY, renderEvent, renderPending, type T, type View } from "./view";
 
@@ -390,11 +391,21 @@ export class WidgetChat {
     }
   }
 
-  private async sendMessage(): Promise<void> {
+  /** Sends the composer's text; ``confirmed`` skips the card/password warning. */
+  private async sendMessage(confirmed = false): Promise<void> {
     const conversation = this.conversation;
     const body = this.v.composer.value.trim();
     if (!conversation || !this.socket || !body || this.currentState() === "closed") return;
     if (body.length > MAX_BODY) return;
+    const kind = confirmed ? null : sensitiveKind(body);
+    if (kind) {
+      // Stop and ask: a visitor asked for this in a chat is often being phished.
+      this.v.warningText.textContent = kind === "card" ? this.t.sensitiveCard : this.t.sensitivePassword;
+      this.v.warning.hidden = false;
+      this.v.cancelSend.focus();
+      return;
+    }
+    this.hideWarning();
     this.v.composer.value = "";
     this.autosize();
     this.updateCounter();
@@ -407,16 +418,26 @@ export class WidgetChat {
     try {
       const ack = await this.socket.send({ t: "msg.send", conversation, body });
       pending.seq = ack.seq;
+      if (ack.redacted && ack.body !== undefined) {
+        // The server masked a card number: never keep showing the original locally.
+        const masked = renderPending(ack.body, this.t);
+        pending.root.replaceWith(masked.root);
+        Object.assign(pending, { body: ack.body, root: masked.root, status: masked.status });
+      }
       if (this.stream.has(ack.seq)) {
-        root.remove();
+        pending.root.remove();
         this.pending.delete(pending);
       } else {
         this.expectSeq(ack.seq);
       }
     } catch (err) {
-      root.classList.add("msg--failed");
-      status.textContent = format(this.t.notSent, { reason: this.errorText(err) });
+      pending.root.classList.add("msg--failed");
+      pending.status.textContent = format(this.t.notSent, { reason: this.errorText(err) });
     }
+  }
+
+  private hideWarning(): void {
+    this.v.warning.hidden = true;
   }
 
   private async endChat(): Promise<void> {
@@ -559,7 +580,15 @@ export class WidgetChat {
         void this.sendMessage();
       }
     });
-    v.composer.addEventListener("input", () => this.onComposerInput());
+    v.composer.addEventListener("input", () => {
+      this.hideWarning(); // the question was about the text as it was
+      this.onComposerInput();
+    });
+    v.sendAnyway.addEventListener("click", () => void this.sendMessage(true));
+    v.cancelSend.addEventListener("click", () => {
+      this.hideWarning();
+      v.composer.focus();
+    });
     v.composer.addEventListener("blur", () => this.stopTyping());
     v.end.addEventListener("click", () => void this.endChat());
     v.rateGood.addEventListener("click", () => void this.rate("good"));
