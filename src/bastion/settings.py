@@ -64,6 +64,13 @@ class Settings:
     sqlite_synchronous: str = "FULL"
     # Peers whose X-Forwarded-For is believed (CIDR ranges), e.g. the nginx in front.
     trusted_proxies: tuple[str, ...] = ()
+    # TLS served by Bastion itself (PEM files); empty when plain HTTP or behind a proxy.
+    tls_cert: str = ""
+    tls_key: str = ""
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.tls_cert)
 
     @property
     def resolved_database_url(self) -> str:
@@ -78,9 +85,10 @@ class Settings:
     @property
     def own_origins(self) -> frozenset[str]:
         """Origins Bastion is served from (used for WebSocket Origin checks)."""
-        origins = {f"http://{self.host}:{self.port}"}
+        scheme = "https" if self.tls else "http"
+        origins = {f"{scheme}://{self.host}:{self.port}"}
         if self.host in ("127.0.0.1", "localhost", "0.0.0.0", "::"):  # noqa: S104 - a comparison, not a bind
-            origins |= {f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}"}
+            origins |= {f"{scheme}://127.0.0.1:{self.port}", f"{scheme}://localhost:{self.port}"}
         if self.public_url:
             parts = urlsplit(self.public_url)
             origins.add(f"{parts.scheme}://{parts.netloc}")
@@ -122,6 +130,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "trusted_proxies": tuple(
             p.strip() for p in env.get("BASTION_TRUSTED_PROXIES", "").split(",") if p.strip()
         ),
+        "tls_cert": env.get("BASTION_TLS_CERT", ""),
+        "tls_key": env.get("BASTION_TLS_KEY", ""),
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     settings = Settings(**values)  # type: ignore[arg-type]  # keys mirror the dataclass fields
@@ -148,5 +158,7 @@ def _validate(s: Settings) -> None:
         raise SettingsError("BASTION_REDIS_URL must start with redis://, rediss:// or unix://")
     if s.agent_max_chats < 1:
         raise SettingsError("BASTION_AGENT_MAX_CHATS must be 1 or more")
+    if bool(s.tls_cert) != bool(s.tls_key):
+        raise SettingsError("BASTION_TLS_CERT and BASTION_TLS_KEY go together: give both")
     if s.public_url and urlsplit(s.public_url).scheme not in ("http", "https"):
         raise SettingsError("BASTION_PUBLIC_URL must be an http(s) URL")

@@ -7,6 +7,8 @@ import json
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -113,18 +115,39 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, help="Processes on this machine (needs PostgreSQL and Redis).")
     ] = 1,
+    tls_cert: Annotated[
+        Path | None, typer.Option(help="PEM certificate (chain) to serve HTTPS [BASTION_TLS_CERT].")
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option(help="PEM private key for --tls-cert [BASTION_TLS_KEY].")
+    ] = None,
+    tls_self_signed: Annotated[
+        bool,
+        typer.Option(help="Serve HTTPS with a development certificate kept in the data dir."),
+    ] = False,
 ) -> None:
     """Run the server (migrates the database first)."""
     import uvicorn
 
     from bastion.app import create_app
 
-    settings = _settings(host=host, port=port)
+    if tls_self_signed and (tls_cert or tls_key):
+        fail("--tls-self-signed and --tls-cert/--tls-key exclude each other")
+    if tls_self_signed:
+        tls_cert, tls_key = _dev_certificate(_settings(host=host, port=port))
+    settings = _settings(
+        host=host,
+        port=port,
+        tls_cert=str(tls_cert) if tls_cert else None,
+        tls_key=str(tls_key) if tls_key else None,
+    )
+    tls_options = _tls_options(settings)
     if workers > 1 and settings.is_sqlite:
         fail("--workers needs PostgreSQL (BASTION_DATABASE_URL): SQLite allows one writer process")
     if workers > 1 and not settings.redis_url:
         fail("--workers needs BASTION_REDIS_URL: without Redis processes miss each other's events")
-    base_url = settings.public_url or f"http://{settings.host}:{settings.port}"
+    scheme = "https" if settings.tls else "http"
+    base_url = settings.public_url or f"{scheme}://{settings.host}:{settings.port}"
     lines = _run(lambda: _serve_prepare(settings, base_url))
     for line in lines:
         typer.echo(line)
@@ -141,6 +164,7 @@ def serve(
         "access_log": False,
         "log_level": "warning",
         "timeout_graceful_shutdown": 5,
+        **tls_options,
     }
     if workers > 1:
         _serve_workers(workers, settings, demo, options)
@@ -153,6 +177,31 @@ def serve(
         fail(f"cannot listen on {settings.host}:{settings.port}: {err.strerror}")
     if not server.started:
         sys.exit(1)
+
+
+def _dev_certificate(settings: Settings) -> tuple[Path, Path]:
+    from bastion.security.tlscert import ensure_dev_certificate
+
+    try:
+        return ensure_dev_certificate(settings.data_dir / "tls", datetime.now(UTC))
+    except OSError as err:
+        fail(f"cannot write the development certificate: {err.strerror or type(err).__name__}")
+        raise AssertionError from err  # unreachable: fail() exits
+
+
+def _tls_options(settings: Settings) -> dict[str, Any]:
+    """The TLS options for uvicorn, after checking the files load (a clear error, not a trace)."""
+    if not settings.tls:
+        return {}
+    import ssl
+
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+            settings.tls_cert, settings.tls_key
+        )
+    except (OSError, ssl.SSLError):
+        fail("cannot load the TLS certificate and key (check the paths and that they match)")
+    return {"ssl_certfile": settings.tls_cert, "ssl_keyfile": settings.tls_key}
 
 
 def _serve_workers(workers: int, settings: Settings, demo: bool, options: dict[str, Any]) -> None:
@@ -168,6 +217,9 @@ def _serve_workers(workers: int, settings: Settings, demo: bool, options: dict[s
     os.environ["BASTION_HOST"] = settings.host
     os.environ["BASTION_PORT"] = str(settings.port)
     os.environ["BASTION_SERVE_DEMO"] = "1" if demo else "0"
+    # Workers read TLS from the environment too: their Origin checks expect https.
+    os.environ["BASTION_TLS_CERT"] = settings.tls_cert
+    os.environ["BASTION_TLS_KEY"] = settings.tls_key
     try:
         uvicorn.run("bastion.app:create_app_from_env", factory=True, workers=workers, **options)
     except OSError as err:
