@@ -67,6 +67,12 @@ class Settings:
     # TLS served by Bastion itself (PEM files); empty when plain HTTP or behind a proxy.
     tls_cert: str = ""
     tls_key: str = ""
+    # The key-encryption key's file; empty: ``<data dir>/kek.key``, made on first run.
+    kek_file: str = ""
+
+    @property
+    def resolved_kek_file(self) -> Path:
+        return Path(self.kek_file) if self.kek_file else self.data_dir / "kek.key"
 
     @property
     def tls(self) -> bool:
@@ -132,6 +138,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         ),
         "tls_cert": env.get("BASTION_TLS_CERT", ""),
         "tls_key": env.get("BASTION_TLS_KEY", ""),
+        "kek_file": env.get("BASTION_KEK_FILE", ""),
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     settings = Settings(**values)  # type: ignore[arg-type]  # keys mirror the dataclass fields

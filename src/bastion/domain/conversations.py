@@ -166,8 +166,11 @@ class ChatService:
                         return cached
                 result = await step(uow)
                 if command_id is not None:
+                    # The record keeps ids and seqs, never message text: it is not sealed
+                    # per visitor like events are. A replay's client gets the text as a msg.
+                    record = {k: v for k, v in result.items() if k != "body"}
                     try:
-                        await uow.commands.add(actor.key, command_id, result, self._clock.now())
+                        await uow.commands.add(actor.key, command_id, record, self._clock.now())
                         await uow.commit()
                     except DuplicateCommand:
                         continue

@@ -15,6 +15,7 @@ import typer
 
 from bastion.domain.errors import DomainError
 from bastion.domain.models import Role
+from bastion.security.envelope import FileKeyStore, KeyFileError
 from bastion.settings import Settings, SettingsError, load_settings
 from bastion.storage.migrate import SchemaTooNew, migrate
 
@@ -52,7 +53,7 @@ def _run(coro_fn: Callable[[], Awaitable[T]]) -> T:
         return asyncio.run(coro_fn())  # type: ignore[arg-type]  # an Awaitable from an async def
     except DomainError as err:
         fail(err.message)
-    except SchemaTooNew as err:
+    except (SchemaTooNew, KeyFileError) as err:
         fail(str(err))
     except OSError as err:
         fail(f"cannot reach the database or data directory: {err.strerror or type(err).__name__}")
@@ -228,6 +229,8 @@ def _serve_workers(workers: int, settings: Settings, demo: bool, options: dict[s
 
 async def _serve_prepare(settings: Settings, base_url: str) -> list[str]:
     await _prepare(settings)
+    # The key-encryption key now, so a bad key file stops the start with one line.
+    FileKeyStore(settings.resolved_kek_file).load()
     return await bootstrap(settings, base_url=base_url)
 
 
