@@ -142,11 +142,18 @@ def _redact_ibans(text: str) -> str:
         run = m.group(0)
         groups = _groups(run)
         # The longest prefix of whole groups that is a valid IBAN; trailing words stay.
-        for j in range(len(groups) - 1, -1, -1):
-            compact = run[: groups[j][1]].replace(" ", "").upper()
+        # Prefixes stop at the IBAN's maximum length, so a long run costs linear time.
+        best, compact = None, ""
+        for start, end in groups:
+            compact += run[start:end].upper()
+            if len(compact) > IBAN_MAX:
+                break
             if iban_valid(compact):
-                return f"[IBAN {MASK}{compact[-4:]}]" + run[groups[j][1] :]
-        return run
+                best = (end, compact)
+        if best is None:
+            return run
+        end, compact = best
+        return f"[IBAN {MASK}{compact[-4:]}]" + run[end:]
 
     return _IBAN_RUN.sub(replace, text)
 

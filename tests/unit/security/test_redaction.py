@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from bastion.security.redaction import (
@@ -102,6 +104,13 @@ def test_iban_masked_only_when_configured() -> None:
     )
     assert redact("GB82 WEST 1234 5698 7654 32", rules).text == "[IBAN •••• 5432]"
     assert not redact("LT121000011101001001", rules).changed  # bad check digits
+
+
+def test_long_runs_cost_linear_time() -> None:
+    start = time.perf_counter()
+    redact("AB12 " + "CD " * 1300, Rules(iban=True))
+    redact("1 " * 2000)
+    assert time.perf_counter() - start < 0.5
 
 
 def test_configured_regexes() -> None:
