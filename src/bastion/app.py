@@ -25,6 +25,7 @@ from bastion.domain.spam import SpamLimits
 from bastion.domain.staff import StaffService
 from bastion.domain.visitors import VisitorService
 from bastion.domain.widgets import WidgetService
+from bastion.security.envelope import FileKeyStore
 from bastion.security.headers import SecurityHeaders
 from bastion.security.passwords import PasswordHasher
 from bastion.security.ratelimit import RateLimiter
@@ -68,7 +69,9 @@ def build_services(
         presence = RedisPresence(settings.redis_url, prefix=settings.redis_prefix)
     bus = bus or MemoryBus()
     db = Database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
-    uow = SqlUnitOfWorkFactory(db, bus)
+    # Read on first use (serve loads it at start): building an app touches no files.
+    keys = FileKeyStore(settings.resolved_kek_file)
+    uow = SqlUnitOfWorkFactory(db, bus, keys)
     hasher = PasswordHasher(
         time_cost=settings.argon2_time_cost,
         memory_kib=settings.argon2_memory_kib,

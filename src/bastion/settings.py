@@ -81,6 +81,19 @@ class Settings:
     spam_duplicates: int = 3  # identical visitor messages allowed per window
     spam_links: int = 10  # links a visitor may send per window
     spam_window_s: int = 300
+    # TLS served by Bastion itself (PEM files); empty when plain HTTP or behind a proxy.
+    tls_cert: str = ""
+    tls_key: str = ""
+    # The key-encryption key's file; empty: ``<data dir>/kek.key``, made on first run.
+    kek_file: str = ""
+
+    @property
+    def resolved_kek_file(self) -> Path:
+        return Path(self.kek_file) if self.kek_file else self.data_dir / "kek.key"
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.tls_cert)
 
     @property
     def resolved_database_url(self) -> str:
@@ -95,9 +108,10 @@ class Settings:
     @property
     def own_origins(self) -> frozenset[str]:
         """Origins Bastion is served from (used for WebSocket Origin checks)."""
-        origins = {f"http://{self.host}:{self.port}"}
+        scheme = "https" if self.tls else "http"
+        origins = {f"{scheme}://{self.host}:{self.port}"}
         if self.host in ("127.0.0.1", "localhost", "0.0.0.0", "::"):  # noqa: S104 - a comparison, not a bind
-            origins |= {f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}"}
+            origins |= {f"{scheme}://127.0.0.1:{self.port}", f"{scheme}://localhost:{self.port}"}
         if self.public_url:
             parts = urlsplit(self.public_url)
             origins.add(f"{parts.scheme}://{parts.netloc}")
@@ -174,6 +188,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "spam_duplicates": _int(env, "BASTION_SPAM_DUPLICATES", 3),
         "spam_links": _int(env, "BASTION_SPAM_LINKS", 10),
         "spam_window_s": _int(env, "BASTION_SPAM_WINDOW_S", 300),
+        "tls_cert": env.get("BASTION_TLS_CERT", ""),
+        "tls_key": env.get("BASTION_TLS_KEY", ""),
+        "kek_file": env.get("BASTION_KEK_FILE", ""),
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     settings = Settings(**values)  # type: ignore[arg-type]  # keys mirror the dataclass fields
@@ -203,5 +220,7 @@ def _validate(s: Settings) -> None:
     for name in ("ws_max_per_ip", "ws_max_connections", "ws_frame_burst", "ws_max_strikes"):
         if getattr(s, name) < 1:
             raise SettingsError(f"BASTION_{name.upper()} must be 1 or more")
+    if bool(s.tls_cert) != bool(s.tls_key):
+        raise SettingsError("BASTION_TLS_CERT and BASTION_TLS_KEY go together: give both")
     if s.public_url and urlsplit(s.public_url).scheme not in ("http", "https"):
         raise SettingsError("BASTION_PUBLIC_URL must be an http(s) URL")

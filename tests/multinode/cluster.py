@@ -134,6 +134,8 @@ def start_cluster(
         "BASTION_REDIS_PREFIX": prefix,
         # The Origin through nginx is nginx's; every node must accept it as its own.
         "BASTION_PUBLIC_URL": nginx.base,
+        # One key-encryption key for all nodes: each reads what the others sealed.
+        "BASTION_KEK_FILE": str(tmp / "kek.key"),
         **env,
     }
     servers: list[Server] = []

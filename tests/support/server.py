@@ -58,6 +58,11 @@ class Server:
     port: int = field(default_factory=free_port)
     extra_env: dict[str, str] = field(default_factory=dict)
     demo: bool = False
+    # Extra ``serve`` arguments (e.g. TLS flags); with TLS, scheme "https" and the client
+    # ``verify`` (an ssl.SSLContext trusting the test CA).
+    extra_args: list[str] = field(default_factory=list)
+    scheme: str = "http"
+    verify: Any = True
     proc: subprocess.Popen[str] | None = None
     widget: str = ""
     log_path: Path | None = None
@@ -65,7 +70,7 @@ class Server:
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     @property
     def env(self) -> dict[str, str]:
@@ -76,6 +81,7 @@ class Server:
         args = [sys.executable, "-m", "bastion", "serve", "--port", str(self.port)]
         if self.demo:
             args.append("--demo")
+        args += self.extra_args
         if self._log is not None:
             self._log.close()
         self._log = open(self.log_path, "a")  # noqa: SIM115 - handed to the child, closed in stop()
@@ -87,7 +93,8 @@ class Server:
             if self.proc.poll() is not None:
                 raise AssertionError(f"server exited: {self.log_path.read_text()}")
             try:
-                if httpx.get(f"{self.base}/readyz", timeout=1).status_code == 200:
+                ready = httpx.get(f"{self.base}/readyz", timeout=1, verify=self.verify)
+                if ready.status_code == 200:
                     break
             except httpx.HTTPError:
                 pass

@@ -138,7 +138,7 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
             kind === "note"
               ? await socket.send({ t: "note.send", conversation, body })
               : await socket.send({ t: "msg.send", conversation, body });
-          dispatch({ type: "pendingAck", conversation, localId, seq: ack.seq });
+          dispatch({ type: "pendingAck", conversation, localId, seq: ack.seq, body: ack.redacted ? ack.body : undefined });
           // If the live event is slow to come (or was missed), fetch it.
           setTimeout(() => {
             const conv = stateRef.current.conversations[conversation];

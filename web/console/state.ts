@@ -93,7 +93,7 @@ export type Action =
   | { type: "status"; status: AgentStatus }
   | { type: "draft"; conversation: string; text?: string; noteMode?: boolean }
   | { type: "pending"; conversation: string; item: PendingItem }
-  | { type: "pendingAck"; conversation: string; localId: string; seq: number }
+  | { type: "pendingAck"; conversation: string; localId: string; seq: number; body?: string | undefined }
   | { type: "pendingFailed"; conversation: string; localId: string; error: string }
   | { type: "accepted"; conversation: string; seq: number };
 
@@ -307,7 +307,10 @@ export function reducer(state: ConsoleState, action: Action): ConsoleState {
           ...c,
           pending: arrived
             ? c.pending.filter((p) => p.localId !== action.localId)
-            : c.pending.map((p) => (p.localId === action.localId ? { ...p, seq: action.seq } : p)),
+            : c.pending.map((p) =>
+                // A redacted ack carries the stored (masked) body: show that, not the original.
+                p.localId === action.localId ? { ...p, seq: action.seq, body: action.body ?? p.body } : p,
+              ),
         };
       });
 

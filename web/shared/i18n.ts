@@ -58,6 +58,10 @@ const widgetEn = {
   linkWarning: "Check this link: its address uses unusual characters",
   invitationLabel: "Invitation to chat",
   invitationHint: "Reply below to start a chat.",
+  sensitiveCard: "This looks like a card number. Support never asks for it. Send anyway?",
+  sensitivePassword: "This looks like a password. Support never asks for it. Send anyway?",
+  sendAnyway: "Send anyway",
+  cancelSend: "Don't send",
 } as const;
 
 export type WidgetKey = keyof typeof widgetEn;
@@ -117,6 +121,11 @@ const widgetLt: StringTable<WidgetKey> = {
   linkWarning: "Atsargiai: nuorodos adrese yra neįprastų simbolių",
   invitationLabel: "Kvietimas pasikalbėti",
   invitationHint: "Atsakykite žemiau ir pradėsite pokalbį.",
+  sensitiveCard:
+    "Panašu į mokėjimo kortelės numerį. Konsultantai jo niekada neprašo. Vis tiek siųsti?",
+  sensitivePassword: "Panašu į slaptažodį. Konsultantai jo niekada neprašo. Vis tiek siųsti?",
+  sendAnyway: "Vis tiek siųsti",
+  cancelSend: "Nesiųsti",
 };
 
 export const widgetTables = { en: widgetEn, lt: widgetLt } as const satisfies Record<

@@ -192,14 +192,20 @@ export interface AgentHelloAck {
   conversations: ConvSummary[];
 }
 
+/** Present when the server masked a card number or configured pattern: the stored text. */
+export interface Redaction {
+  redacted?: true;
+  body?: string;
+}
+
 export interface AckResults {
   hello: Partial<VisitorHelloAck & AgentHelloAck> & { conversations: ConvSummary[] };
-  "chat.start": { conversation: string; state: ConvState; seq: number; queue?: QueueInfo | null };
-  "msg.send": { message: string; seq: number };
+  "chat.start": { conversation: string; state: ConvState; seq: number; queue?: QueueInfo | null } & Redaction;
+  "msg.send": { message: string; seq: number } & Redaction;
   "chat.end": { state: ConvState };
   rating: { seq: number };
   "conv.accept": { state: ConvState; seq: number };
-  "note.send": { note: string; seq: number };
+  "note.send": { note: string; seq: number } & Redaction;
   "conv.transfer": { seq: number };
   "conv.close": { seq: number };
   "status.set": { status: AgentStatus };

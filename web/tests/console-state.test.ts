@@ -119,6 +119,13 @@ describe("console state", () => {
     expect(s.conversations.c_1?.pending).toHaveLength(0);
   });
 
+  it("shows the masked body of a redacted ack instead of what was typed", () => {
+    let s = run(ready([summary("c_1", "active")]));
+    s = reducer(s, { type: "pending", conversation: "c_1", item: { localId: "l1", kind: "msg", body: "4111111111111111", seq: null, error: null } });
+    s = reducer(s, { type: "pendingAck", conversation: "c_1", localId: "l1", seq: 4, body: "[card •••• 1111]" });
+    expect(s.conversations.c_1?.pending[0]?.body).toBe("[card •••• 1111]");
+  });
+
   it("resumes open conversations from their last seq", () => {
     let s = run(ready([summary("c_1", "active"), summary("c_2", "waiting")]));
     expect(resumeMap(s)).toEqual({});

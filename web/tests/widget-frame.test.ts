@@ -235,4 +235,52 @@ describe("widget frame", () => {
     expect(state.textContent).toContain("number 2");
     expect(JSON.parse(localStorage.getItem("bastion:v1:w_1")!).conversation).toBe("c_9");
   });
+
+  it("asks before sending a card number or a password, and shows the masked text the server kept", async () => {
+    const { ws, view } = await startChat({ token: "vt_old", conversation: "c_1", seq: 0 });
+    ws.receive({
+      t: "ack",
+      id: ws.last("hello")!.id,
+      visitor: "v_1",
+      conversations: [{ id: "c_1", state: "active", last_seq: 0, created_at: "x", agent: { name: "Jonas" } }],
+    });
+    await settle();
+    const warning = root.querySelector<HTMLElement>('[data-testid="redaction-warning"]')!;
+    expect(warning.hidden).toBe(true);
+
+    // Cancel keeps the text and sends nothing.
+    view.composer.value = "my card 4111 1111 1111 1111";
+    view.composer.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
+    expect(ws.last("msg.send")).toBeUndefined();
+    expect(warning.hidden).toBe(false);
+    expect(warning.textContent).toContain("This looks like a card number. Support never asks for it. Send anyway?");
+    root.querySelector<HTMLButtonElement>('[data-testid="cancel-send"]')!.click();
+    expect(warning.hidden).toBe(true);
+    expect(view.composer.value).toBe("my card 4111 1111 1111 1111");
+    expect(ws.last("msg.send")).toBeUndefined();
+
+    // Send anyway sends; the ack's masked body replaces the local copy at once.
+    view.composer.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
+    root.querySelector<HTMLButtonElement>('[data-testid="send-anyway"]')!.click();
+    const send = ws.last("msg.send")!;
+    expect(send).toMatchObject({ body: "my card 4111 1111 1111 1111" });
+    ws.receive({ t: "ack", id: send.id, message: "m_1", seq: 1, redacted: true, body: "my card [card •••• 1111]" });
+    await settle();
+    const pending = root.querySelector('[data-testid="msg-pending"]')!;
+    expect(pending.textContent).toContain("my card [card •••• 1111]");
+    expect(root.textContent).not.toContain("4111 1111");
+
+    // Order numbers pass without a question; the word password (or slaptažodis) asks.
+    view.composer.value = "order 1234567890123";
+    view.composer.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
+    expect(ws.last("msg.send")).toMatchObject({ body: "order 1234567890123" });
+    expect(warning.hidden).toBe(true);
+    view.composer.value = "mano slaptažodis yra x";
+    view.composer.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
+    expect(warning.hidden).toBe(false);
+    expect(warning.textContent).toContain("password");
+    view.composer.value = "mano";
+    view.composer.dispatchEvent(new Event("input"));
+    expect(warning.hidden).toBe(true);
+  });
 });

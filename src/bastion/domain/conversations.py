@@ -44,6 +44,7 @@ from bastion.domain.permissions import Perm, allowed, has_perm
 from bastion.domain.ports import Bus, Clock, DuplicateCommand, UnitOfWork, UnitOfWorkFactory
 from bastion.domain.principals import Principal, StaffPrincipal, VisitorPrincipal
 from bastion.domain.spam import SpamLimits, check_not_spam
+from bastion.security.redaction import RedactionTimeout, redact, rules_from_config
 
 OPEN_STATES = (ConvState.WAITING, ConvState.ACTIVE)
 DEFAULT_WAIT_S = 40
@@ -77,6 +78,29 @@ def check_body(body: str, limits: ChatLimits) -> str:
     if any(ord(ch) < 32 and ch not in "\n\t" for ch in text) or "\x7f" in text:
         raise InvalidInput("message contains control characters", field="body")
     return text
+
+
+async def do_redact(uow: UnitOfWork, widget_id: str, text: str) -> tuple[str, bool]:
+    """``text`` with card numbers and the widget's configured patterns masked.
+
+    Runs before anything is stored or published, so the original reaches neither the
+    database, the bus, the other side nor the logs. Returns (text, whether it changed).
+    """
+    widget = await uow.widgets.get(widget_id)
+    rules = rules_from_config(widget.config.get("redaction_patterns") if widget else None)
+    try:
+        result = redact(text, rules)
+    except RedactionTimeout:
+        # Fail closed: storing the text unchecked could keep what the admin hides.
+        raise InvalidInput(
+            "the message could not be checked for sensitive data; shorten it", field="body"
+        ) from None
+    return result.text, result.changed
+
+
+def redaction_ack(result: dict[str, Any], body: str, changed: bool) -> dict[str, Any]:
+    """Tell the sender what was stored, so its client replaces the local copy."""
+    return {**result, "redacted": True, "body": body} if changed else result
 
 
 def _clean_field(name: str, value: str) -> str:
@@ -144,8 +168,11 @@ class ChatService:
                         return cached
                 result = await step(uow)
                 if command_id is not None:
+                    # The record keeps ids and seqs, never message text: it is not sealed
+                    # per visitor like events are. A replay's client gets the text as a msg.
+                    record = {k: v for k, v in result.items() if k != "body"}
                     try:
-                        await uow.commands.add(actor.key, command_id, result, self._clock.now())
+                        await uow.commands.add(actor.key, command_id, record, self._clock.now())
                         await uow.commit()
                     except DuplicateCommand:
                         continue
@@ -282,7 +309,10 @@ class ChatService:
                 data={"state": ConvState.WAITING.value, "visitor": visitor_info},
             )
             seq = event.seq
+            extra: dict[str, Any] = {}
             if body is not None:
+                stored, changed = await do_redact(uow, widget.id, body)
+                extra = redaction_ack({}, stored, changed)
                 msg = await self._append(
                     uow,
                     conv,
@@ -290,7 +320,7 @@ class ChatService:
                     author_kind="visitor",
                     author_id=visitor.id,
                     author_name=visitor.name,
-                    body=body,
+                    body=stored,
                     public_prefix="m",
                 )
                 seq = msg.seq
@@ -303,6 +333,7 @@ class ChatService:
                 "state": ConvState.WAITING.value,
                 "seq": seq,
                 "queue": queue,
+                **extra,
             }
 
         return await self._run(actor, command_id, step)
@@ -410,7 +441,10 @@ class ChatService:
                 visitor = await uow.visitors.get(actor.visitor_id)
                 kind, author_id = "visitor", actor.visitor_id
                 name = visitor.name if visitor else None
-                await self._check_spam(uow, conv, actor, text)
+            stored, changed = await do_redact(uow, conv.widget_id, text)
+            if isinstance(actor, VisitorPrincipal):
+                # Compared with stored (redacted) bodies, so compare the redacted form.
+                await self._check_spam(uow, conv, actor, stored)
             event = await self._append(
                 uow,
                 conv,
@@ -418,10 +452,10 @@ class ChatService:
                 author_kind=kind,
                 author_id=author_id,
                 author_name=name,
-                body=text,
+                body=stored,
                 public_prefix="m",
             )
-            return {"message": event.public_id, "seq": event.seq}
+            return redaction_ack({"message": event.public_id, "seq": event.seq}, stored, changed)
 
         return await self._run(actor, command_id, step)
 
@@ -461,7 +495,10 @@ class ChatService:
             conv = await self._load(uow, actor, conversation_id)
             if conv.state is ConvState.WAITING:
                 raise InvalidState("a waiting conversation cannot be rated")
-            await uow.conversations.set_rating(conv.id, score, comment)
+            stored = comment
+            if comment is not None:
+                stored, _ = await do_redact(uow, conv.widget_id, comment)
+            await uow.conversations.set_rating(conv.id, score, stored)
             event = await self._append(
                 uow,
                 conv,
@@ -469,7 +506,7 @@ class ChatService:
                 author_kind="visitor",
                 author_id=actor.visitor_id,
                 author_name=None,
-                data={"score": score, "comment": comment},
+                data={"score": score, "comment": stored},
             )
             uow.on_commit(
                 STAFF_CHANNEL,
@@ -559,6 +596,7 @@ class ChatService:
 
         async def step(uow: UnitOfWork) -> dict[str, Any]:
             conv = await self._load(uow, actor, conversation_id)
+            stored, changed = await do_redact(uow, conv.widget_id, text)
             event = await self._append(
                 uow,
                 conv,
@@ -566,10 +604,10 @@ class ChatService:
                 author_kind="agent",
                 author_id=actor.user_id,
                 author_name=actor.name,
-                body=text,
+                body=stored,
                 public_prefix="n",
             )
-            return {"note": event.public_id, "seq": event.seq}
+            return redaction_ack({"note": event.public_id, "seq": event.seq}, stored, changed)
 
         return await self._run(actor, command_id, step)
 

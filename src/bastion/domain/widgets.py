@@ -13,6 +13,7 @@ from bastion.domain.models import AuditEntry, Widget
 from bastion.domain.permissions import Perm, allowed
 from bastion.domain.ports import Clock, UnitOfWorkFactory
 from bastion.domain.principals import StaffPrincipal
+from bastion.security.redaction import InvalidRule, check_rules
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "color": "#2f6fed",
@@ -184,6 +185,44 @@ class WidgetService:
             )
             await uow.commit()
         return updated
+
+    async def set_redaction_patterns(
+        self, actor: StaffPrincipal | None, widget_id: str, patterns: Any
+    ) -> list[Any]:
+        """Set what this widget redacts besides card numbers (always redacted).
+
+        ``patterns``: built-in names (``"iban"``) and ``{"name", "regex"}`` objects;
+        checked for size and syntax here, run under a time budget on every message.
+        """
+        if actor is not None and not allowed(actor, Perm.WIDGETS_MANAGE):
+            raise Forbidden("your role cannot manage widgets")
+        try:
+            cleaned = check_rules(patterns)
+        except InvalidRule as err:
+            raise InvalidInput(str(err), field="redaction_patterns") from None
+        async with self._uow() as uow:
+            widget = await uow.widgets.get(widget_id)
+            if widget is None:
+                raise NotFound("no such widget")
+            updated = Widget(
+                id=widget.id,
+                name=widget.name,
+                allowed_origins=widget.allowed_origins,
+                config={**widget.config, "redaction_patterns": cleaned},
+                created_at=widget.created_at,
+            )
+            await uow.widgets.update(updated)
+            await uow.audit.add(
+                AuditEntry(
+                    at=self._clock.now(),
+                    action="widget.redaction_patterns",
+                    actor=actor.user_id if actor else "cli",
+                    target=widget_id,
+                    ip=None,
+                )
+            )
+            await uow.commit()
+        return cleaned
 
     async def set_identity_mode(
         self, actor: StaffPrincipal | None, widget_id: str, mode: str

@@ -30,6 +30,7 @@ from bastion.domain.models import (
 )
 from bastion.domain.ports import DuplicateCommand
 from bastion.storage import tables as t
+from bastion.storage.cipher import VisitorCipher
 
 
 def utc(ts: datetime | None) -> datetime | None:
@@ -96,35 +97,60 @@ class SqlWidgetRepo(_Repo):
 
 
 class SqlVisitorRepo(_Repo):
+    """Visitors' personal fields (name, e-mail, fields, tracked pages) are sealed under
+    the visitor's data key, bound to the visitor id and column.
+    """
+
+    def __init__(self, conn: AsyncConnection, cipher: VisitorCipher) -> None:
+        super().__init__(conn)
+        self._cipher = cipher
+
     async def get(self, visitor_id: str) -> Visitor | None:
         row = (
             await self._c.execute(select(t.visitors).where(t.visitors.c.id == visitor_id))
         ).first()
         if row is None:
             return None
+        fields = await self._cipher.unseal(row.id, row.fields, f"visitors:{row.id}:fields")
         return Visitor(
             id=row.id,
             widget_id=row.widget_id,
-            name=row.name,
-            email=row.email,
+            name=await self._cipher.unseal(row.id, row.name, f"visitors:{row.id}:name"),
+            email=await self._cipher.unseal(row.id, row.email, f"visitors:{row.id}:email"),
             created_at=_utc(row.created_at),
-            fields=json.loads(row.fields),
+            fields=json.loads(fields or "{}"),
             verified=bool(row.verified),
             external_id=row.external_id,
         )
 
+    async def _sealed(self, visitor: Visitor) -> dict[str, Any]:
+        vid = visitor.id
+        return {
+            "name": await self._cipher.seal(vid, visitor.name, f"visitors:{vid}:name"),
+            "email": await self._cipher.seal(vid, visitor.email, f"visitors:{vid}:email"),
+            "fields": await self._cipher.seal(
+                vid, json.dumps(visitor.fields), f"visitors:{vid}:fields"
+            ),
+        }
+
     async def add(self, visitor: Visitor) -> None:
+        # The row first: the data key's row refers to it.
         await self._c.execute(
             insert(t.visitors).values(
                 id=visitor.id,
                 widget_id=visitor.widget_id,
-                name=visitor.name,
-                email=visitor.email,
-                fields=json.dumps(visitor.fields),
+                name=None,
+                email=None,
+                fields="{}",
                 created_at=visitor.created_at,
                 verified=visitor.verified,
                 external_id=visitor.external_id,
             )
+        )
+        await self._c.execute(
+            update(t.visitors)
+            .where(t.visitors.c.id == visitor.id)
+            .values(**await self._sealed(visitor))
         )
 
     async def update(self, visitor: Visitor) -> None:
@@ -132,9 +158,7 @@ class SqlVisitorRepo(_Repo):
             update(t.visitors)
             .where(t.visitors.c.id == visitor.id)
             .values(
-                name=visitor.name,
-                email=visitor.email,
-                fields=json.dumps(visitor.fields),
+                **await self._sealed(visitor),
                 verified=visitor.verified,
                 external_id=visitor.external_id,
             )
@@ -143,9 +167,16 @@ class SqlVisitorRepo(_Repo):
     async def add_page(
         self, visitor_id: str, url: str, title: str | None, referrer: str | None, at: datetime
     ) -> None:
+        # Bound to the visitor and column, not to the row: its id is known only after
+        # the insert. Moving a page between a visitor's own rows is not a disclosure.
+        ad = f"visitor_pages:{visitor_id}"
         await self._c.execute(
             insert(t.visitor_pages).values(
-                visitor_id=visitor_id, url=url, title=title, referrer=referrer, created_at=at
+                visitor_id=visitor_id,
+                url=await self._cipher.seal(visitor_id, url, ad + ":url"),
+                title=await self._cipher.seal(visitor_id, title, ad + ":title"),
+                referrer=await self._cipher.seal(visitor_id, referrer, ad + ":referrer"),
+                created_at=at,
             )
         )
 
@@ -380,6 +411,10 @@ class SqlSessionRepo(_Repo):
 
 
 class SqlConversationRepo(_Repo):
+    def __init__(self, conn: AsyncConnection, cipher: VisitorCipher) -> None:
+        super().__init__(conn)
+        self._cipher = cipher
+
     @staticmethod
     def _row(row: Row[Any]) -> Conversation:
         return Conversation(
@@ -520,30 +555,62 @@ class SqlConversationRepo(_Repo):
         return [(_utc(r.accepted_at) - _utc(r.created_at)).total_seconds() for r in rows]
 
     async def set_rating(self, conversation_id: str, score: str, comment: str | None) -> None:
+        conv = await self.get(conversation_id)
+        assert conv is not None
+        sealed = await self._cipher.seal(
+            conv.visitor_id, comment, f"conversations:{conversation_id}:rating_comment"
+        )
         await self._c.execute(
             update(t.conversations)
             .where(t.conversations.c.id == conversation_id)
-            .values(rating=score, rating_comment=comment)
+            .values(rating=score, rating_comment=sealed)
         )
 
 
 class SqlEventRepo(_Repo):
-    @staticmethod
-    def _row(row: Row[Any]) -> Event:
+    """Event bodies, author names and data are sealed under the conversation's visitor's
+    key, bound to (conversation, seq, column): a ciphertext moved to another event, or
+    to another column of the same event, fails to decrypt.
+    """
+
+    def __init__(self, conn: AsyncConnection, cipher: VisitorCipher) -> None:
+        super().__init__(conn)
+        self._cipher = cipher
+        self._owners: dict[str, str] = {}
+
+    async def _owner(self, conversation_id: str) -> str:
+        owner = self._owners.get(conversation_id)
+        if owner is None:
+            owner = (
+                await self._c.execute(
+                    select(t.conversations.c.visitor_id).where(
+                        t.conversations.c.id == conversation_id
+                    )
+                )
+            ).scalar_one()
+            self._owners[conversation_id] = owner
+        return owner
+
+    async def _row(self, row: Row[Any]) -> Event:
+        owner = await self._owner(row.conversation_id)
+        ad = f"events:{row.conversation_id}:{row.seq}"
+        data = await self._cipher.unseal(owner, row.data, ad + ":data")
         return Event(
             conversation_id=row.conversation_id,
             seq=row.seq,
             type=EventType(row.type),
             author_kind=row.author_kind,
             author_id=row.author_id,
-            author_name=row.author_name,
-            body=row.body,
-            data=json.loads(row.data),
+            author_name=await self._cipher.unseal(owner, row.author_name, ad + ":author_name"),
+            body=await self._cipher.unseal(owner, row.body, ad + ":body"),
+            data=json.loads(data or "{}"),
             public_id=row.public_id,
             created_at=_utc(row.created_at),
         )
 
     async def add(self, event: Event) -> None:
+        owner = await self._owner(event.conversation_id)
+        ad = f"events:{event.conversation_id}:{event.seq}"
         await self._c.execute(
             insert(t.events).values(
                 conversation_id=event.conversation_id,
@@ -551,9 +618,9 @@ class SqlEventRepo(_Repo):
                 type=event.type.value,
                 author_kind=event.author_kind,
                 author_id=event.author_id,
-                author_name=event.author_name,
-                body=event.body,
-                data=json.dumps(event.data),
+                author_name=await self._cipher.seal(owner, event.author_name, ad + ":author_name"),
+                body=await self._cipher.seal(owner, event.body, ad + ":body"),
+                data=await self._cipher.seal(owner, json.dumps(event.data), ad + ":data"),
                 public_id=event.public_id,
                 created_at=event.created_at,
             )
@@ -566,7 +633,7 @@ class SqlEventRepo(_Repo):
             .order_by(t.events.c.seq)
             .limit(limit)
         )
-        return [self._row(r) for r in rows]
+        return [await self._row(r) for r in rows]
 
     async def last_message(self, conversation_id: str) -> Event | None:
         row = (
@@ -580,7 +647,7 @@ class SqlEventRepo(_Repo):
                 .limit(1)
             )
         ).first()
-        return self._row(row) if row else None
+        return await self._row(row) if row else None
 
     async def recent_bodies(
         self, conversation_id: str, author_id: str, since: datetime, limit: int

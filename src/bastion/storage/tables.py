@@ -10,6 +10,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -124,6 +125,18 @@ visitors = Table(
     Column("created_at", TS, nullable=False),
     Column("verified", Boolean, nullable=False, server_default="0"),
     Column("external_id", String(200)),
+)
+
+# One AES-256-GCM data key per visitor, wrapped by the KEK (never stored here). Deleting
+# the row shreds everything sealed under it (0005).
+visitor_keys = Table(
+    "visitor_keys",
+    metadata,
+    Column(
+        "visitor_id", String(40), ForeignKey("visitors.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("kek_id", String(16), nullable=False),
+    Column("wrapped", LargeBinary, nullable=False),
 )
 
 visitor_tokens = Table(

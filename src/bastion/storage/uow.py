@@ -14,6 +14,7 @@ from bastion.domain import ports
 from bastion.domain.ports import Bus, DuplicateCommand, UnitOfWork
 from bastion.storage import repositories as r
 from bastion.storage.bans import SqlBanRepo
+from bastion.storage.cipher import KeyCache, VisitorCipher
 from bastion.storage.db import Database
 
 log = structlog.get_logger(__name__)
@@ -38,9 +39,13 @@ class SqlUnitOfWork:
     departments: ports.DepartmentRepo
     bans: ports.BanRepo
 
-    def __init__(self, db: Database, bus: Bus, *, write: bool) -> None:
+    def __init__(
+        self, db: Database, bus: Bus, keys: ports.KeyStore, cache: KeyCache, *, write: bool
+    ) -> None:
         self._db = db
         self._bus = bus
+        self._keys = keys
+        self._cache = cache
         self._write = write
         self._outbox: list[tuple[str, dict[str, Any]]] = []
         self._committed = False
@@ -51,13 +56,14 @@ class SqlUnitOfWork:
         self._stack = contextlib.AsyncExitStack()
         conn = await self._stack.enter_async_context(self._db.transaction(write=self._write))
         self._conn = conn
+        cipher = VisitorCipher(conn, self._keys, self._cache)
         self.widgets = r.SqlWidgetRepo(conn)
-        self.visitors = r.SqlVisitorRepo(conn)
+        self.visitors = r.SqlVisitorRepo(conn, cipher)
         self.visitor_tokens = r.SqlVisitorTokenRepo(conn)
         self.users = r.SqlUserRepo(conn)
         self.sessions = r.SqlSessionRepo(conn)
-        self.conversations = r.SqlConversationRepo(conn)
-        self.events = r.SqlEventRepo(conn)
+        self.conversations = r.SqlConversationRepo(conn, cipher)
+        self.events = r.SqlEventRepo(conn, cipher)
         self.commands = r.SqlCommandRepo(conn)
         self.recovery_codes = r.SqlRecoveryCodeRepo(conn)
         self.login_failures = r.SqlLoginFailureRepo(conn)
@@ -110,12 +116,16 @@ class SqlUnitOfWork:
 
 
 class SqlUnitOfWorkFactory:
-    def __init__(self, db: Database, bus: Bus) -> None:
+    """Units of work over ``db``; ``keys`` (the KEK holder) seals visitors' data at rest."""
+
+    def __init__(self, db: Database, bus: Bus, keys: ports.KeyStore) -> None:
         self._db = db
         self._bus = bus
+        self._keys = keys
+        self._cache = KeyCache()
 
     def __call__(self, *, write: bool = True) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._db, self._bus, write=write)
+        return SqlUnitOfWork(self._db, self._bus, self._keys, self._cache, write=write)
 
 
 def _conforms(u: SqlUnitOfWork) -> UnitOfWork:

@@ -28,6 +28,7 @@ import {
 } from "../../shared/socket";
 import { EventStream } from "../../shared/stream";
 import type { HostPage, Identity, ParentBridge } from "./parent";
+import { sensitiveKind } from "./sensitive";
 import type { Store } from "./store";
 import {
   buildPrechat,
@@ -478,7 +479,8 @@ export class WidgetChat {
     }
   }
 
-  private async sendMessage(): Promise<void> {
+  /** Sends the composer's text; ``confirmed`` skips the card/password warning. */
+  private async sendMessage(confirmed = false): Promise<void> {
     const conversation = this.conversation;
     const body = this.v.composer.value.trim();
     if (!conversation && this.invitation && this.prechat && body) {
@@ -487,6 +489,15 @@ export class WidgetChat {
     }
     if (!conversation || !this.socket || !body || this.currentState() === "closed") return;
     if (body.length > MAX_BODY) return;
+    const kind = confirmed ? null : sensitiveKind(body);
+    if (kind) {
+      // Stop and ask: a visitor asked for this in a chat is often being phished.
+      this.v.warningText.textContent = kind === "card" ? this.t.sensitiveCard : this.t.sensitivePassword;
+      this.v.warning.hidden = false;
+      this.v.cancelSend.focus();
+      return;
+    }
+    this.hideWarning();
     this.v.composer.value = "";
     this.autosize();
     this.updateCounter();
@@ -499,16 +510,26 @@ export class WidgetChat {
     try {
       const ack = await this.socket.send({ t: "msg.send", conversation, body });
       pending.seq = ack.seq;
+      if (ack.redacted && ack.body !== undefined) {
+        // The server masked a card number: never keep showing the original locally.
+        const masked = renderPending(ack.body, this.t);
+        pending.root.replaceWith(masked.root);
+        Object.assign(pending, { body: ack.body, root: masked.root, status: masked.status });
+      }
       if (this.stream.has(ack.seq)) {
-        root.remove();
+        pending.root.remove();
         this.pending.delete(pending);
       } else {
         this.expectSeq(ack.seq);
       }
     } catch (err) {
-      root.classList.add("msg--failed");
-      status.textContent = format(this.t.notSent, { reason: this.errorText(err) });
+      pending.root.classList.add("msg--failed");
+      pending.status.textContent = format(this.t.notSent, { reason: this.errorText(err) });
     }
+  }
+
+  private hideWarning(): void {
+    this.v.warning.hidden = true;
   }
 
   private async endChat(): Promise<void> {
@@ -658,7 +679,15 @@ export class WidgetChat {
         void this.sendMessage();
       }
     });
-    v.composer.addEventListener("input", () => this.onComposerInput());
+    v.composer.addEventListener("input", () => {
+      this.hideWarning(); // the question was about the text as it was
+      this.onComposerInput();
+    });
+    v.sendAnyway.addEventListener("click", () => void this.sendMessage(true));
+    v.cancelSend.addEventListener("click", () => {
+      this.hideWarning();
+      v.composer.focus();
+    });
     v.composer.addEventListener("blur", () => this.stopTyping());
     v.end.addEventListener("click", () => void this.endChat());
     v.rateGood.addEventListener("click", () => void this.rate("good"));

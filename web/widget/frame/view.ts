@@ -33,6 +33,11 @@ export interface View {
   send: HTMLButtonElement;
   end: HTMLButtonElement;
   counter: HTMLElement;
+  /** The inline "this looks like a card number / password" confirmation. */
+  warning: HTMLElement;
+  warningText: HTMLElement;
+  sendAnyway: HTMLButtonElement;
+  cancelSend: HTMLButtonElement;
 }
 
 export function buildView(root: HTMLElement, t: T): View {
@@ -99,8 +104,25 @@ export function buildView(root: HTMLElement, t: T): View {
   });
   const counter = el("span", { class: "counter", attrs: { "aria-live": "polite", hidden: true } });
   const composerForm = el("form", { class: "composer" }, [composer, send]);
+  const warningText = el("p", { class: "warning-text" });
+  const sendAnyway = el("button", {
+    class: "button",
+    text: t.sendAnyway,
+    attrs: { type: "button", "data-testid": "send-anyway" },
+  });
+  const cancelSend = el("button", {
+    class: "button button--primary",
+    text: t.cancelSend,
+    attrs: { type: "button", "data-testid": "cancel-send" },
+  });
+  const warning = el(
+    "div",
+    { class: "send-warning", attrs: { role: "alert", hidden: true, "data-testid": "redaction-warning" } },
+    [warningText, el("div", { class: "warning-buttons" }, [cancelSend, sendAnyway])],
+  );
   const end = el("button", { class: "link-button", text: t.end, attrs: { type: "button", "data-testid": "end" } });
   const footer = el("footer", { class: "footer" }, [
+    warning,
     composerForm,
     el("div", { class: "footer-tools" }, [counter, end]),
   ]);
@@ -132,6 +154,10 @@ export function buildView(root: HTMLElement, t: T): View {
     send,
     end,
     counter,
+    warning,
+    warningText,
+    sendAnyway,
+    cancelSend,
   };
 }
 

@@ -7,12 +7,15 @@ import json
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
 from bastion.domain.errors import DomainError
 from bastion.domain.models import Role
+from bastion.security.envelope import FileKeyStore, KeyFileError
 from bastion.settings import Settings, SettingsError, load_settings
 from bastion.storage.migrate import SchemaTooNew, migrate
 
@@ -52,7 +55,7 @@ def _run(coro_fn: Callable[[], Awaitable[T]]) -> T:
         return asyncio.run(coro_fn())  # type: ignore[arg-type]  # an Awaitable from an async def
     except DomainError as err:
         fail(err.message)
-    except SchemaTooNew as err:
+    except (SchemaTooNew, KeyFileError) as err:
         fail(str(err))
     except OSError as err:
         fail(f"cannot reach the database or data directory: {err.strerror or type(err).__name__}")
@@ -115,18 +118,39 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, help="Processes on this machine (needs PostgreSQL and Redis).")
     ] = 1,
+    tls_cert: Annotated[
+        Path | None, typer.Option(help="PEM certificate (chain) to serve HTTPS [BASTION_TLS_CERT].")
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option(help="PEM private key for --tls-cert [BASTION_TLS_KEY].")
+    ] = None,
+    tls_self_signed: Annotated[
+        bool,
+        typer.Option(help="Serve HTTPS with a development certificate kept in the data dir."),
+    ] = False,
 ) -> None:
     """Run the server (migrates the database first)."""
     import uvicorn
 
     from bastion.app import create_app
 
-    settings = _settings(host=host, port=port)
+    if tls_self_signed and (tls_cert or tls_key):
+        fail("--tls-self-signed and --tls-cert/--tls-key exclude each other")
+    if tls_self_signed:
+        tls_cert, tls_key = _dev_certificate(_settings(host=host, port=port))
+    settings = _settings(
+        host=host,
+        port=port,
+        tls_cert=str(tls_cert) if tls_cert else None,
+        tls_key=str(tls_key) if tls_key else None,
+    )
+    tls_options = _tls_options(settings)
     if workers > 1 and settings.is_sqlite:
         fail("--workers needs PostgreSQL (BASTION_DATABASE_URL): SQLite allows one writer process")
     if workers > 1 and not settings.redis_url:
         fail("--workers needs BASTION_REDIS_URL: without Redis processes miss each other's events")
-    base_url = settings.public_url or f"http://{settings.host}:{settings.port}"
+    scheme = "https" if settings.tls else "http"
+    base_url = settings.public_url or f"{scheme}://{settings.host}:{settings.port}"
     lines = _run(lambda: _serve_prepare(settings, base_url))
     for line in lines:
         typer.echo(line)
@@ -143,6 +167,7 @@ def serve(
         "access_log": False,
         "log_level": "warning",
         "timeout_graceful_shutdown": 5,
+        **tls_options,
     }
     if workers > 1:
         _serve_workers(workers, settings, demo, options)
@@ -155,6 +180,31 @@ def serve(
         fail(f"cannot listen on {settings.host}:{settings.port}: {err.strerror}")
     if not server.started:
         sys.exit(1)
+
+
+def _dev_certificate(settings: Settings) -> tuple[Path, Path]:
+    from bastion.security.tlscert import ensure_dev_certificate
+
+    try:
+        return ensure_dev_certificate(settings.data_dir / "tls", datetime.now(UTC))
+    except OSError as err:
+        fail(f"cannot write the development certificate: {err.strerror or type(err).__name__}")
+        raise AssertionError from err  # unreachable: fail() exits
+
+
+def _tls_options(settings: Settings) -> dict[str, Any]:
+    """The TLS options for uvicorn, after checking the files load (a clear error, not a trace)."""
+    if not settings.tls:
+        return {}
+    import ssl
+
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+            settings.tls_cert, settings.tls_key
+        )
+    except (OSError, ssl.SSLError):
+        fail("cannot load the TLS certificate and key (check the paths and that they match)")
+    return {"ssl_certfile": settings.tls_cert, "ssl_keyfile": settings.tls_key}
 
 
 def _serve_workers(workers: int, settings: Settings, demo: bool, options: dict[str, Any]) -> None:
@@ -170,6 +220,9 @@ def _serve_workers(workers: int, settings: Settings, demo: bool, options: dict[s
     os.environ["BASTION_HOST"] = settings.host
     os.environ["BASTION_PORT"] = str(settings.port)
     os.environ["BASTION_SERVE_DEMO"] = "1" if demo else "0"
+    # Workers read TLS from the environment too: their Origin checks expect https.
+    os.environ["BASTION_TLS_CERT"] = settings.tls_cert
+    os.environ["BASTION_TLS_KEY"] = settings.tls_key
     try:
         uvicorn.run("bastion.app:create_app_from_env", factory=True, workers=workers, **options)
     except OSError as err:
@@ -178,6 +231,8 @@ def _serve_workers(workers: int, settings: Settings, demo: bool, options: dict[s
 
 async def _serve_prepare(settings: Settings, base_url: str) -> list[str]:
     await _prepare(settings)
+    # The key-encryption key now, so a bad key file stops the start with one line.
+    FileKeyStore(settings.resolved_kek_file).load()
     return await bootstrap(settings, base_url=base_url)
 
 
@@ -379,6 +434,27 @@ def widget_identity(
         )
     )
     typer.echo(f"{widget_id}: identity mode {mode}")
+
+
+@widget_app.command("redaction")
+def widget_redaction(
+    widget_id: Annotated[str, typer.Argument(help="Widget id.")],
+    patterns: Annotated[
+        str, typer.Argument(help='JSON list: "iban" and/or {"name": …, "regex": …} objects.')
+    ],
+) -> None:
+    """Set what a widget redacts besides card numbers (which are always redacted)."""
+    try:
+        parsed = json.loads(patterns)
+    except ValueError:
+        fail("patterns must be a JSON list")
+    settings = _settings()
+    cleaned = _run(
+        lambda: _with_services(
+            settings, lambda s: s.widgets.set_redaction_patterns(None, widget_id, parsed)
+        )
+    )
+    typer.echo(json.dumps({"id": widget_id, "redaction_patterns": cleaned}))
 
 
 @widget_app.command("rotate-secret")
