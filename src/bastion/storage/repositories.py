@@ -653,7 +653,7 @@ class SqlEventRepo(_Repo):
         self, conversation_id: str, author_id: str, since: datetime, limit: int
     ) -> list[str]:
         rows = await self._c.execute(
-            select(t.events.c.body)
+            select(t.events.c.seq, t.events.c.body)
             .where(
                 t.events.c.conversation_id == conversation_id,
                 t.events.c.type == EventType.MSG.value,
@@ -663,7 +663,15 @@ class SqlEventRepo(_Repo):
             .order_by(t.events.c.seq.desc())
             .limit(limit)
         )
-        return [r.body for r in rows if r.body is not None]
+        # Bodies are sealed at rest: open them with the same row binding as _row.
+        owner = await self._owner(conversation_id)
+        bodies = []
+        for r in rows.all():
+            ad = f"events:{conversation_id}:{r.seq}"
+            body = await self._cipher.unseal(owner, r.body, ad + ":body")
+            if body is not None:
+                bodies.append(body)
+        return bodies
 
 
 class SqlCommandRepo(_Repo):
