@@ -35,3 +35,16 @@ def server(backend: str | None, tmp_path: Path) -> Iterator[Server]:
         yield srv
     finally:
         srv.stop()
+
+
+@pytest.fixture
+def sqlite_server(tmp_path: Path) -> Iterator[Server]:
+    """A server on the embedded SQLite only (tests that read the database file's bytes)."""
+    srv = Server(data_dir=tmp_path / "data", database_url=None)
+    srv.data_dir.mkdir()
+    try:
+        srv.start()
+        srv.create_user("agent@example.com", "agent", name="Jonas")
+        yield srv
+    finally:
+        srv.stop()

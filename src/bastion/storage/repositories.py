@@ -190,7 +190,12 @@ class SqlVisitorRepo(_Repo):
                 .limit(1)
             )
         ).first()
-        return (row.url, row.title, _utc(row.created_at)) if row else None
+        if row is None:
+            return None
+        ad = f"visitor_pages:{visitor_id}"
+        url = await self._cipher.unseal(visitor_id, row.url, ad + ":url")
+        title = await self._cipher.unseal(visitor_id, row.title, ad + ":title")
+        return (url or "", title, _utc(row.created_at))
 
 
 class SqlVisitorTokenRepo(_Repo):
