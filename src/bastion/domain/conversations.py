@@ -508,15 +508,7 @@ class ChatService:
                 author_name=None,
                 data={"score": score, "comment": stored},
             )
-            uow.on_commit(
-                STAFF_CHANNEL,
-                {
-                    "type": "notice",
-                    "conversation": conv.id,
-                    "state": conv.state.value,
-                    "agent_id": conv.agent_id,
-                },
-            )
+            _notify_staff(uow, conv.id, conv.state.value, conv.agent_id)
             return {"seq": event.seq}
 
         return await self._run(actor, command_id, step)
@@ -562,13 +554,7 @@ class ChatService:
                     "agent_name": actor.name,
                 },
             )
-            notice = {
-                "type": "notice",
-                "conversation": conv.id,
-                "state": "active",
-                "agent_id": actor.user_id,
-            }
-            uow.on_commit(STAFF_CHANNEL, notice)
+            _notify_staff(uow, conv.id, "active", actor.user_id)
             return {"conversation": conv.id, "state": ConvState.ACTIVE.value, "seq": event.seq}
 
         result = await self._run(actor, command_id, step)
@@ -641,15 +627,7 @@ class ChatService:
                     "transferred_by": actor.user_id,
                 },
             )
-            uow.on_commit(
-                STAFF_CHANNEL,
-                {
-                    "type": "notice",
-                    "conversation": conv.id,
-                    "state": "active",
-                    "agent_id": target.id,
-                },
-            )
+            _notify_staff(uow, conv.id, "active", target.id)
             return {"seq": event.seq}
 
         return await self._run(actor, command_id, step)
@@ -704,15 +682,7 @@ class ChatService:
                 "agent_name": await self._agent_name(uow, conv.agent_id),
             },
         )
-        uow.on_commit(
-            STAFF_CHANNEL,
-            {
-                "type": "notice",
-                "conversation": conv.id,
-                "state": "closed",
-                "agent_id": conv.agent_id,
-            },
-        )
+        _notify_staff(uow, conv.id, "closed", conv.agent_id)
         return {"conversation": conv.id, "state": ConvState.CLOSED.value, "seq": event.seq}
 
     # ---- reading ----------------------------------------------------------------------
@@ -848,6 +818,16 @@ class ChatService:
                 {"url": page[0], "title": page[1], "ts": iso(page[2])} if page else None
             )
         return summary
+
+
+def _notify_staff(uow: UnitOfWork, conversation_id: str, state: str, agent_id: str | None) -> None:
+    """Tell staff sockets on every node that a conversation's state or owner changed;
+    each socket then reads what it may see from the database.
+    """
+    uow.on_commit(
+        STAFF_CHANNEL,
+        {"type": "notice", "conversation": conversation_id, "state": state, "agent_id": agent_id},
+    )
 
 
 def staff_may_watch(actor: StaffPrincipal, state: str, agent_id: str | None) -> bool:
