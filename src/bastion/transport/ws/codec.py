@@ -121,7 +121,7 @@ class Invite(Frame):
     t: Literal["invite"]
     id: CommandId
     visitor: ConvId
-    body: Annotated[str, StringConstraints(max_length=2000)]
+    body: Annotated[str, StringConstraints(max_length=500)]  # the domain's limit too
 
 
 class StatusSet(Frame):
