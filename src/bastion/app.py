@@ -119,7 +119,13 @@ def build_services(
         ),
         # The audit seam: the audit-log issue passes its sink here.
         bans=BanService(uow, clock),
-        limiter=RateLimiter(rate_rules(settings), redis_url=settings.redis_url),
+        # Under the deployment's Redis prefix, like the bus: deployments (and test runs)
+        # sharing one Redis must never share counters.
+        limiter=RateLimiter(
+            rate_rules(settings),
+            redis_url=settings.redis_url,
+            prefix=f"{settings.redis_prefix}rl",
+        ),
         gate=ConnectionGate(
             max_total=settings.ws_max_connections, max_per_ip=settings.ws_max_per_ip
         ),

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.redis import require_redis
+from tests.support.redis import require_redis, unique_prefix
 from tests.support.server import Server
 
 pytestmark = pytest.mark.asyncio
@@ -22,6 +22,8 @@ def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Se
         "BASTION_REDIS_URL": url,
         "BASTION_TRUSTED_PROXIES": "127.0.0.1/32",
         "BASTION_RL_HTTP": "20/minute",
+        # Counters live under the deployment's prefix: this run's own, never a past run's.
+        "BASTION_REDIS_PREFIX": unique_prefix(),
     }
     started: list[Server] = []
     try:

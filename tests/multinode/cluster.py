@@ -136,6 +136,13 @@ def start_cluster(
         "BASTION_PUBLIC_URL": nginx.base,
         # One key-encryption key for all nodes: each reads what the others sealed.
         "BASTION_KEK_FILE": str(tmp / "kek.key"),
+        # Every test client comes from 127.0.0.1: per-IP abuse limits (tested in
+        # tests/integration/test_flood.py) would otherwise cut these scale tests short.
+        "BASTION_RL_CONVERSATIONS_IP": "100000/hour",
+        "BASTION_RL_CONVERSATIONS_VISITOR": "100000/hour",
+        "BASTION_RL_SESSIONS": "100000/minute",
+        "BASTION_RL_WS_CONNECTS": "100000/minute",
+        "BASTION_RL_HTTP": "100000/minute",
         **env,
     }
     servers: list[Server] = []
