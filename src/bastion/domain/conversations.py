@@ -37,7 +37,6 @@ from bastion.domain.models import (
     ConvState,
     Event,
     EventType,
-    Role,
     Visitor,
 )
 from bastion.domain.permissions import Perm, allowed, has_perm
@@ -841,6 +840,3 @@ def staff_may_watch(actor: StaffPrincipal, state: str, agent_id: str | None) -> 
     if allowed(actor, Perm.CHAT_VIEW_ALL):
         return state != ConvState.CLOSED.value
     return state == ConvState.WAITING.value
-
-
-__all__ = ["ChatLimits", "ChatService", "Role", "check_body", "staff_may_watch"]

@@ -5,23 +5,19 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from bastion.domain.models import User
 from bastion.domain.principals import StaffPrincipal
 from bastion.domain.staff import user_summary
 from bastion.security.tokens import csrf_for
 from bastion.transport.context import SESSION_COOKIE, ip_of, services
-from bastion.transport.rest.api import ERRORS
+from bastion.transport.rest.api import ERRORS, Strict
 from bastion.transport.rest.auth import enrolling_principal
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 Enrolling = Annotated[StaffPrincipal, Depends(enrolling_principal)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class LoginIn(Strict):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from bastion.domain.apitokens import token_summary
 from bastion.domain.errors import Forbidden
@@ -14,17 +14,13 @@ from bastion.domain.permissions import Perm, allowed
 from bastion.domain.principals import StaffPrincipal
 from bastion.domain.staff import user_summary
 from bastion.transport.context import ip_of, services
-from bastion.transport.rest.api import ERRORS
+from bastion.transport.rest.api import ERRORS, Strict
 from bastion.transport.rest.auth import staff_principal
 
 router = APIRouter(prefix="/api/v1", tags=["admin"])
 
 Staff = Annotated[StaffPrincipal, Depends(staff_principal)]
 UserId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class UserOut(BaseModel):

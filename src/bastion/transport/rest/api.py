@@ -7,14 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from bastion.domain.errors import Forbidden
 from bastion.domain.events import iso
 from bastion.domain.models import ConvState
 from bastion.domain.principals import Principal, StaffPrincipal
 from bastion.domain.visitors import IdentityInput
 from bastion.domain.widgets import public_config
-from bastion.transport.client_ip import scope_client_ip
-from bastion.transport.context import services
+from bastion.transport.context import ip_of, services
 from bastion.transport.rest.auth import any_principal, staff_principal
 
 router = APIRouter(prefix="/api/v1")
@@ -123,7 +121,7 @@ async def create_visitor_session(
     widget id, short ``exp``, unique ``jti``). Agents then see the visitor as verified.
     """
     svc = services(request)
-    ip = scope_client_ip(request.scope, svc.settings.trusted_proxies)
+    ip = ip_of(request)
     await svc.bans.check_allowed(ip=ip)
     identity = IdentityInput(
         user_id=body.user_id, user_hash=body.user_hash, identity_jwt=body.identity_jwt
@@ -265,6 +263,3 @@ async def request_access(
     audited. A former agent gets an hour; supervisors' reads are put on record.
     """
     return await services(request).chat.request_access(actor, conversation_id, body.reason)
-
-
-__all__ = ["Forbidden", "router"]

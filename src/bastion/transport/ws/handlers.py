@@ -6,7 +6,6 @@ from typing import Any
 
 from bastion.domain.bans import BanService
 from bastion.domain.departments import DepartmentService
-from bastion.domain.errors import NotAuthenticated
 from bastion.domain.events import STAFF_CHANNEL, iso, visitor_channel
 from bastion.domain.models import AgentStatus
 from bastion.domain.principals import StaffPrincipal, VisitorPrincipal
@@ -199,6 +198,3 @@ async def release_agent(sock: ClientSocket) -> None:
     """On disconnect: this socket no longer makes its agent available."""
     if sock.extra.get("available") and isinstance(sock.principal, StaffPrincipal):
         sock.hub.agent_available(sock.principal.user_id, False)
-
-
-__all__ = ["NotAuthenticated", "agent_handlers", "release_agent", "visitor_handlers"]

@@ -11,8 +11,7 @@ from fastapi import APIRouter, WebSocket
 from fastapi.responses import JSONResponse
 
 from bastion.security.ratelimit import rate_limited_body
-from bastion.transport.client_ip import scope_client_ip
-from bastion.transport.context import SESSION_COOKIE, Services, services
+from bastion.transport.context import SESSION_COOKIE, Services, ip_of, services
 from bastion.transport.origin import origin_is_own
 from bastion.transport.ws import codec
 from bastion.transport.ws.connection import ClientSocket
@@ -38,7 +37,7 @@ async def _admit(ws: WebSocket, svc: Services) -> str | None:
     if not origin_is_own(ws, svc.settings):
         await ws.close(code=1008)
         return None
-    ip = scope_client_ip(ws.scope, svc.settings.trusted_proxies)
+    ip = ip_of(ws)
     verdict = await svc.limiter.hit("ws_connects", ip)
     if not verdict.allowed:
         await _refuse(ws, 429, rate_limited_body(verdict.retry_after), verdict.retry_after)
