@@ -5,6 +5,7 @@ One ``serve --demo`` process for the module: a server takes seconds to start.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.support.client import WsClient, login
+from tests.support.client import WsClient, connect_visitor, login
 from tests.support.server import AGENT_PASSWORD, Server
 
 pytestmark = pytest.mark.asyncio
@@ -192,6 +193,11 @@ async def test_bans_over_rest_and_websocket(srv: Server) -> None:
     async with httpx.AsyncClient(base_url=srv.base) as http:
         r = await http.post(f"/api/v1/widgets/{srv.widget}/sessions", json={"page_url": srv.base})
         visitor = r.json()
+        # The visitor is chatting when the ban lands: the open socket is closed at once,
+        # with the neutral answer, and a second visitor's socket stays open.
+        ws, _ = await connect_visitor(srv.base, srv.widget, token=visitor["token"])
+        start = await ws.cmd("chat.start", consent={"accepted": True}, message="hello")
+        bystander, _ = await connect_visitor(srv.base, srv.widget)
         body = {"visitor": visitor["visitor"], "duration_s": 600, "reason": "abuse"}
         r = await http.post("/api/v1/bans", json=body, headers=headers)
         assert r.status_code == 403, "a write without the CSRF token is refused"
@@ -199,15 +205,22 @@ async def test_bans_over_rest_and_websocket(srv: Server) -> None:
         assert r.status_code == 201, r.text
         ban = r.json()
         assert ban["kind"] == "visitor" and ban["reason"] == "abuse" and ban["actor_id"]
+        notice = await ws.wait_for(lambda f: f.get("t") == "error")
+        assert notice["code"] == "unavailable" and notice["id"] is None
+        assert notice["message"] == "Chat is not available right now."
+        assert await asyncio.wait_for(ws.closed, 5) == (1008, "unavailable")
+        await ws.close()
+        assert start["conversation"]
+        assert (await bystander.request("ping"))["t"] == "pong"
 
-        # The banned visitor's socket: chat.start gets the neutral answer.
+        # Reconnecting does not help: hello gets the same neutral answer and a close.
         ws = await WsClient.connect(
             srv.base.replace("http", "ws", 1) + "/ws/visitor", origin=srv.base
         )
-        await ws.cmd("hello", token=visitor["token"])
-        reply = await ws.request("chat.start", consent={"accepted": True})
+        reply = await ws.request("hello", token=visitor["token"])
         assert reply["code"] == "unavailable"
         assert reply["message"] == "Chat is not available right now."
+        assert (await asyncio.wait_for(ws.closed, 5))[0] == 1008
         await ws.close()
         # Resuming the banned visitor's session gets the same neutral answer.
         r = await http.post(
@@ -234,6 +247,10 @@ async def test_bans_over_rest_and_websocket(srv: Server) -> None:
         bad = await agent.request("visitor.ban", ip="0.0.0.0/0", duration_s=600, reason="x")
         assert bad["code"] == "invalid_frame" and bad["field"] == "ip"
         ack = await agent.cmd("visitor.ban", ip="127.0.0.1", duration_s=600, reason="flood")
+        # A network ban closes every visitor socket from the range (the bystander too:
+        # this test's sockets all come from loopback).
+        assert (await asyncio.wait_for(bystander.closed, 5))[0] == 1008
+        await bystander.close()
         r = await http.post(f"/api/v1/widgets/{srv.widget}/sessions", json={"page_url": srv.base})
         assert r.status_code == 403 and r.json() == {
             "code": "unavailable",

@@ -55,6 +55,11 @@ export interface SocketOptions {
    * `reconnect()` once the caller has fresh credentials.
    */
   onAuthError?: (error: ErrorFrame) => void;
+  /**
+   * The server will not serve this client now (`unavailable`: a ban, said neutrally), at hello
+   * or on an open socket. The client stops reconnecting: retrying cannot help.
+   */
+  onUnavailable?: (error: ErrorFrame) => void;
   onStatus?: (status: SocketStatus) => void;
   WebSocket?: WebSocketFactory;
   timers?: Timers;
@@ -275,6 +280,10 @@ export class SocketClient {
       }
     }
     if (frame.t === "pong") return;
+    if (frame.t === "error" && frame.code === "unavailable") {
+      this.giveUp(frame);
+      return;
+    }
     this.opts.onFrame?.(frame);
   }
 
@@ -304,9 +313,18 @@ export class SocketClient {
       this.opts.onAuthError?.(frame);
       return;
     }
+    if (frame.code === "unavailable") {
+      this.giveUp(frame);
+      return;
+    }
     // Anything else (rate limiting, a server hiccup): try again later.
     this.drop(4000, "hello failed");
     this.onDisconnected();
+  }
+
+  private giveUp(frame: ErrorFrame): void {
+    this.stop();
+    this.opts.onUnavailable?.(frame);
   }
 
   private transmit(frame: string): boolean {

@@ -267,6 +267,35 @@ describe("SocketClient", () => {
     expect(sockets).toHaveLength(2);
   });
 
+  it("gives up for good when the server says unavailable, at hello or later", async () => {
+    const onUnavailable = vi.fn();
+    const onFrame = vi.fn();
+    const { client, current, sockets } = setup({ onUnavailable, onFrame });
+    client.start();
+    let ws = current();
+    ws.open();
+    await settle();
+    ws.receive({ t: "error", id: ws.sent[0]!.id, code: "unavailable", message: "Chat is not available right now." });
+    expect(onUnavailable).toHaveBeenCalledTimes(1);
+    expect(client.status).toBe("stopped");
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(sockets).toHaveLength(1);
+
+    // On an open socket (a ban landed): the unsolicited error stops the client too.
+    client.reconnect();
+    ws = current();
+    ws.open();
+    await settle();
+    ws.receive({ t: "ack", id: ws.sent[0]!.id, visitor: "v1", conversations: [] });
+    expect(client.status).toBe("open");
+    ws.receive({ t: "error", id: null, code: "unavailable", message: "Chat is not available right now." });
+    expect(onUnavailable).toHaveBeenCalledTimes(2);
+    expect(onFrame).not.toHaveBeenCalled();
+    expect(client.status).toBe("stopped");
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(sockets).toHaveLength(2);
+  });
+
   it("sends notices only while connected", async () => {
     const { client, current, connect } = setup();
     client.start();

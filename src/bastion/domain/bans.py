@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bastion.domain.errors import Forbidden, InvalidInput, NotFound, Unavailable
+from bastion.domain.events import BANS_CHANNEL
 from bastion.domain.ids import IdFactory, new_id
 from bastion.domain.models import Ban, BanKind
 from bastion.domain.permissions import Perm, allowed
@@ -74,14 +75,24 @@ def check_duration(duration_s: int) -> timedelta:
 
 
 def ban_matches(ban: Ban, visitor_id: str | None, ip: str | None) -> bool:
-    if ban.kind is BanKind.VISITOR:
-        return visitor_id is not None and ban.target == visitor_id
+    return ban_covers(ban.kind, ban.target, visitor_id, ip)
+
+
+def ban_covers(kind: BanKind, target: str, visitor_id: str | None, ip: str | None) -> bool:
+    """Whether a ban of ``kind`` on ``target`` shuts out this visitor or address."""
+    if kind is BanKind.VISITOR:
+        return visitor_id is not None and target == visitor_id
     try:
         addr = ipaddress.ip_address(ip) if ip else None
+        net = ipaddress.ip_network(target)
     except ValueError:
         return False
-    net = ipaddress.ip_network(ban.target)
     return addr is not None and addr.version == net.version and addr in net
+
+
+def ban_notice(ban: Ban) -> dict[str, str]:
+    """The bus message that tells every node to close the sockets a new ban covers."""
+    return {"type": "ban", "kind": ban.kind.value, "target": ban.target}
 
 
 class BanService:
@@ -132,6 +143,7 @@ class BanService:
             if kind is BanKind.VISITOR and await uow.visitors.get(target) is None:
                 raise NotFound("no such visitor", field="visitor")
             await uow.bans.add(ban)
+            uow.on_commit(BANS_CHANNEL, ban_notice(ban))
             await uow.commit()
         await self._record(actor, "ban.create", ban, why)
         return ban

@@ -8,6 +8,9 @@ from typing import Any
 from bastion.domain.models import STAFF_ONLY_EVENTS, Event, EventType
 
 STAFF_CHANNEL = "staff"
+# Every node's visitor sockets follow it, so a ban closes the sockets it covers at once.
+# Bans are rare: one shared channel costs nothing and reaches sockets of banned ranges.
+BANS_CHANNEL = "bans"
 
 
 def conv_channel(conversation_id: str) -> str:

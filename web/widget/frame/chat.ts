@@ -147,6 +147,8 @@ export class WidgetChat {
       onReady: (ack) => this.onReady(ack),
       onFrame: (frame) => this.onFrame(frame),
       onAuthError: () => void this.onAuthError(),
+      // Said as neutrally as the server says it: no hint that this is a ban.
+      onUnavailable: () => this.fail(null),
       onStatus: (status) => {
         this.socketStatus = status;
         this.renderConnection();

@@ -20,11 +20,13 @@ from typing import Any
 import structlog
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from bastion.domain.bans import UNAVAILABLE, ban_covers
 from bastion.domain.conversations import ChatService, staff_may_watch
 from bastion.domain.errors import DomainError, NotFound, RateLimited
 from bastion.domain.events import conv_channel, event_from_wire, render_event
+from bastion.domain.models import BanKind
 from bastion.domain.permissions import Perm, allowed
-from bastion.domain.principals import Principal, StaffPrincipal
+from bastion.domain.principals import Principal, StaffPrincipal, VisitorPrincipal
 from bastion.security.ratelimit import RateLimiter
 from bastion.transport.ws.codec import Frame, FrameError, decode
 from bastion.transport.ws.hub import Hub
@@ -276,6 +278,8 @@ class ClientSocket:
             return
         if kind == "event":
             await self._deliver_event(message["event"])
+        elif kind == "ban":
+            await self._on_ban(BanKind(message["kind"]), str(message["target"]))
         elif kind == "notice":
             conv = message["conversation"]
             if conv in self.cursors:
@@ -323,6 +327,21 @@ class ClientSocket:
                     "ts": message["ts"],
                 }
             )
+
+    async def _on_ban(self, kind: BanKind, target: str) -> None:
+        """A ban just landed somewhere in the cluster: leave if it covers this visitor.
+
+        The visitor is told only what any banned visitor is told (chat is unavailable).
+        """
+        principal = self.principal
+        if isinstance(principal, VisitorPrincipal) and ban_covers(
+            kind, target, principal.visitor_id, self.ip
+        ):
+            log.info("ws_closed_by_ban")
+            await self.send(
+                {"t": "error", "id": None, "code": "unavailable", "message": UNAVAILABLE}
+            )
+            await self._close(CLOSE_POLICY, "unavailable")
 
     def _sees_department(self, department: str | None) -> bool:
         if department is None or not isinstance(self.principal, StaffPrincipal):
@@ -441,6 +460,9 @@ class ClientSocket:
             await self.send(error)
             if err.code == "not_authenticated":
                 await self._close(CLOSE_POLICY, "not authenticated")
+            elif err.code == "unavailable" and self.principal is None:
+                # Refused at hello (a ban): nothing more this socket can do.
+                await self._close(CLOSE_POLICY, "unavailable")
             elif err.code in STRIKE_CODES:
                 await self._strike()
             return

@@ -6,7 +6,7 @@ from typing import Any
 
 from bastion.domain.bans import BanService
 from bastion.domain.departments import DepartmentService
-from bastion.domain.events import STAFF_CHANNEL, iso, visitor_channel
+from bastion.domain.events import BANS_CHANNEL, STAFF_CHANNEL, iso, visitor_channel
 from bastion.domain.models import AgentStatus
 from bastion.domain.principals import StaffPrincipal, VisitorPrincipal
 from bastion.domain.staff import StaffService, user_summary
@@ -49,9 +49,11 @@ async def msg_send(sock: ClientSocket, frame: c.MsgSend) -> dict[str, Any]:
 def visitor_handlers(visitors: VisitorService, bans: BanService) -> dict[str, Handler]:
     async def hello(sock: ClientSocket, frame: c.VisitorHello) -> None:
         principal = await visitors.authenticate(frame.token)
+        await bans.check_allowed(visitor_id=principal.visitor_id, ip=sock.ip)
         sock.principal = principal
         summaries = await sock.chat.summaries_for_visitor(principal)
         await sock.follow(visitor_channel(principal.visitor_id))
+        await sock.follow(BANS_CHANNEL)
         await sock.send(
             {
                 "t": "ack",
