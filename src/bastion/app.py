@@ -29,11 +29,12 @@ from bastion.security.envelope import FileKeyStore
 from bastion.security.headers import SecurityHeaders
 from bastion.security.passwords import PasswordHasher
 from bastion.security.ratelimit import RateLimiter
-from bastion.settings import Settings, load_settings
+from bastion.settings import RATE_DEFAULTS, Settings, load_settings
 from bastion.storage.db import Database
 from bastion.storage.uow import SqlUnitOfWorkFactory
 from bastion.transport.context import Services
 from bastion.transport.rest import account, admin, api, bans, errors, health, pages, reports
+from bastion.transport.rest.bodyguard import BodyGuard
 from bastion.transport.rest.throttle import Throttle
 from bastion.transport.ws import routes as ws_routes
 from bastion.transport.ws.connection import SocketLimits
@@ -46,16 +47,8 @@ log = structlog.get_logger(__name__)
 
 
 def rate_rules(settings: Settings) -> dict[str, str]:
-    """Every shared rate-limit rule, by the name callers hit it with."""
-    return {
-        "http": settings.rl_http,
-        "sessions": settings.rl_sessions,
-        "login": settings.rl_login,
-        "messages": settings.rl_messages,
-        "conversations_visitor": settings.rl_conversations_visitor,
-        "conversations_ip": settings.rl_conversations_ip,
-        "ws_connects": settings.rl_ws_connects,
-    }
+    """Every shared rate-limit rule, by the name callers hit it with (``rl_`` dropped)."""
+    return {name.removeprefix("rl_"): getattr(settings, name) for name in RATE_DEFAULTS}
 
 
 def build_services(
@@ -111,6 +104,7 @@ def build_services(
         widgets=WidgetService(uow, clock),
         socket_limits=SocketLimits(
             max_frame_bytes=settings.ws_max_frame_bytes,
+            max_json_depth=settings.json_max_depth,
             idle_timeout_s=settings.ws_idle_timeout_s,
             queue_size=settings.ws_send_queue,
             frames_per_s=settings.ws_frames_per_s,
@@ -179,7 +173,11 @@ def create_app(
     if demo:
         app.include_router(pages.demo_router())
     app.include_router(pages.router)
-    # Added before SecurityHeaders so that 429 answers get the security headers too.
+    # Added before SecurityHeaders so that 413/429 answers get the security headers too;
+    # the body guard sits inside the throttle, so refused floods never read a body.
+    app.add_middleware(
+        BodyGuard, max_bytes=settings.http_max_json_bytes, max_depth=settings.json_max_depth
+    )
     app.add_middleware(Throttle, limiter=svc.limiter, trusted=settings.trusted_proxies)
     app.add_middleware(SecurityHeaders, hsts=settings.public_url.startswith("https://"))
     return app

@@ -54,6 +54,9 @@ class Settings:
     visitor_token_ttl_s: int = 30 * 24 * 3600
     # WebSocket limits.
     ws_max_frame_bytes: int = 16 * 1024
+    # JSON request bodies (REST) and the nesting of any JSON a client sends.
+    http_max_json_bytes: int = 64 * 1024
+    json_max_depth: int = 8
     ws_idle_timeout_s: float = 75.0
     ws_send_queue: int = 256
     message_max_chars: int = 4000
@@ -67,6 +70,7 @@ class Settings:
     # the `limits` notation, "N/second|minute|hour|day", counted in a moving window.
     trusted_proxies: tuple[str, ...] = ()
     rl_http: str = "300/minute"  # HTTP requests per client IP
+    rl_http_credential: str = "600/minute"  # HTTP requests per bearer token or staff session
     rl_sessions: str = "30/minute"  # visitor sessions created per IP
     rl_login: str = "10/minute"  # login attempts per IP
     rl_messages: str = "30/minute"  # visitor messages per conversation
@@ -121,6 +125,7 @@ class Settings:
 RATE_PATTERN = re.compile(r"[1-9][0-9]{0,8}/(second|minute|hour|day)")
 RATE_DEFAULTS = {
     "rl_http": Settings.rl_http,
+    "rl_http_credential": Settings.rl_http_credential,
     "rl_sessions": Settings.rl_sessions,
     "rl_login": Settings.rl_login,
     "rl_messages": Settings.rl_messages,
@@ -170,6 +175,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "session_absolute_s": _int(env, "BASTION_SESSION_ABSOLUTE_S", 7 * 24 * 3600),
         "visitor_token_ttl_s": _int(env, "BASTION_VISITOR_TOKEN_TTL_S", 30 * 24 * 3600),
         "ws_max_frame_bytes": _int(env, "BASTION_WS_MAX_FRAME_BYTES", 16 * 1024),
+        "http_max_json_bytes": _int(env, "BASTION_HTTP_MAX_JSON_BYTES", 64 * 1024),
+        "json_max_depth": _int(env, "BASTION_JSON_MAX_DEPTH", 8),
         "message_max_chars": _int(env, "BASTION_MESSAGE_MAX_CHARS", 4000),
         "agent_access_after_close_s": _int(env, "BASTION_AGENT_ACCESS_AFTER_CLOSE_S", 24 * 3600),
         "argon2_time_cost": _int(env, "BASTION_ARGON2_TIME_COST", 3),

@@ -42,6 +42,8 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             "BASTION_RL_MESSAGES": "20/minute",
             "BASTION_WS_MAX_STRIKES": "20",
             "BASTION_WS_MAX_PER_IP": "4",
+            "BASTION_RL_HTTP_CREDENTIAL": "50/minute",
+            "BASTION_HTTP_MAX_JSON_BYTES": "4096",
         },
     )
     try:
@@ -218,3 +220,58 @@ async def test_new_conversations_per_visitor_are_limited(srv: Server) -> None:
     assert replies[10]["code"] == "rate_limited"
     assert 1 <= replies[10]["retry_after"] <= 3600
     await ws.close()
+
+
+async def test_one_token_from_many_addresses_is_held_to_one_budget(srv: Server) -> None:
+    """Per-credential limit: a leaked token spread over addresses still gets 50/minute."""
+    async with httpx.AsyncClient(base_url=srv.base) as http:
+        token = (await _session(http, srv, "203.0.113.70"))["token"]
+        codes = []
+        for i in range(55):  # each address stays far below the per-IP limit (60/minute)
+            r = await http.get(
+                "/api/v1/conversations/c_none/events",
+                headers={"Authorization": f"Bearer {token}", "X-Forwarded-For": f"198.18.0.{i}"},
+            )
+            codes.append(r.status_code)
+        assert 429 not in codes[:50] and codes[50:] == [429] * 5
+        assert r.json()["code"] == "rate_limited" and int(r.headers["retry-after"]) >= 1
+        # Another token from the same addresses is not affected.
+        other = (await _session(http, srv, "203.0.113.71"))["token"]
+        r = await http.get(
+            "/api/v1/conversations/c_none/events",
+            headers={"Authorization": f"Bearer {other}", "X-Forwarded-For": "198.18.0.1"},
+        )
+        assert r.status_code != 429
+
+
+async def test_json_bodies_are_capped_in_size_and_depth(srv: Server) -> None:
+    url = f"/api/v1/widgets/{srv.widget}/sessions"
+    async with httpx.AsyncClient(base_url=srv.base) as http:
+        big = {"page_url": f"{srv.base}/demo/", "pad": "x" * 5000}
+        r = await http.post(url, json=big, headers={"X-Forwarded-For": "203.0.113.80"})
+        assert r.status_code == 413 and r.json()["code"] == "too_large"
+        assert r.headers["x-content-type-options"] == "nosniff"
+
+        async def chunked() -> Any:
+            for _ in range(10):  # no Content-Length: the cap is counted as it arrives
+                yield b" " * 1000
+
+        r = await http.post(
+            url,
+            content=chunked(),
+            headers={"Content-Type": "application/json", "X-Forwarded-For": "203.0.113.80"},
+        )
+        assert r.status_code == 413 and r.json()["code"] == "too_large"
+
+        deep = '{"page_url": "x", "a": ' + "[" * 20 + "]" * 20 + "}"
+        r = await http.post(
+            url,
+            content=deep,
+            headers={"Content-Type": "application/json", "X-Forwarded-For": "203.0.113.80"},
+        )
+        assert r.status_code == 400 and r.json()["code"] == "json_too_deep"
+        # Within the caps the same route works.
+        r = await http.post(
+            url, json={"page_url": f"{srv.base}/demo/"}, headers={"X-Forwarded-For": "203.0.113.80"}
+        )
+        assert r.status_code == 201

@@ -32,7 +32,7 @@ async def test_malformed_frames_get_coded_errors_and_store_nothing(server: Serve
         ("{not json", "invalid_json"),
         ("[1,2,3]", "invalid_json"),
         ('"just a string"', "invalid_json"),
-        ("[" * 3000 + "]" * 3000, "invalid_json"),
+        ("[" * 3000 + "]" * 3000, "json_too_deep"),
         (b"\x00\x01binary", "invalid_json"),
         (json.dumps({"t": "bogus"}), "unknown_type"),
         (json.dumps({"t": 42}), "invalid_frame"),

@@ -2,20 +2,19 @@
 
 A banned visitor is told only that chat is unavailable (``unavailable``), never that they
 are banned: the message gives an abuser nothing to work around. Every ban and lift is
-stored with its actor, reason, target and time, and handed to an :class:`AuditSink`
-after commit — the seam for the audit-log issue.
+stored with its actor, reason, target and time, and written to the audit log in the
+same transaction (``ban.create`` / ``ban.lift``).
 """
 
 from __future__ import annotations
 
 import ipaddress
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from bastion.domain.errors import Forbidden, InvalidInput, NotFound, Unavailable
 from bastion.domain.events import BANS_CHANNEL
 from bastion.domain.ids import IdFactory, new_id
-from bastion.domain.models import Ban, BanKind
+from bastion.domain.models import AuditEntry, Ban, BanKind
 from bastion.domain.permissions import Perm, allowed
 from bastion.domain.ports import Clock, UnitOfWorkFactory
 from bastion.domain.principals import StaffPrincipal
@@ -26,14 +25,6 @@ MAX_REASON_CHARS = 500
 # Wider ranges would shut out whole providers or countries; that belongs in a firewall.
 MIN_PREFIX = {4: 16, 6: 32}
 UNAVAILABLE = "Chat is not available right now."
-
-
-class AuditSink(Protocol):
-    async def record(
-        self, *, actor: str, action: str, target: str, reason: str | None, at: datetime
-    ) -> None:
-        """Keep a security-relevant action (called after the change committed)."""
-        ...
 
 
 def check_may_ban(actor: StaffPrincipal) -> None:
@@ -101,12 +92,10 @@ class BanService:
         uow: UnitOfWorkFactory,
         clock: Clock,
         *,
-        audit: AuditSink | None = None,
         ids: IdFactory = new_id,
     ) -> None:
         self._uow = uow
         self._clock = clock
-        self._audit = audit
         self._ids = ids
 
     async def ban(
@@ -143,9 +132,9 @@ class BanService:
             if kind is BanKind.VISITOR and await uow.visitors.get(target) is None:
                 raise NotFound("no such visitor", field="visitor")
             await uow.bans.add(ban)
+            await uow.audit.add(_audit(now, "ban.create", actor, ban, why))
             uow.on_commit(BANS_CHANNEL, ban_notice(ban))
             await uow.commit()
-        await self._record(actor, "ban.create", ban, why)
         return ban
 
     async def lift(self, actor: StaffPrincipal, ban_id: str) -> None:
@@ -156,8 +145,8 @@ class BanService:
             if ban is None or ban.lifted_at is not None:
                 raise NotFound("no such ban")
             await uow.bans.lift(ban_id, actor.user_id, now)
+            await uow.audit.add(_audit(now, "ban.lift", actor, ban, None))
             await uow.commit()
-        await self._record(actor, "ban.lift", ban, None)
 
     async def list_active(self, actor: StaffPrincipal) -> list[Ban]:
         check_may_ban(actor)
@@ -171,14 +160,16 @@ class BanService:
         if any(ban_matches(b, visitor_id, ip) for b in bans):
             raise Unavailable(UNAVAILABLE)
 
-    async def _record(
-        self, actor: StaffPrincipal, action: str, ban: Ban, reason: str | None
-    ) -> None:
-        if self._audit is not None:
-            await self._audit.record(
-                actor=actor.key,
-                action=action,
-                target=f"{ban.kind.value}:{ban.target}",
-                reason=reason,
-                at=self._clock.now(),
-            )
+
+def _audit(
+    at: datetime, action: str, actor: StaffPrincipal, ban: Ban, reason: str | None
+) -> AuditEntry:
+    details = {"reason": reason} if reason else {}
+    return AuditEntry(
+        at=at,
+        action=action,
+        actor=actor.user_id,
+        target=f"{ban.kind.value}:{ban.target}",
+        ip=None,
+        details=details,
+    )

@@ -80,3 +80,18 @@ async def test_spam_is_throttled_in_send_message(world: World) -> None:
 
 
 __all__ = ["Forbidden"]
+
+
+async def test_bans_and_lifts_are_audited_with_the_ban(world: World) -> None:
+    agent = await world.staff("agent@example.com")
+    ban = await world.svc.bans.ban(
+        agent, visitor=None, ip="198.51.100.9", duration_s=600, reason="link spam"
+    )
+    await world.svc.bans.lift(agent, ban.id)
+    owner = await world.staff("owner@example.com", Role.OWNER)
+    entries = await world.svc.auth.audit(owner, 10, "ban.")
+    assert [(e.action, e.actor, e.target) for e in entries] == [
+        ("ban.lift", agent.user_id, "network:198.51.100.9/32"),
+        ("ban.create", agent.user_id, "network:198.51.100.9/32"),
+    ]
+    assert entries[1].details == {"reason": "link spam"}

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from bastion.transport.ws.codec import AGENT_FRAMES, VISITOR_FRAMES, FrameError, decode
 
 LIMIT = 16 * 1024
-CODES = {"invalid_json", "unknown_type", "invalid_frame", "frame_too_large"}
+CODES = {"invalid_json", "unknown_type", "invalid_frame", "frame_too_large", "json_too_deep"}
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
@@ -53,6 +53,25 @@ def test_oversized_frames() -> None:
     with pytest.raises(FrameError) as err:
         decode(json.dumps({"t": "ping", "pad": "é" * 9000}), VISITOR_FRAMES, LIMIT)
     assert err.value.code == "frame_too_large"
+
+
+def test_nesting_deeper_than_the_cap_is_refused_before_parsing() -> None:
+    fields = {"a": {"b": {"c": "x"}}}  # 4 levels with the frame itself: fine at 8
+    ok = json.dumps({"t": "chat.start", "id": "s1", "fields": fields})
+    with pytest.raises(FrameError) as err:
+        decode(ok, VISITOR_FRAMES, LIMIT)
+    assert err.value.code == "invalid_frame"  # schema: field values are strings
+    deep = '{"t":"ping","id":"p1","x":' + "[" * 9 + "]" * 9 + "}"
+    with pytest.raises(FrameError) as err:
+        decode(deep, VISITOR_FRAMES, LIMIT)
+    assert err.value.code == "json_too_deep"
+    assert err.value.id is None  # refused before parsing: nothing of the frame is trusted
+    # Brackets inside strings are text, not nesting.
+    body = json.dumps({"t": "msg.send", "id": "m1", "conversation": "c_1", "body": "[[[[" * 50})
+    decode(body, VISITOR_FRAMES, LIMIT)
+    # A lower cap is honoured.
+    with pytest.raises(FrameError):
+        decode('{"t":"ping","x":[[]]}', VISITOR_FRAMES, LIMIT, max_depth=2)
 
 
 @settings(max_examples=300, deadline=None)

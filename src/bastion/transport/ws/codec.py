@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from bastion.transport.jsonlimits import DEFAULT_MAX_DEPTH, too_deep
+
 CommandId = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
 ]
@@ -194,11 +196,18 @@ def _safe_id(obj: dict[str, Any]) -> str | None:
     return None
 
 
-def decode(text: str | bytes | None, registry: dict[str, type[Frame]], max_bytes: int) -> Frame:
+def decode(
+    text: str | bytes | None,
+    registry: dict[str, type[Frame]],
+    max_bytes: int,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+) -> Frame:
     if text is None or isinstance(text, bytes):
         raise FrameError("invalid_json", "frames must be JSON text")
     if len(text) > max_bytes or len(text.encode("utf-8", "surrogatepass")) > max_bytes:
         raise FrameError("frame_too_large", f"frames are limited to {max_bytes} bytes")
+    if too_deep(text, max_depth):
+        raise FrameError("json_too_deep", f"frames are limited to {max_depth} levels of nesting")
     try:
         obj = json.loads(text)
     except (ValueError, RecursionError):

@@ -28,6 +28,7 @@ from bastion.domain.models import BanKind
 from bastion.domain.permissions import Perm, allowed
 from bastion.domain.principals import Principal, StaffPrincipal, VisitorPrincipal
 from bastion.security.ratelimit import RateLimiter
+from bastion.transport.jsonlimits import DEFAULT_MAX_DEPTH
 from bastion.transport.ws.codec import Frame, FrameError, decode
 from bastion.transport.ws.hub import Hub
 
@@ -43,6 +44,7 @@ STRIKE_CODES = frozenset({"rate_limited", "duplicate_message", "too_many_links"}
 @dataclass(frozen=True)
 class SocketLimits:
     max_frame_bytes: int = 16 * 1024
+    max_json_depth: int = DEFAULT_MAX_DEPTH
     idle_timeout_s: float = 75.0
     hello_timeout_s: float = 10.0
     queue_size: int = 256
@@ -412,6 +414,7 @@ class ClientSocket:
                     message.get("text") if "text" in message else message.get("bytes"),
                     self._registry,
                     self.limits.max_frame_bytes,
+                    self.limits.max_json_depth,
                 )
             except FrameError as err:
                 await self.send(err.frame())
