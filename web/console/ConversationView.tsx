@@ -2,6 +2,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { format } from "../shared/i18n";
 import type { SeqEvent } from "../shared/protocol";
+import { BanButton } from "./BanDialog";
 import { SafeText } from "./SafeText";
 import type { Conversation, PageView, PendingItem } from "./state";
 import { t } from "./strings";
@@ -89,6 +90,7 @@ export function ConversationView({ conv, page, actions }: Props) {
             </span>
           </p>
         </div>
+        {visitor && <BanButton key={visitor.id} visitor={visitor.id} onBan={actions.ban} />}
         <span class={`state-tag state-tag--${conv.state}`} data-testid="state" data-state={conv.state}>
           {STATE_LABEL[conv.state]}
         </span>

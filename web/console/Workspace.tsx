@@ -29,6 +29,8 @@ export interface Actions {
   typing(conversation: string, on: boolean): void;
   /** Resolves on the ack; rejects with the server's error (a CommandError). */
   invite(visitor: string, body: string): Promise<void>;
+  /** Bans a visitor; resolves with the ban's expiry (ISO 8601). */
+  ban(visitor: string, durationS: number, reason: string): Promise<string>;
   load(conversation: string): void;
   setDraft(conversation: string, patch: { text?: string; noteMode?: boolean }): void;
 }
@@ -155,6 +157,12 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
         const socket = socketRef.current;
         if (!socket) throw new Error("not connected");
         await socket.send({ t: "invite", visitor, body });
+      },
+      async ban(visitor, durationS, reason) {
+        const socket = socketRef.current;
+        if (!socket) throw new Error("not connected");
+        const ack = await socket.send({ t: "visitor.ban", visitor, duration_s: durationS, reason });
+        return ack.expires_at;
       },
       load(conversation) {
         void fetchAfter(conversation, true);

@@ -264,6 +264,18 @@ const consoleEn = {
   you: "You",
   system: "System",
   agent: "Agent",
+  ban: "Ban",
+  banTitle: "Ban this visitor",
+  banHint: "The visitor is told only that chat is not available. Open chats from them end at once.",
+  banDuration: "For",
+  banHour: "1 hour",
+  banDay: "1 day",
+  banWeek: "7 days",
+  banMonth: "30 days",
+  banReason: "Reason (kept in the audit log)",
+  banConfirm: "Ban visitor",
+  banCancel: "Cancel",
+  banDone: "Visitor banned until {until}.",
 } as const;
 
 export type ConsoleKey = keyof typeof consoleEn;

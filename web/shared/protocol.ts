@@ -144,6 +144,13 @@ export interface InviteCommand {
   body: string;
 }
 
+/** Staff: ban the visitor (by id) or their address/range, for `duration_s` seconds. */
+export type VisitorBanCommand = {
+  t: "visitor.ban";
+  duration_s: number;
+  reason: string;
+} & ({ visitor: string; ip?: never } | { ip: string; visitor?: never });
+
 /** Commands that the server answers with an ack or an error; `id` is added by the socket client. */
 export type Command =
   | VisitorHello
@@ -157,7 +164,8 @@ export type Command =
   | ConvTransferCommand
   | ConvCloseCommand
   | StatusSetCommand
-  | InviteCommand;
+  | InviteCommand
+  | VisitorBanCommand;
 
 /** Fire-and-forget frames: no id, no answer. */
 export interface TypingNotice {
@@ -210,6 +218,7 @@ export interface AckResults {
   "conv.close": { seq: number };
   "status.set": { status: AgentStatus };
   invite: { visitor: string };
+  "visitor.ban": { ban: string; expires_at: string };
 }
 
 export type AckFor<C extends Command> = AckResults[C["t"]];

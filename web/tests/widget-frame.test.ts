@@ -117,6 +117,39 @@ describe("widget frame", () => {
     return { view, ws };
   }
 
+  it("takes a refusal of the visitor (a ban) as final: no fresh session, a neutral notice", async () => {
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (url: string, init?: RequestInit) => {
+        requests.push({ url, init });
+        const body = { code: "unavailable", message: "Chat is not available right now." };
+        return new Response(JSON.stringify(body), { status: 403 });
+      }),
+    );
+    localStorage.setItem("bastion:v1:w_1", JSON.stringify({ token: "vt_banned" }));
+    const t = widgetTables.en;
+    const view = buildView(root, t);
+    const chat = new WidgetChat({
+      widget: "w_1",
+      config,
+      t,
+      lang: "en",
+      view,
+      store: new Store("w_1"),
+      parent: new ParentBridge(),
+      page: { url: "https://shop.example/cart", title: "Cart" },
+      visible: true,
+      WebSocket: FakeSocket,
+    });
+    await chat.start();
+    await settle();
+    expect(requests.filter((r) => r.url.endsWith("/sessions"))).toHaveLength(1);
+    expect(sockets).toHaveLength(0);
+    expect(view.notice.hidden).toBe(false);
+    expect(view.notice.textContent).toBe(t.errUnavailable);
+    expect(view.footer.hidden).toBe(true);
+  });
+
   it("resumes the stored session and replays the stored conversation from 0", async () => {
     const { ws } = await startChat({ token: "vt_old", conversation: "c_1", seq: 5 });
     const session = requests.find((r) => r.url.endsWith("/sessions"))!;

@@ -179,7 +179,10 @@ export class WidgetChat {
         credentials: "omit",
       });
     } catch (err) {
-      if (!stored || isIdentityError(err) || (err instanceof ApiError && err.status === 0)) throw err;
+      // A refusal of this visitor (`unavailable`: a ban) is final too: a fresh session would
+      // be the widget itself getting round the ban.
+      const refused = err instanceof ApiError && err.code === "unavailable";
+      if (!stored || refused || isIdentityError(err) || (err instanceof ApiError && err.status === 0)) throw err;
       // The stored token may be expired or revoked: start a fresh visitor session.
       res = await requestJson<SessionResponse>(path, { method: "POST", body, credentials: "omit" });
       this.d.store.update({ conversation: null, seq: 0, read: 0 });
@@ -217,7 +220,8 @@ export class WidgetChat {
       this.showNotice(this.t.errSignIn);
       return;
     }
-    const noWidget = err instanceof ApiError && (err.status === 404 || err.status === 403);
+    const noWidget =
+      err instanceof ApiError && err.code !== "unavailable" && (err.status === 404 || err.status === 403);
     this.showNotice(noWidget ? this.t.errNoWidget : this.t.errUnavailable);
   }
 
