@@ -9,7 +9,8 @@ import pytest
 
 from tests.multinode.cluster import Cluster
 from tests.multinode.conftest import MAX_CHATS
-from tests.multinode.peers import eventually, new_agent, new_visitor
+from tests.multinode.peers import Peer, eventually, new_agent, new_visitor
+from tests.support.client import visitor_session
 
 pytestmark = pytest.mark.asyncio
 
@@ -115,6 +116,23 @@ async def test_capacity_race_across_two_nodes(cluster: Cluster) -> None:
         await agent.close()
     for v in visitors:
         await v.close()
+
+
+async def test_a_ban_closes_the_visitor_socket_on_another_node(cluster: Cluster) -> None:
+    n0, n2 = cluster.nodes[0].base, cluster.nodes[2].base
+    pub, widget = cluster.base, cluster.widget
+    banned = Peer(pub, "visitor", (await visitor_session(pub, widget))["token"])
+    visitor_id = (await banned.connect(n2))["visitor"]
+    bystander = await new_visitor(pub, widget, n2)
+    agent = await new_agent(pub, "agent0@example.com", n0)
+    assert banned.ws is not None and bystander.ws is not None and agent.ws is not None
+    await agent.ws.cmd("visitor.ban", visitor=visitor_id, duration_s=600, reason="abuse")
+    notice = await banned.ws.wait_for(lambda f: f.get("t") == "error")
+    assert notice["code"] == "unavailable"
+    assert (await asyncio.wait_for(banned.ws.closed, 10))[0] == 1008
+    assert (await bystander.ws.request("ping"))["t"] == "pong"
+    for peer in (banned, bystander, agent):
+        await peer.close()
 
 
 async def test_sigkill_a_node_clients_resume_through_nginx(cluster: Cluster) -> None:
