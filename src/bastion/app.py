@@ -20,6 +20,7 @@ from bastion.domain.auth import AuthService
 from bastion.domain.bans import BanService
 from bastion.domain.conversations import ChatLimits, ChatService
 from bastion.domain.departments import DepartmentService
+from bastion.domain.passkeys import PasskeyService
 from bastion.domain.ports import Bus, Clock
 from bastion.domain.spam import SpamLimits
 from bastion.domain.staff import StaffService
@@ -29,11 +30,22 @@ from bastion.security.envelope import FileKeyStore
 from bastion.security.headers import SecurityHeaders
 from bastion.security.passwords import PasswordHasher
 from bastion.security.ratelimit import RateLimiter
+from bastion.security.webauthn import PyWebAuthn
 from bastion.settings import RATE_DEFAULTS, Settings, load_settings
 from bastion.storage.db import Database
 from bastion.storage.uow import SqlUnitOfWorkFactory
 from bastion.transport.context import Services
-from bastion.transport.rest import account, admin, api, bans, errors, health, pages, reports
+from bastion.transport.rest import (
+    account,
+    admin,
+    api,
+    bans,
+    errors,
+    health,
+    pages,
+    passkeys,
+    reports,
+)
 from bastion.transport.rest.bodyguard import BodyGuard
 from bastion.transport.rest.throttle import Throttle
 from bastion.transport.ws import routes as ws_routes
@@ -70,6 +82,8 @@ def build_services(
         memory_kib=settings.argon2_memory_kib,
         parallelism=settings.argon2_parallelism,
     )
+    auth = AuthService(uow, clock, hasher, absolute_s=settings.session_absolute_s)
+    rp = settings.webauthn_rp
     return Services(
         settings=settings,
         db=db,
@@ -98,7 +112,8 @@ def build_services(
             idle_s=settings.session_idle_s,
             absolute_s=settings.session_absolute_s,
         ),
-        auth=AuthService(uow, clock, hasher, absolute_s=settings.session_absolute_s),
+        auth=auth,
+        passkeys=PasskeyService(uow, clock, hasher, auth, PyWebAuthn(rp[0], rp[1]) if rp else None),
         tokens=ApiTokenService(uow, clock),
         departments=DepartmentService(uow, clock),
         widgets=WidgetService(uow, clock),
@@ -165,6 +180,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(api.router)
     app.include_router(account.router)
+    app.include_router(passkeys.router)
     app.include_router(admin.router)
     app.include_router(bans.router)
     app.include_router(reports.router)

@@ -110,6 +110,26 @@ class Settings:
         return self.resolved_database_url.startswith("sqlite")
 
     @property
+    def webauthn_rp(self) -> tuple[str, tuple[str, ...]] | None:
+        """Passkeys' relying party: (RP id, the origin pages are served from).
+
+        From ``public_url``; without it (development), ``localhost`` on the server's port.
+        None when the host is an IP address: WebAuthn needs a domain name.
+        """
+        if self.public_url:
+            parts = urlsplit(self.public_url)
+            host = (parts.hostname or "").lower()
+            origin = f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+        else:
+            scheme = "https" if self.tls else "http"
+            host, origin = "localhost", f"{scheme}://localhost:{self.port}"
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            return (host, (origin,)) if host else None
+        return None
+
+    @property
     def own_origins(self) -> frozenset[str]:
         """Origins Bastion is served from (used for WebSocket Origin checks)."""
         scheme = "https" if self.tls else "http"

@@ -20,6 +20,7 @@ from bastion.domain.errors import (
     IpNotAllowed,
     NotFound,
     OtpRequired,
+    PasskeyRequired,
     TooManyAttempts,
     WeakPassword,
 )
@@ -48,6 +49,15 @@ SETTING_IP_ALLOWLIST = "staff_ip_allowlist"
 class LoginResult:
     session_token: str
     user: User
+
+
+@dataclass(frozen=True)
+class PasswordStep:
+    """A right password: the user, the lock keys to clear, and how many passkeys they have."""
+
+    user: User
+    keys: list[tuple[str, int]]
+    passkeys: int
 
 
 def audit_entry(
@@ -90,6 +100,18 @@ def _throttle_key(kind: str, value: str) -> str:
     return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
 
 
+def login_keys(email: str | None, ip: str | None) -> list[tuple[str, int]]:
+    """The lock counters a login attempt feeds: the typed account's and the address's."""
+    keys = []
+    if email:
+        keys.append(
+            (_throttle_key("acct", email.strip().lower()[:254]), ACCOUNT_FAILURES_BEFORE_LOCK)
+        )
+    if ip:
+        keys.append((_throttle_key("ip", ip), IP_FAILURES_BEFORE_LOCK))
+    return keys
+
+
 class AuthService:
     def __init__(
         self,
@@ -120,34 +142,68 @@ class AuthService:
         """One answer and one cost for unknown accounts and wrong passwords; the lock
         applies to the typed address whether or not an account has it.
         """
+        step = await self.check_password(email, password, ip=ip)
+        user, now = step.user, self._clock.now()
+        if user.totp_enabled or step.passkeys:
+            if not otp or not user.totp_enabled:
+                # A passkey answers through its own route (domain/passkeys.py).
+                if not user.totp_enabled:
+                    raise PasskeyRequired("use your passkey to finish signing in")
+                raise OtpRequired(
+                    "enter the code from your authenticator app"
+                    + (", or use your passkey" if step.passkeys else "")
+                )
+            if not await self._check_second_factor(user, otp, now):
+                await self.record_failure(step.keys, now, ip, user, "otp")
+                raise InvalidOtp("that code is not valid")
+        return await self.open_session(
+            user, step.keys, ip=ip, user_agent=user_agent, method="password", password=password
+        )
+
+    async def check_password(self, email: str, password: str, *, ip: str | None) -> PasswordStep:
+        """The first step of a login: locks, the password, the staff allow-list.
+
+        Failures count towards the account's and the address's lock.
+        """
         email = email.strip().lower()[:254]
         now = self._clock.now()
-        keys = [(_throttle_key("acct", email), ACCOUNT_FAILURES_BEFORE_LOCK)]
-        if ip:
-            keys.append((_throttle_key("ip", ip), IP_FAILURES_BEFORE_LOCK))
+        keys = login_keys(email, ip)
         async with self._uow(write=False) as uow:
-            for key, _limit in keys:
-                state = await uow.login_failures.get(key)
-                if state and state[2] and state[2] > now:
-                    retry = int((state[2] - now).total_seconds()) + 1
-                    raise TooManyAttempts(
-                        "too many failed attempts; try again later", retry_after_s=retry
-                    )
+            await self.check_unlocked(uow, keys, now)
             user = await uow.users.get_by_email(email)
             allowlist = await uow.security.get(SETTING_IP_ALLOWLIST) or []
+            passkeys = await uow.passkeys.count_for_user(user.id) if user else 0
         ok = self._hasher.verify(user.password_hash if user else None, password[:1024])
         if user is None or not ok or user.disabled:
-            await self._fail(keys, now, ip, user, "password")
+            await self.record_failure(keys, now, ip, user, "password")
             raise InvalidCredentials("wrong e-mail or password")
         if not ip_in(ip, allowlist):
             await self._record(audit_entry(now, "auth.ip_refused", actor=user.id, ip=ip))
             raise IpNotAllowed("staff access is not allowed from this address")
-        if user.totp_enabled:
-            if not otp:
-                raise OtpRequired("enter the code from your authenticator app")
-            if not await self._check_second_factor(user, otp, now):
-                await self._fail(keys, now, ip, user, "otp")
-                raise InvalidOtp("that code is not valid")
+        return PasswordStep(user=user, keys=keys, passkeys=passkeys)
+
+    @staticmethod
+    async def check_unlocked(uow: UnitOfWork, keys: list[tuple[str, int]], now: datetime) -> None:
+        for key, _limit in keys:
+            state = await uow.login_failures.get(key)
+            if state and state[2] and state[2] > now:
+                retry = int((state[2] - now).total_seconds()) + 1
+                raise TooManyAttempts(
+                    "too many failed attempts; try again later", retry_after_s=retry
+                )
+
+    async def open_session(
+        self,
+        user: User,
+        keys: list[tuple[str, int]],
+        *,
+        ip: str | None,
+        user_agent: str | None,
+        method: str,
+        password: str | None = None,
+    ) -> LoginResult:
+        """Every factor has been checked: a new session (a new id on every login)."""
+        now = self._clock.now()
         token = new_token("st")
         session = StaffSession(
             id_hash=hash_token(token),
@@ -163,9 +219,10 @@ class AuthService:
             for key, _limit in keys:
                 await uow.login_failures.clear(key)
             await uow.sessions.add(session)
-            if self._hasher.needs_rehash(user.password_hash):
+            if password is not None and self._hasher.needs_rehash(user.password_hash):
                 await uow.users.set_password_hash(user.id, self._hasher.hash(password))
-            await uow.audit.add(audit_entry(now, "auth.login", actor=user.id, ip=ip))
+            details = {} if method == "password" else {"method": method}
+            await uow.audit.add(audit_entry(now, "auth.login", actor=user.id, ip=ip, **details))
             await uow.commit()
         return LoginResult(session_token=token, user=user)
 
@@ -186,7 +243,7 @@ class AuthService:
             await uow.commit()
         return ok
 
-    async def _fail(
+    async def record_failure(
         self,
         keys: list[tuple[str, int]],
         now: datetime,
@@ -278,10 +335,11 @@ class AuthService:
         async with self._uow(write=False) as uow:
             user = await self._user(uow, actor)
             required = await uow.security.get(SETTING_REQUIRE_2FA) or []
+            passkeys = await uow.passkeys.count_for_user(user.id)
         if not self._hasher.verify(user.password_hash, password):
             raise InvalidCredentials("wrong password")
-        if user.role.value in required:
-            raise Forbidden("your role requires two-step login")
+        if user.role.value in required and not passkeys:
+            raise Forbidden("your role requires two-step login; add a passkey first")
         async with self._uow() as uow:
             await uow.users.set_totp(user.id, secret=None, pending=None)
             await uow.recovery_codes.replace(user.id, [], now)
@@ -381,6 +439,14 @@ class AuthService:
         return ended
 
     # ---- policies ---------------------------------------------------------------------
+
+    async def enrollment_required(self, user: User) -> bool:
+        """The user's role requires a second factor (TOTP or a passkey) they do not have."""
+        async with self._uow(write=False) as uow:
+            required = await uow.security.get(SETTING_REQUIRE_2FA) or []
+            if user.role.value not in required or user.totp_enabled:
+                return False
+            return await uow.passkeys.count_for_user(user.id) == 0
 
     async def policy(self) -> dict[str, Any]:
         async with self._uow(write=False) as uow:

@@ -141,3 +141,24 @@ class Unavailable(DomainError):
 
     code = "unavailable"
     status = 403
+
+
+class PasskeyRequired(DomainError):
+    """The password was right; this account finishes signing in with a passkey."""
+
+    code = "passkey_required"
+    status = 401
+
+
+class PasskeyInvalid(DomainError):
+    """A passkey answer was refused (wrong site, stale or reused challenge, bad signature…)."""
+
+    code = "passkey_invalid"
+    status = 401
+
+
+class PasskeysUnavailable(DomainError):
+    """Passkeys need a domain name (BASTION_PUBLIC_URL, or localhost in development)."""
+
+    code = "passkeys_unavailable"
+    status = 409

@@ -187,3 +187,37 @@ class Ban:
     expires_at: datetime
     lifted_at: datetime | None = None
     lifted_by: str | None = None
+
+
+@dataclass(frozen=True)
+class Passkey:
+    """A WebAuthn credential of a staff member. ``credential_id`` is base64url (no padding);
+    ``public_key`` is the COSE key the authenticator gave at registration.
+    """
+
+    id: str
+    user_id: str
+    credential_id: str
+    public_key: bytes
+    sign_count: int
+    transports: tuple[str, ...]
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class WebAuthnChallenge:
+    """A pending ceremony: its random challenge, whom it is for, and until when.
+
+    ``kind`` is "register" (bound to ``user_id`` and the session that asked) or "login"
+    (``user_id`` set for a second step after the password, None for passwordless).
+    """
+
+    id_hash: str
+    kind: str
+    challenge: bytes
+    expires_at: datetime
+    user_id: str | None = None
+    session_hash: str | None = None
+    user_verification: bool = False

@@ -16,10 +16,12 @@ from bastion.domain.models import (
     ConvState,
     Department,
     Event,
+    Passkey,
     StaffSession,
     User,
     Visitor,
     VisitorToken,
+    WebAuthnChallenge,
     Widget,
 )
 
@@ -230,6 +232,30 @@ class CommandRepo(Protocol):
         ...
 
 
+class PasskeyRepo(Protocol):
+    async def add(self, passkey: Passkey) -> None: ...
+    async def get(self, passkey_id: str) -> Passkey | None: ...
+    async def by_credential(self, credential_id: str) -> Passkey | None: ...
+    async def list_for_user(self, user_id: str) -> list[Passkey]: ...
+    async def count_for_user(self, user_id: str) -> int: ...
+    async def rename(self, user_id: str, passkey_id: str, name: str) -> bool: ...
+    async def delete(self, user_id: str, passkey_id: str) -> bool: ...
+    async def record_use(
+        self, passkey_id: str, old_count: int, new_count: int, at: datetime
+    ) -> bool:
+        """Compare-and-set the sign count; False when another use got there first."""
+        ...
+
+
+class WebAuthnChallengeRepo(Protocol):
+    async def add(self, challenge: WebAuthnChallenge) -> None: ...
+    async def take(self, id_hash: str) -> WebAuthnChallenge | None:
+        """Remove and return the challenge: each one is answered at most once."""
+        ...
+
+    async def purge(self, before: datetime) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Messages queued with ``on_commit`` go to the bus after it commits."""
 
@@ -250,6 +276,8 @@ class UnitOfWork(Protocol):
     access: ConversationAccessRepo
     departments: DepartmentRepo
     bans: BanRepo
+    passkeys: PasskeyRepo
+    webauthn_challenges: WebAuthnChallengeRepo
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -136,6 +136,12 @@ class StaffService:
             user = await uow.users.get(session.user_id) if session else None
             allowlist = await uow.security.get(SETTING_IP_ALLOWLIST) or []
             required = await uow.security.get(SETTING_REQUIRE_2FA) or []
+            # A passkey counts as the second factor too (looked up only when it matters).
+            enrolled = user is not None and (
+                user.role.value not in required
+                or user.totp_enabled
+                or await uow.passkeys.count_for_user(user.id) > 0
+            )
         if (
             session is None
             or user is None
@@ -147,7 +153,7 @@ class StaffService:
             raise NotAuthenticated("please log in")
         if not ip_in(ip, allowlist):
             raise IpNotAllowed("staff access is not allowed from this address")
-        if user.role.value in required and not user.totp_enabled and not allow_unenrolled:
+        if not enrolled and not allow_unenrolled:
             raise TwoFactorRequired("set up two-step login before continuing")
         # Touch at most once a minute: sliding idle timeout without a write per request.
         if now - session.last_seen_at > timedelta(seconds=60):

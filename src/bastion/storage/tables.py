@@ -278,3 +278,32 @@ bans = Table(
     Index("ix_bans_kind_target", "kind", "target"),
     Index("ix_bans_expires", "expires_at"),
 )
+
+passkeys = Table(
+    "passkeys",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("user_id", String(40), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    # base64url of the authenticator's credential id (at most 1023 bytes by the spec).
+    Column("credential_id", String(1400), nullable=False, unique=True),
+    Column("public_key", LargeBinary, nullable=False),  # COSE_Key; public, not a secret
+    Column("sign_count", BigInteger, nullable=False),
+    Column("transports", Text, nullable=False),  # JSON list
+    Column("name", String(60), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("last_used_at", TS),
+    Index("ix_passkeys_user", "user_id"),
+)
+
+webauthn_challenges = Table(
+    "webauthn_challenges",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),  # SHA-256 of the ceremony token
+    Column("kind", String(10), nullable=False),  # register | login
+    Column("challenge", LargeBinary, nullable=False),
+    Column("user_id", String(40)),
+    Column("session_hash", String(64)),
+    Column("user_verification", Boolean, nullable=False),
+    Column("expires_at", TS, nullable=False),
+    Index("ix_webauthn_challenges_expires", "expires_at"),
+)

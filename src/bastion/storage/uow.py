@@ -16,6 +16,7 @@ from bastion.storage import repositories as r
 from bastion.storage.bans import SqlBanRepo
 from bastion.storage.cipher import KeyCache, VisitorCipher
 from bastion.storage.db import Database
+from bastion.storage.passkeys import SqlPasskeyRepo, SqlWebAuthnChallengeRepo
 
 log = structlog.get_logger(__name__)
 
@@ -38,6 +39,8 @@ class SqlUnitOfWork:
     access: ports.ConversationAccessRepo
     departments: ports.DepartmentRepo
     bans: ports.BanRepo
+    passkeys: ports.PasskeyRepo
+    webauthn_challenges: ports.WebAuthnChallengeRepo
 
     def __init__(
         self, db: Database, bus: Bus, keys: ports.KeyStore, cache: KeyCache, *, write: bool
@@ -74,6 +77,8 @@ class SqlUnitOfWork:
         self.access = r.SqlConversationAccessRepo(conn)
         self.departments = r.SqlDepartmentRepo(conn)
         self.bans = SqlBanRepo(conn)
+        self.passkeys = SqlPasskeyRepo(conn)
+        self.webauthn_challenges = SqlWebAuthnChallengeRepo(conn)
         return self
 
     async def __aexit__(

@@ -12,6 +12,7 @@ from bastion.domain.auth import AuthService
 from bastion.domain.bans import BanService
 from bastion.domain.conversations import ChatService
 from bastion.domain.departments import DepartmentService
+from bastion.domain.passkeys import PasskeyService
 from bastion.domain.ports import Bus
 from bastion.domain.staff import StaffService
 from bastion.domain.visitors import VisitorService
@@ -35,6 +36,7 @@ class Services:
     visitors: VisitorService
     staff: StaffService
     auth: AuthService
+    passkeys: PasskeyService
     tokens: ApiTokenService
     departments: DepartmentService
     widgets: WidgetService

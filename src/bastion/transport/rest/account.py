@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, Field
 
+from bastion.domain.auth import LoginResult
 from bastion.domain.models import User
 from bastion.domain.principals import StaffPrincipal
 from bastion.domain.staff import user_summary
@@ -69,10 +70,15 @@ async def login(body: LoginIn, request: Request, response: Response) -> LoginOut
         ip=ip_of(request),
         user_agent=request.headers.get("user-agent"),
     )
+    return signed_in(request, response, result)
+
+
+def signed_in(request: Request, response: Response, result: LoginResult) -> LoginOut:
+    """Sets the new session's cookie (HttpOnly, SameSite=Strict) and answers the CSRF token."""
     response.set_cookie(
         SESSION_COOKIE,
         result.session_token,
-        max_age=svc.settings.session_absolute_s,
+        max_age=services(request).settings.session_absolute_s,
         httponly=True,
         samesite="strict",
         secure=_cookie_secure(request),
@@ -100,17 +106,16 @@ class MeOut(BaseModel):
 @router.get("/me", response_model=MeOut, responses=ERRORS)
 async def me(request: Request) -> MeOut:
     """The current user; ``enrollment_required`` when their role needs two-step login
-    they have not set up (every other route refuses them until they do).
+    (TOTP or a passkey) they have not set up (every other route refuses them until they do).
     """
     svc = services(request)
     token = request.cookies.get(SESSION_COOKIE)
     _principal, user = await svc.staff.authenticate(token, ip=ip_of(request), allow_unenrolled=True)
     assert token is not None
-    required = (await svc.auth.policy())["require_2fa_roles"]
     return MeOut(
         csrf_token=csrf_for(token),
         user=_user_out(user),
-        enrollment_required=user.role.value in required and not user.totp_enabled,
+        enrollment_required=await svc.auth.enrollment_required(user),
     )
 
 
