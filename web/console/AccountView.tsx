@@ -14,6 +14,7 @@ import {
   sessionRows,
 } from "./account";
 import type { ConsoleApi } from "./api";
+import { PasskeysSection } from "./Passkeys";
 import { t } from "./strings";
 
 /** Relative "last active" times are refreshed this often. */
@@ -58,6 +59,7 @@ export function AccountView({ api, email, totpEnabled, waiting, onBack, onSessio
         onChanged={onTotpChanged}
         onDone={() => undefined}
       />
+      <PasskeysSection api={api} guard={guard} />
       <SessionsSection api={api} guard={guard} version={sessionsVersion} />
       <PasswordSection api={api} guard={guard} email={email} onChanged={() => setSessionsVersion((v) => v + 1)} />
     </section>

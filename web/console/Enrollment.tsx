@@ -6,6 +6,7 @@ import { useEffect, useRef } from "preact/hooks";
 import type { StaffUser } from "../shared/protocol";
 import { TotpSection, useSessionGuard } from "./AccountView";
 import type { ConsoleApi } from "./api";
+import { PasskeysSection } from "./Passkeys";
 import { t } from "./strings";
 
 interface Props {
@@ -59,6 +60,8 @@ export function Enrollment({ api, user, onEnrolled, onLoggedOut }: Props) {
             onChanged={() => undefined}
             onDone={onEnrolled}
           />
+          {/* A passkey counts as two-step login too. */}
+          <PasskeysSection api={api} guard={guard} onChanged={(count) => count > 0 && onEnrolled()} />
         </section>
       </main>
     </div>

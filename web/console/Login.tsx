@@ -7,6 +7,7 @@ import { ApiError } from "../shared/http";
 import type { StaffUser } from "../shared/protocol";
 import { apiErrorText } from "./account";
 import type { ConsoleApi } from "./api";
+import { PasskeyLogin } from "./PasskeyLogin";
 import { t } from "./strings";
 
 interface Props {
@@ -20,6 +21,7 @@ export function Login({ api, notice, onLoggedIn }: Props) {
   const [password, setPassword] = useState("");
   const [otp, setOtp] = useState("");
   const [otpNeeded, setOtpNeeded] = useState(false);
+  const [passkeyStep, setPasskeyStep] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [focusOtp, setFocusOtp] = useState(0);
@@ -48,9 +50,11 @@ export function Login({ api, notice, onLoggedIn }: Props) {
         setOtpNeeded(true);
         setFocusOtp((n) => n + 1);
       }
-      // The password was right and a code is the next step: the hint says so, not an error.
+      setPasskeyStep(code === "passkey_required");
+      // The password was right and a code (or a passkey) is the next step: a hint, not an error.
       // Otherwise the server's message is written for people and never says which part was wrong.
-      setError(code === "otp_required" && !otp.trim() ? null : apiErrorText(err, t.loginFailed));
+      const nextStep = (code === "otp_required" && !otp.trim()) || code === "passkey_required";
+      setError(nextStep ? null : apiErrorText(err, t.loginFailed));
       setBusy(false);
     }
   };
@@ -123,6 +127,12 @@ export function Login({ api, notice, onLoggedIn }: Props) {
         <button class="button button--primary button--block" type="submit" disabled={busy} data-testid="login-submit">
           {busy ? t.loginBusy : t.loginSubmit}
         </button>
+        <PasskeyLogin
+          api={api}
+          secondStep={passkeyStep ? { email: email.trim(), password } : null}
+          onLoggedIn={onLoggedIn}
+          onError={setError}
+        />
       </form>
     </main>
   );

@@ -24,6 +24,17 @@ export class ConsoleApi {
     return requestJson<T>(path, { ...options, headers, credentials: "same-origin" }, this.fetchFn);
   }
 
+  /** For feature modules' own calls (passkeys-api.ts): same cookie and CSRF handling. */
+  request<T>(path: string, options: RequestOptions = {}): Promise<T> {
+    return this.call<T>(path, options);
+  }
+
+  /** A login answered by another route (a passkey): keep its CSRF token. */
+  adopt(res: LoginResponse): LoginResponse {
+    this.csrf = res.csrf_token;
+    return res;
+  }
+
   async me(): Promise<MeResponse> {
     const res = await this.call<MeResponse>("/api/v1/auth/me");
     this.csrf = res.csrf_token;
