@@ -52,7 +52,7 @@ export function PasskeyLogin({ api, secondStep, onLoggedIn, onError }: Props) {
   }
   return (
     <div class="stack">
-      <p class="muted" aria-hidden="true">
+      <p class="muted login-or" aria-hidden="true">
         {pk.loginOr}
       </p>
       <button class="button button--block" type="button" disabled={busy} data-testid="login-passkey" onClick={() => void go()}>
