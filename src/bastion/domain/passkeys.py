@@ -360,19 +360,19 @@ class PasskeyService:
         async with self._uow() as uow:
             required = await uow.security.get(SETTING_REQUIRE_2FA) or []
             left = await uow.passkeys.count_for_user(user.id)
-            if user.role.value in required and not user.totp_enabled and left <= 1:
-                raise Forbidden(
-                    "your role requires two-step login: add another passkey or an "
-                    "authenticator app before removing this one"
-                )
-            if not await uow.passkeys.delete(user.id, passkey_id):
+            last = user.role.value in required and not user.totp_enabled and left <= 1
+            if not last and not await uow.passkeys.delete(user.id, passkey_id):
                 raise NotFound("no such passkey")
+            action = "passkey.delete_refused" if last else "passkey.deleted"
             await uow.audit.add(
-                audit_entry(
-                    self._clock.now(), "passkey.deleted", actor=user.id, target=passkey_id, ip=ip
-                )
+                audit_entry(self._clock.now(), action, actor=user.id, target=passkey_id, ip=ip)
             )
             await uow.commit()
+        if last:
+            raise Forbidden(
+                "your role requires two-step login: add another passkey or an "
+                "authenticator app before removing this one"
+            )
 
     # ---- login ------------------------------------------------------------------------
 
