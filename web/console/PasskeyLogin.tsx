@@ -9,7 +9,8 @@ import type { ConsoleApi } from "./api";
 import { pk } from "./passkeyStrings";
 import { signInWithPasskey } from "./passkeys-api";
 import { t } from "./strings";
-import { isCancelled, passkeysSupported } from "./webauthn";
+import { passkeyErrorText } from "./passkeyErrors";
+import { passkeysSupported } from "./webauthn";
 
 interface Props {
   api: ConsoleApi;
@@ -33,7 +34,7 @@ export function PasskeyLogin({ api, secondStep, onLoggedIn, onError }: Props) {
         : await signInWithPasskey(api);
       onLoggedIn(res.user);
     } catch (err) {
-      onError(isCancelled(err) ? pk.cancelled : apiErrorText(err, t.loginFailed));
+      onError(passkeyErrorText(err, apiErrorText(err, t.loginFailed)));
       setBusy(false);
     }
   };

@@ -7,7 +7,8 @@ import type { ConsoleApi } from "./api";
 import { pk } from "./passkeyStrings";
 import { addPasskey, listPasskeys, removePasskey, renamePasskey, type PasskeyInfo } from "./passkeys-api";
 import { t } from "./strings";
-import { isCancelled, passkeysSupported } from "./webauthn";
+import { passkeyErrorText } from "./passkeyErrors";
+import { passkeysSupported } from "./webauthn";
 
 interface Props {
   api: ConsoleApi;
@@ -53,7 +54,7 @@ export function PasskeysSection({ api, guard, onChanged }: Props) {
       setFeedback({ kind: "ok", text: ok });
       onChanged?.(fresh.length);
     } catch (err) {
-      setFeedback({ kind: "error", text: isCancelled(err) ? pk.cancelled : apiErrorText(err) });
+      setFeedback({ kind: "error", text: passkeyErrorText(err, apiErrorText(err)) });
     } finally {
       setPassword("");
       setBusy(false);

@@ -27,6 +27,7 @@ export const pk = {
   removed: "Passkey removed.",
   unsupported: "This browser cannot use passkeys here (it needs https, or http://localhost).",
   cancelled: "The passkey dialog was closed. Nothing changed.",
+  wrongHost: "Passkeys work only at {host}. Open the console there to use them.",
   loginButton: "Sign in with a passkey",
   loginOr: "or",
   loginStep: "Use your passkey",

@@ -5,6 +5,21 @@ import { assertionJson, creationOptions, registrationJson, requestOptions } from
 
 const BASE = "/api/v1/auth/passkeys";
 
+/** The page is not on the passkeys' domain (e.g. opened at 127.0.0.1 while the RP is localhost). */
+export class WrongHost extends Error {
+  constructor(readonly rpId: string) {
+    super(`passkeys work at ${rpId}`);
+    this.name = "WrongHost";
+  }
+}
+
+/** A browser refuses an RP id that is not this page's host or a parent domain of it. */
+export function checkHost(rpId: unknown, host: string = location.hostname): void {
+  const rp = typeof rpId === "string" ? rpId.toLowerCase() : "";
+  const here = host.toLowerCase();
+  if (!rp || (here !== rp && !here.endsWith(`.${rp}`))) throw new WrongHost(rp);
+}
+
 export interface PasskeyInfo {
   id: string;
   name: string;
@@ -30,6 +45,7 @@ export async function addPasskey(
   credentials: CredentialsContainer = navigator.credentials,
 ): Promise<PasskeyInfo> {
   const c = await api.request<CeremonyResponse>(`${BASE}/register/options`, { method: "POST", body: { password } });
+  checkHost((c.public_key.rp as { id?: unknown } | undefined)?.id);
   const cred = await credentials.create({ publicKey: creationOptions(c.public_key) });
   if (!(cred instanceof PublicKeyCredential)) throw new DOMException("no credential", "NotAllowedError");
   return api.request<PasskeyInfo>(`${BASE}/register`, {
@@ -58,6 +74,7 @@ export async function signInWithPasskey(
 ): Promise<LoginResponse> {
   const body = email && password ? { email, password } : {};
   const c = await api.request<CeremonyResponse>(`${BASE}/login/options`, { method: "POST", body });
+  checkHost(c.public_key.rpId);
   const cred = await credentials.get({ publicKey: requestOptions(c.public_key) });
   if (!(cred instanceof PublicKeyCredential)) throw new DOMException("no credential", "NotAllowedError");
   const res = await api.request<LoginResponse>(`${BASE}/login`, {

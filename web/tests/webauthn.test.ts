@@ -32,3 +32,14 @@ describe("WebAuthn JSON conversion", () => {
     expect(opts.rpId).toBe("localhost");
   });
 });
+
+describe("passkeys' host check", () => {
+  it("accepts the RP id's own host and its subdomains only", async () => {
+    const { checkHost, WrongHost } = await import("../console/passkeys-api");
+    expect(() => checkHost("localhost", "localhost")).not.toThrow();
+    expect(() => checkHost("example.com", "chat.example.com")).not.toThrow();
+    expect(() => checkHost("localhost", "127.0.0.1")).toThrow(WrongHost);
+    expect(() => checkHost("example.com", "badexample.com")).toThrow(WrongHost);
+    expect(() => checkHost(undefined, "localhost")).toThrow(WrongHost);
+  });
+});
