@@ -14,13 +14,14 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, BrowserContext, CDPSession, Page, expect
 
-from tests.support.server import AGENT_PASSWORD, Server, free_port
+from tests.support.server import AGENT_PASSWORD, Server, cli, free_port
 
 pytestmark = pytest.mark.timeout(120)
 
 T = 15_000  # ms, for any single UI expectation
 PASSWORDLESS = "ona@example.com"
 SECOND_STEP = "rasa@example.com"
+ENROLLING = "vida@example.com"  # a supervisor: the role the enrolment test requires 2FA for
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +39,7 @@ def bastion_localhost(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tupl
         srv.start()
         srv.create_user(PASSWORDLESS, "agent", name="Ona")
         srv.create_user(SECOND_STEP, "agent", name="Rasa")
+        srv.create_user(ENROLLING, "supervisor", name="Vida")
         yield srv, origin
     finally:
         srv.stop()
@@ -165,4 +167,41 @@ async def test_a_passkey_as_the_second_step_after_the_password(
     options = await (await options_info.value).json()
     assert len(options["public_key"]["allowCredentials"]) == 1  # this account's passkey only
     await expect_inbox(page)
+    await context.close()
+
+
+async def test_a_passkey_completes_required_two_step_enrolment(
+    bastion_localhost: tuple[Server, str], browser: Browser
+) -> None:
+    srv, origin = bastion_localhost
+    cli(srv.env, "security", "policy", "--require-2fa", "supervisor")
+    context = await browser.new_context()
+    page = await context.new_page()
+    page.set_default_timeout(T)
+    await virtual_authenticator(context, page)
+
+    await page.goto(f"{origin}/console/")
+    await sign_in_with_password(page, ENROLLING)
+    enrolment = page.locator("[data-testid=enrollment]")
+    await expect(enrolment).to_be_visible(timeout=T)
+    await expect(page.locator("[data-testid=status]")).to_have_count(0)
+    # A passkey instead of an authenticator app: the console opens.
+    section = enrolment.locator("[data-testid=passkeys-section]")
+    await section.locator("[data-testid=passkey-add]").click()
+    await section.locator("[data-testid=passkey-name]").fill("Laptop")
+    await section.locator("[data-testid=passkey-password]").fill(AGENT_PASSWORD)
+    await section.locator("[data-testid=passkey-create]").click()
+    await expect_inbox(page)
+    await expect(enrolment).to_have_count(0)
+
+    # The only second factor of a role that requires one cannot be removed.
+    await page.locator("[data-testid=account]").click()
+    passkeys = page.locator("[data-testid=passkeys-section]")
+    await passkeys.locator("[data-testid=passkey-remove]").click()
+    await passkeys.locator("[data-testid=passkey-password]").fill(AGENT_PASSWORD)
+    await passkeys.locator("[data-testid=passkey-remove-confirm]").click()
+    await expect(passkeys.locator("[data-testid=passkey-feedback]")).to_contain_text(
+        "requires two-step login", timeout=T
+    )
+    await expect(passkeys.locator("[data-testid=passkey-item]")).to_have_count(1)
     await context.close()
