@@ -194,6 +194,7 @@ async def world(tmp_path: Path) -> Any:
     # Hundreds of requests from one address: lift the per-IP limits for this test only.
     lifted = {
         "BASTION_RL_HTTP": "100000/minute",
+        "BASTION_RL_HTTP_CREDENTIAL": "100000/minute",
         "BASTION_RL_LOGIN": "1000/minute",
         "BASTION_RL_SESSIONS": "1000/minute",
         "BASTION_RL_WS_CONNECTS": "1000/minute",
@@ -320,6 +321,7 @@ def _request(w: World, route: str) -> tuple[str, str, dict[str, Any] | None, dic
     return method, path, body, params
 
 
+@pytest.mark.timeout(300)  # ten callers' set-up and hundreds of requests; slow when loaded
 async def test_rest_access_matrix(world: World) -> None:
     failures = []
     # Logging out last keeps every caller's session for the other rows.
@@ -353,6 +355,7 @@ async def _ws(world: World, caller: str, kind: str) -> WsClient | None:
     return await WsClient.connect(url, origin=base, cookie=cookie)
 
 
+@pytest.mark.timeout(300)
 async def test_websocket_access_matrix(world: World) -> None:
     failures = []
     conv = world.ids["conv"]
