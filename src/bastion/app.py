@@ -18,10 +18,12 @@ from bastion.clock import SystemClock
 from bastion.domain.apitokens import ApiTokenService
 from bastion.domain.auth import AuthService
 from bastion.domain.bans import BanService
+from bastion.domain.canned import CannedService
 from bastion.domain.conversations import ChatLimits, ChatService
 from bastion.domain.departments import DepartmentService
 from bastion.domain.passkeys import PasskeyService
 from bastion.domain.ports import Bus, Clock
+from bastion.domain.roles import RoleService
 from bastion.domain.spam import SpamLimits
 from bastion.domain.staff import StaffService
 from bastion.domain.visitors import VisitorService
@@ -36,10 +38,12 @@ from bastion.storage.db import Database
 from bastion.storage.uow import SqlUnitOfWorkFactory
 from bastion.transport.context import Services
 from bastion.transport.rest import (
+    access,
     account,
     admin,
     api,
     bans,
+    canned,
     errors,
     health,
     pages,
@@ -139,6 +143,8 @@ def build_services(
             max_total=settings.ws_max_connections, max_per_ip=settings.ws_max_per_ip
         ),
         web_dist=WEB_DIST,
+        roles=RoleService(uow, clock),
+        canned=CannedService(uow, clock),
         demo=demo,
     )
 
@@ -183,6 +189,8 @@ def create_app(
     app.include_router(passkeys.router)
     app.include_router(admin.router)
     app.include_router(bans.router)
+    app.include_router(access.router)
+    app.include_router(canned.router)
     app.include_router(reports.router)
     app.include_router(ws_routes.router)
     app.include_router(pages.apidocs_router())

@@ -27,6 +27,10 @@ from bastion.transport.ws.codec import AGENT_FRAMES, VISITOR_FRAMES
 from tests.support.client import WsClient, connect_visitor, login
 from tests.support.server import AGENT_PASSWORD, Server
 
+# Hundreds of requests per test (and eleven logins, each an argon2 hash): the default
+# 120 s is too tight on a loaded 2-core CI machine.
+pytestmark = pytest.mark.timeout(300)
+
 CALLERS = [
     "anon",
     "visitor",
@@ -39,6 +43,9 @@ CALLERS = [
     "token",
     "dead",
 ]
+# A user of a custom role holding exactly the supervisor's permissions must get the
+# supervisor's answer on every route and command: roles act only through permissions.
+MIRRORS = {"custom": "super"}
 DENY_CODES = {"not_authenticated", "forbidden", "2fa_enrollment_required", "ip_not_allowed"}
 
 # route → expected outcome per caller, in CALLERS order.
@@ -90,6 +97,17 @@ REST: dict[str, str] = {
     "PUT /api/v1/users/{user_id}/departments": "D  D  D  D  D  A  A  D  D  D",
     "PUT /api/v1/widgets/{widget_id}/department": "D  D  D  D  D  A  A  D  D  D",
     "DELETE /api/v1/tokens/{token_id}": "D  D  D  D  D  N  N  D  D  D",
+    "GET /api/v1/permissions": "D  D  D  A  A  A  A  D  A  D",
+    "GET /api/v1/roles": "D  D  D  D  D  A  A  D  D  D",
+    "GET /api/v1/department-members": "D  D  D  D  D  A  A  D  D  D",
+    "POST /api/v1/roles": "D  D  D  D  D  A  A  D  D  D",
+    "PUT /api/v1/roles/{name}": "D  D  D  D  D  A  A  D  D  D",
+    "DELETE /api/v1/roles/{name}": "D  D  D  D  D  N  N  D  D  D",
+    "PUT /api/v1/users/{user_id}/disabled": "D  D  D  D  D  A  A  D  D  D",
+    "GET /api/v1/canned": "D  D  D  A  A  A  A  D  D  D",
+    "POST /api/v1/canned": "D  D  D  D  A  A  A  D  D  D",
+    "PUT /api/v1/canned/{canned_id}": "D  D  D  D  A  A  A  D  D  D",
+    "DELETE /api/v1/canned/{canned_id}": "D  D  D  D  N  N  N  D  D  D",
     # Pages and assets are public; what they show depends on the API calls above.
     "GET /api/docs": "A  A  A  A  A  A  A  A  A  A",
     "GET /api/docs/assets/{path:path}": "A  A  A  A  A  A  A  A  A  A",
@@ -233,6 +251,7 @@ async def _populate(srv: Server) -> World:
             w.ids[key] = r.json()["id"]
         r = await http.delete(f"/api/v1/tokens/{w.ids['dead']}", headers=w.headers["admin"])
         assert r.status_code == 204
+        await _custom_roles(http, w)
     # The victim's conversation, active with the owner (not the agent).
     victim, hello = await connect_visitor(base, srv.widget)
     w.ids["conv"] = (await victim.cmd("chat.start", consent={"accepted": True}))["conversation"]
@@ -253,6 +272,38 @@ async def _populate(srv: Server) -> World:
     return w
 
 
+async def _custom_roles(http: httpx.AsyncClient, w: World) -> None:
+    """The "custom" caller (a supervisor's permissions in a custom role), a role for the
+    role routes to edit, and a canned response for the canned routes.
+    """
+    from bastion.domain.models import Role
+    from bastion.domain.permissions import ROLE_PERMISSIONS
+
+    admin = w.headers["admin"]
+    mirror = sorted(p.value for p in ROLE_PERMISSIONS[Role.SUPERVISOR])
+    for name, perms in (("mirror", mirror), ("matrixrole", ["chat.handle"])):
+        r = await http.post(
+            "/api/v1/roles", json={"name": name, "permissions": perms}, headers=admin
+        )
+        assert r.status_code == 201, r.text
+    r = await http.post(
+        "/api/v1/users",
+        json={"email": "custom@example.com", "password": AGENT_PASSWORD, "role": "mirror"},
+        headers=admin,
+    )
+    assert r.status_code == 201, r.text
+    cookie, csrf = await login(w.server.base, "custom@example.com", AGENT_PASSWORD)
+    w.cookies["custom"] = cookie
+    w.headers["custom"] = {"Cookie": cookie, "X-CSRF-Token": csrf}
+    r = await http.post(
+        "/api/v1/canned",
+        json={"shortcut": "matrix", "title": "Matrix", "body": "Hello"},
+        headers=admin,
+    )
+    assert r.status_code == 201, r.text
+    w.ids["canned"] = r.json()["id"]
+
+
 def _request(w: World, route: str) -> tuple[str, str, dict[str, Any] | None, dict[str, Any] | None]:
     method, path = route.split(" ", 1)
     body: dict[str, Any] | None = None
@@ -265,6 +316,8 @@ def _request(w: World, route: str) -> tuple[str, str, dict[str, Any] | None, dic
         "{token_id}": "t_doesnotexist",
         "{ban_id}": "b_doesnotexist",
         "{passkey_id}": "pk_doesnotexist",
+        "{canned_id}": w.ids["canned"] if route.startswith("PUT") else "cr_doesnotexist",
+        "{name}": "matrixrole" if route.startswith("PUT") else "nosuchrole",
         "{path:path}": "missing.js",
     }
     for k, v in fill.items():
@@ -300,6 +353,15 @@ def _request(w: World, route: str) -> tuple[str, str, dict[str, Any] | None, dic
             "csp-report": {"violated-directive": "script-src", "blocked-uri": "inline"}
         },
         "PUT /api/v1/users/{user_id}/departments": {"departments": []},
+        "POST /api/v1/roles": {"name": f"r{uuid.uuid4().hex[:8]}", "permissions": []},
+        "PUT /api/v1/roles/{name}": {"permissions": ["chat.handle"]},
+        "PUT /api/v1/users/{user_id}/disabled": {"disabled": False},
+        "POST /api/v1/canned": {
+            "shortcut": f"c{uuid.uuid4().hex[:8]}",
+            "title": "Matrix",
+            "body": "Hello",
+        },
+        "PUT /api/v1/canned/{canned_id}": {"shortcut": "matrix", "title": "M", "body": "Hi"},
         "PUT /api/v1/widgets/{widget_id}/department": {"department": None},
         "POST /api/v1/auth/totp/setup": {},
         "POST /api/v1/auth/passkeys/register/options": {"password": "not the password"},
@@ -329,7 +391,8 @@ async def test_rest_access_matrix(world: World) -> None:
     async with httpx.AsyncClient(base_url=world.server.base) as http:
         for route in routes:
             expected = _row(REST, route, CALLERS)
-            for caller in CALLERS:
+            expected |= {c: expected[m] for c, m in MIRRORS.items()}
+            for caller in [*CALLERS, *MIRRORS]:
                 method, path, body, params = _request(world, route)
                 r = await http.request(
                     method, path, json=body, params=params, headers=world.headers[caller]
@@ -380,7 +443,8 @@ async def test_websocket_access_matrix(world: World) -> None:
     for key in order:
         kind, command = key.split(" ", 1)
         expected = _row(WS, key, WS_CALLERS)
-        for caller in WS_CALLERS:
+        expected |= {c: expected[m] for c, m in MIRRORS.items()}
+        for caller in [*WS_CALLERS, *MIRRORS]:
             want = expected[caller]
             if want == "-":
                 continue

@@ -66,12 +66,17 @@ class World:
         return await self.svc.visitors.authenticate(issued.token)
 
     async def staff(
-        self, email: str, role: Role = Role.AGENT, name: str = "Jonas"
+        self, email: str, role: Role | str = Role.AGENT, name: str = "Jonas"
     ) -> StaffPrincipal:
         user = await self.svc.staff.create_user(
             None, email=email, password=PASSWORD, role=role, name=name
         )
-        return StaffPrincipal(user_id=user.id, name=user.name, role=user.role)
+        return StaffPrincipal(
+            user_id=user.id,
+            name=user.name,
+            role=user.role,
+            permissions=await self.svc.roles.permissions_for(user.role),
+        )
 
     async def start(self, visitor: VisitorPrincipal, **kw: Any) -> str:
         result = await self.svc.chat.start_chat(

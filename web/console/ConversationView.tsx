@@ -1,8 +1,10 @@
 /** One conversation: visitor header, the ordered event list, and the reply / note composer. */
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { format } from "../shared/i18n";
+import { adminTables } from "../shared/i18n";
 import type { SeqEvent } from "../shared/protocol";
 import { BanButton } from "./BanDialog";
+import { cannedMatches, cannedQuery, insertCanned, type CannedItem } from "./canned";
 import { SafeText } from "./SafeText";
 import type { Conversation, PageView, PendingItem } from "./state";
 import { t } from "./strings";
@@ -17,11 +19,13 @@ interface Props {
   conv: Conversation;
   page: PageView | null;
   actions: Actions;
+  /** Canned responses this agent may use ("/" + shortcut in the composer). */
+  canned?: readonly CannedItem[];
 }
 
 const STATE_LABEL = { waiting: t.stateWaiting, active: t.stateActive, closed: t.stateClosed } as const;
 
-export function ConversationView({ conv, page, actions }: Props) {
+export function ConversationView({ conv, page, actions, canned = [] }: Props) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const listRef = useRef<HTMLDivElement>(null);
@@ -145,7 +149,7 @@ export function ConversationView({ conv, page, actions }: Props) {
           </p>
         )}
       </div>
-      <Composer conv={conv} actions={actions} composerRef={composerRef} />
+      <Composer conv={conv} actions={actions} composerRef={composerRef} canned={canned} />
     </section>
   );
 }
@@ -223,9 +227,12 @@ interface ComposerProps {
   conv: Conversation;
   actions: Actions;
   composerRef: { current: HTMLTextAreaElement | null };
+  canned: readonly CannedItem[];
 }
 
-function Composer({ conv, actions, composerRef }: ComposerProps) {
+function Composer({ conv, actions, composerRef, canned }: ComposerProps) {
+  const [highlight, setHighlight] = useState(0);
+  const [dismissed, setDismissed] = useState<string | null>(null);
   const typingOn = useRef(false);
   const typingSentAt = useRef(0);
   const idle = useRef<ReturnType<typeof setTimeout> | null>(null);
@@ -247,7 +254,19 @@ function Composer({ conv, actions, composerRef }: ComposerProps) {
   // Leaving the conversation (or unmounting) ends the typing indicator.
   useEffect(() => stopTyping, [id]);
 
+  const query = conv.draft !== dismissed ? cannedQuery(conv.draft) : null;
+  const suggestions = query === null ? [] : cannedMatches(canned, query);
+  const hi = Math.min(highlight, Math.max(suggestions.length - 1, 0));
+
+  const insert = (item: CannedItem) => {
+    // Into the composer only: the agent reads, edits and sends it themselves.
+    actions.setDraft(id, { text: insertCanned(conv.draft, item) });
+    setHighlight(0);
+    composerRef.current?.focus();
+  };
+
   const onInput = (value: string) => {
+    setHighlight(0);
     actions.setDraft(id, { text: value });
     // Internal notes are nobody's business on the visitor's side: no typing indicator for them.
     if (note || replyBlocked) return;
@@ -303,6 +322,28 @@ function Composer({ conv, actions, composerRef }: ComposerProps) {
           <span class="reply-hint">{conv.state === "waiting" ? t.acceptToReply : t.closedNoReply}</span>
         )}
       </div>
+      {suggestions.length > 0 && (
+        <ul class="canned-suggestions" role="listbox" aria-label={adminTables.en.cannedSuggestions} data-testid="canned-suggestions">
+          {suggestions.map((c, i) => (
+            <li
+              key={c.id}
+              role="option"
+              aria-selected={i === hi ? "true" : "false"}
+              class={i === hi ? "canned-option canned-option--on" : "canned-option"}
+              data-testid="canned-option"
+              data-shortcut={c.shortcut}
+              // Keep the focus in the composer while picking with the mouse.
+              onMouseDown={(e) => e.preventDefault()}
+              onClick={() => insert(c)}
+            >
+              <code>/{c.shortcut}</code> <span class="canned-title">{c.title}</span>
+            </li>
+          ))}
+          <li class="canned-hint muted" aria-hidden="true">
+            {adminTables.en.cannedInsertHint}
+          </li>
+        </ul>
+      )}
       <div class="composer-row">
         <textarea
           ref={composerRef}
@@ -312,11 +353,32 @@ function Composer({ conv, actions, composerRef }: ComposerProps) {
           maxLength={MAX_BODY}
           disabled={replyBlocked}
           aria-label={note ? t.noteHint : t.reply}
+          aria-autocomplete="list"
+          aria-expanded={suggestions.length > 0 ? "true" : "false"}
           placeholder={note ? t.notePlaceholder : t.replyPlaceholder}
           value={conv.draft}
           onInput={(e) => onInput(e.currentTarget.value)}
           onBlur={stopTyping}
           onKeyDown={(e) => {
+            const chosen = suggestions[hi];
+            if (chosen && !e.isComposing) {
+              if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+                e.preventDefault();
+                const step = e.key === "ArrowDown" ? 1 : -1;
+                setHighlight((hi + step + suggestions.length) % suggestions.length);
+                return;
+              }
+              if ((e.key === "Enter" && !e.shiftKey) || e.key === "Tab") {
+                e.preventDefault();
+                insert(chosen);
+                return;
+              }
+              if (e.key === "Escape") {
+                e.preventDefault();
+                setDismissed(conv.draft);
+                return;
+              }
+            }
             if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
               e.preventDefault();
               send();

@@ -4,6 +4,10 @@ import { ApiError } from "../shared/http";
 import type { AgentStatus, ServerFrame, StaffUser } from "../shared/protocol";
 import { SocketClient } from "../shared/socket";
 import { AccountView } from "./AccountView";
+import { AdminArea } from "./admin/AdminArea";
+import { sectionsFor } from "./admin/adminApi";
+import type { CannedItem } from "./canned";
+import { adminTables } from "../shared/i18n";
 import type { ConsoleApi } from "./api";
 import { ConversationView } from "./ConversationView";
 import { errorText, visitorName } from "./labels";
@@ -44,7 +48,18 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
   const loading = useRef(new Set<string>());
   const loggedOut = useRef(onLoggedOut);
   loggedOut.current = onLoggedOut;
-  const [view, setView] = useState<"inbox" | "account">("inbox");
+  const [view, setView] = useState<"inbox" | "account" | "admin">("inbox");
+  // What the admin link and the composer's canned responses need; the server checks anyway.
+  const [perms, setPerms] = useState<{ all: string[]; mine: string[] }>({ all: [], mine: [] });
+  const [canned, setCanned] = useState<CannedItem[]>([]);
+  const loadCanned = useCallback(() => {
+    api.call<CannedItem[]>("/api/v1/canned").then(setCanned, () => setCanned([]));
+  }, [api]);
+  useEffect(() => {
+    api.call<{ all: string[]; mine: string[] }>("/api/v1/permissions").then(setPerms, () => undefined);
+    loadCanned();
+  }, [api, loadCanned]);
+  const canAdmin = sectionsFor(perms.mine).length > 0;
   const [totpEnabled, setTotpEnabled] = useState(user.totp_enabled === true);
   const accountButton = useRef<HTMLButtonElement>(null);
 
@@ -227,7 +242,7 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
   };
 
   return (
-    <div class={view === "account" ? "workspace workspace--account" : "workspace"}>
+    <div class={view === "inbox" ? "workspace" : "workspace workspace--account"}>
       <header class="topbar">
         <div class="brand" aria-hidden="true">
           B
@@ -267,12 +282,34 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
             <span class="label-long">{t.account}</span>
             <span class="label-short">{t.accountShort}</span>
           </button>
+          {canAdmin && (
+            <button
+              class={view === "admin" ? "button button--ghost button--current" : "button button--ghost"}
+              type="button"
+              data-testid="admin"
+              aria-pressed={view === "admin" ? "true" : "false"}
+              onClick={() => setView(view === "admin" ? "inbox" : "admin")}
+            >
+              {adminTables.en.admin}
+            </button>
+          )}
           <button class="button button--ghost" type="button" data-testid="logout" onClick={() => void logout()}>
             {t.logout}
           </button>
         </div>
       </header>
-      {view === "account" ? (
+      {view === "admin" ? (
+        <main class="main main--account">
+          <AdminArea
+            api={api}
+            me={user.id}
+            all={perms.all}
+            mine={perms.mine}
+            onBack={() => setView("inbox")}
+            onCannedChanged={loadCanned}
+          />
+        </main>
+      ) : view === "account" ? (
         <main class="main main--account">
           <AccountView
             api={api}
@@ -315,6 +352,7 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
                 conv={selected}
                 page={selected.visitor ? state.pages[selected.visitor.id] ?? null : null}
                 actions={actions}
+                canned={canned}
               />
             ) : (
               <div class="empty-state">{t.selectChat}</div>

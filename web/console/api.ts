@@ -17,7 +17,8 @@ export class ConsoleApi {
 
   constructor(private readonly fetchFn: Fetch = (input, init) => fetch(input, init)) {}
 
-  private call<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  /** A JSON call with the session cookie; writes carry the CSRF token (the admin area uses it too). */
+  call<T>(path: string, options: RequestOptions = {}): Promise<T> {
     const method = options.method ?? "GET";
     const headers = { ...options.headers };
     if (method !== "GET" && this.csrf) headers["X-CSRF-Token"] = this.csrf;

@@ -12,6 +12,7 @@ from bastion.domain.models import ApiToken
 from bastion.domain.permissions import Perm, allowed
 from bastion.domain.ports import Clock, UnitOfWorkFactory
 from bastion.domain.principals import StaffPrincipal
+from bastion.domain.roles import resolve_permissions
 from bastion.security.tokens import hash_token, new_token
 
 MAX_DAYS = 365
@@ -108,6 +109,7 @@ class ApiTokenService:
             token = await uow.api_tokens.get_by_hash(hash_token(secret))
             user = await uow.users.get(token.user_id) if token else None
             allowlist = await uow.security.get(SETTING_IP_ALLOWLIST) or []
+            permissions = await resolve_permissions(uow, user.role) if user else frozenset()
         if token is None or user is None or token.revoked or user.disabled:
             raise NotAuthenticated("invalid API token")
         if token.expires_at <= now:
@@ -126,4 +128,5 @@ class ApiTokenService:
             name=user.name,
             role=user.role,
             scopes=frozenset(token.scopes),
+            permissions=permissions,
         )

@@ -24,6 +24,7 @@ from bastion.domain.errors import (
     TooManyAttempts,
     WeakPassword,
 )
+from bastion.domain.events import STAFF_CHANNEL, sessions_ended_notice
 from bastion.domain.ids import IdFactory, new_id
 from bastion.domain.models import AuditEntry, Role, StaffSession, User
 from bastion.domain.permissions import Perm, allowed
@@ -338,7 +339,7 @@ class AuthService:
             passkeys = await uow.passkeys.count_for_user(user.id)
         if not self._hasher.verify(user.password_hash, password):
             raise InvalidCredentials("wrong password")
-        if user.role.value in required and not passkeys:
+        if user.role in required and not passkeys:
             raise Forbidden("your role requires two-step login; add a passkey first")
         async with self._uow() as uow:
             await uow.users.set_totp(user.id, secret=None, pending=None)
@@ -425,6 +426,7 @@ class AuthService:
             if await uow.users.get(user_id) is None:
                 raise NotFound("no such user")
             ended = await uow.sessions.revoke_all(user_id)
+            uow.on_commit(STAFF_CHANNEL, sessions_ended_notice([user_id]))
             await uow.audit.add(
                 audit_entry(
                     now,
@@ -444,7 +446,7 @@ class AuthService:
         """The user's role requires a second factor (TOTP or a passkey) they do not have."""
         async with self._uow(write=False) as uow:
             required = await uow.security.get(SETTING_REQUIRE_2FA) or []
-            if user.role.value not in required or user.totp_enabled:
+            if user.role not in required or user.totp_enabled:
                 return False
             return await uow.passkeys.count_for_user(user.id) == 0
 
@@ -459,10 +461,12 @@ class AuthService:
         self, actor: StaffPrincipal | None, roles: list[str], ip: str | None
     ) -> list[str]:
         self._check_admin(actor)
-        try:
-            cleaned = sorted({Role(r).value for r in roles})
-        except ValueError:
-            raise InvalidInput("unknown role", field="roles") from None
+        cleaned = sorted(set(roles))
+        async with self._uow(write=False) as uow:
+            # Built-in or custom roles (a custom role is a row of the roles table).
+            known = {r.name for r in await uow.roles.list_all()} | {r.value for r in Role}
+        if not set(cleaned) <= known:
+            raise InvalidInput("unknown role", field="roles")
         await self._set_policy(SETTING_REQUIRE_2FA, cleaned, actor, ip)
         return cleaned
 

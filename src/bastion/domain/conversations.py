@@ -39,9 +39,10 @@ from bastion.domain.models import (
     EventType,
     Visitor,
 )
-from bastion.domain.permissions import Perm, allowed, has_perm
+from bastion.domain.permissions import Perm, allowed
 from bastion.domain.ports import Bus, Clock, DuplicateCommand, UnitOfWork, UnitOfWorkFactory
 from bastion.domain.principals import Principal, StaffPrincipal, VisitorPrincipal
+from bastion.domain.roles import resolve_permissions
 from bastion.domain.spam import SpamLimits, check_not_spam
 from bastion.security.redaction import RedactionTimeout, redact, rules_from_config
 
@@ -605,7 +606,8 @@ class ChatService:
                 raise InvalidState("only an active conversation can be transferred")
             self._check_participant(actor, conv)
             target = await uow.users.get(to_agent)
-            if target is None or target.disabled or not has_perm(target.role, Perm.CHAT_HANDLE):
+            target_perms = await resolve_permissions(uow, target.role) if target else frozenset()
+            if target is None or target.disabled or Perm.CHAT_HANDLE not in target_perms:
                 raise NotFound("no such agent", field="agent")
             if target.id != conv.agent_id:
                 await self._check_capacity(uow, target.id)

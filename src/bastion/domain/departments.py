@@ -50,6 +50,14 @@ class DepartmentService:
         async with self._uow(write=False) as uow:
             return await uow.departments.list_all()
 
+    async def memberships(self, actor: StaffPrincipal | None) -> dict[str, list[str]]:
+        """User id → sorted department ids, for the admin's user editor."""
+        self._check_admin(actor)
+        async with self._uow(write=False) as uow:
+            users = await uow.users.list_all()
+            out = {u.id: sorted(await uow.departments.of_user(u.id)) for u in users}
+        return {k: v for k, v in out.items() if v}
+
     async def of_user(self, user_id: str) -> set[str]:
         async with self._uow(write=False) as uow:
             return await uow.departments.of_user(user_id)

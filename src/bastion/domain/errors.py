@@ -162,3 +162,17 @@ class PasskeysUnavailable(DomainError):
 
     code = "passkeys_unavailable"
     status = 409
+
+
+class RoleInUse(DomainError):
+    """A role still assigned to someone cannot be deleted."""
+
+    code = "role_in_use"
+    status = 409
+
+
+class BuiltinRole(DomainError):
+    """The four built-in roles are fixed: they cannot be edited, deleted or shadowed."""
+
+    code = "role_builtin"
+    status = 409

@@ -13,6 +13,14 @@ STAFF_CHANNEL = "staff"
 BANS_CHANNEL = "bans"
 
 
+def sessions_ended_notice(user_ids: list[str]) -> dict[str, Any]:
+    """Tells every node (on ``STAFF_CHANNEL``) to close these users' agent sockets: their
+    sessions ended (role or permission change, lock, admin action), and a socket
+    authenticated before must not keep the old privileges.
+    """
+    return {"type": "sessions_ended", "users": sorted(user_ids)}
+
+
 def conv_channel(conversation_id: str) -> str:
     return f"conv:{conversation_id}"
 

@@ -74,7 +74,7 @@ class User:
     id: str
     email: str
     name: str
-    role: Role
+    role: str  # a built-in ``Role`` value or the name of a custom role
     password_hash: str
     status: AgentStatus
     created_at: datetime
@@ -221,3 +221,28 @@ class WebAuthnChallenge:
     user_id: str | None = None
     session_hash: str | None = None
     user_verification: bool = False
+
+
+@dataclass(frozen=True)
+class RoleDef:
+    """A role: the four built-ins (permissions fixed in code) or a custom permission set."""
+
+    name: str
+    permissions: frozenset[str]
+    builtin: bool
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CannedResponse:
+    """A reply template staff insert into the composer. ``department_id`` None: global."""
+
+    id: str
+    shortcut: str
+    title: str
+    body: str
+    department_id: str | None
+    author_id: str | None
+    created_at: datetime
+    updated_at: datetime

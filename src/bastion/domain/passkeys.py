@@ -360,7 +360,7 @@ class PasskeyService:
         async with self._uow() as uow:
             required = await uow.security.get(SETTING_REQUIRE_2FA) or []
             left = await uow.passkeys.count_for_user(user.id)
-            last = user.role.value in required and not user.totp_enabled and left <= 1
+            last = user.role in required and not user.totp_enabled and left <= 1
             if not last and not await uow.passkeys.delete(user.id, passkey_id):
                 raise NotFound("no such passkey")
             action = "passkey.delete_refused" if last else "passkey.deleted"

@@ -12,11 +12,13 @@ from bastion.domain.models import (
     ApiToken,
     AuditEntry,
     Ban,
+    CannedResponse,
     Conversation,
     ConvState,
     Department,
     Event,
     Passkey,
+    RoleDef,
     StaffSession,
     User,
     Visitor,
@@ -130,6 +132,35 @@ class DepartmentRepo(Protocol):
     async def get(self, department_id: str) -> Department | None: ...
     async def of_user(self, user_id: str) -> set[str]: ...
     async def set_for_user(self, user_id: str, department_ids: list[str]) -> None: ...
+
+
+class RoleRepo(Protocol):
+    """Custom roles (rows of built-ins only reserve their names)."""
+
+    async def get(self, name: str) -> RoleDef | None: ...
+    async def list_all(self) -> list[RoleDef]: ...
+    async def add(self, role: RoleDef) -> None: ...
+    async def update(self, name: str, permissions: frozenset[str], at: datetime) -> None: ...
+    async def delete(self, name: str) -> None: ...
+    async def users_with(self, name: str) -> list[str]:
+        """Ids of the users holding the role."""
+        ...
+
+    async def user_counts(self) -> dict[str, int]:
+        """Role name → number of users holding it."""
+        ...
+
+
+class CannedRepo(Protocol):
+    async def get(self, canned_id: str) -> CannedResponse | None: ...
+    async def get_by_shortcut(self, shortcut: str) -> CannedResponse | None: ...
+    async def list_for(self, department_ids: set[str] | None) -> list[CannedResponse]:
+        """Global responses plus those of ``department_ids`` (None: every response)."""
+        ...
+
+    async def add(self, canned: CannedResponse) -> None: ...
+    async def update(self, canned: CannedResponse) -> None: ...
+    async def delete(self, canned_id: str) -> None: ...
 
 
 class ApiTokenRepo(Protocol):
@@ -278,6 +309,8 @@ class UnitOfWork(Protocol):
     bans: BanRepo
     passkeys: PasskeyRepo
     webauthn_challenges: WebAuthnChallengeRepo
+    roles: RoleRepo
+    canned: CannedRepo
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

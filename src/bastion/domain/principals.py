@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from bastion.domain.models import Role
+if TYPE_CHECKING:
+    from bastion.domain.permissions import Perm
 
 
 @dataclass(frozen=True)
@@ -22,10 +24,13 @@ class VisitorPrincipal:
 class StaffPrincipal:
     user_id: str
     name: str
-    role: Role
+    role: str  # a built-in Role value or a custom role's name
     session_hash: str | None = None
     # An API token acts for its creator, narrowed to these permissions.
     scopes: frozenset[str] | None = None
+    # The role's permissions, resolved at authentication (domain/roles.py). None: the
+    # built-in role's, from code (a custom role name then grants nothing).
+    permissions: frozenset[Perm] | None = None
 
     @property
     def key(self) -> str:

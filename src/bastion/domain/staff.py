@@ -15,12 +15,13 @@ from bastion.domain.errors import (
     TwoFactorRequired,
     WeakPassword,
 )
-from bastion.domain.events import STAFF_CHANNEL
+from bastion.domain.events import STAFF_CHANNEL, sessions_ended_notice
 from bastion.domain.ids import IdFactory, new_id
 from bastion.domain.models import AgentStatus, Role, User
 from bastion.domain.permissions import Perm, allowed
 from bastion.domain.ports import Clock, PasswordHasher, UnitOfWorkFactory
 from bastion.domain.principals import StaffPrincipal
+from bastion.domain.roles import check_holds, check_role_exists, resolve_permissions
 from bastion.security.passwords import password_weakness
 from bastion.security.tokens import hash_token
 
@@ -45,7 +46,7 @@ def user_summary(user: User) -> dict[str, str]:
         "id": user.id,
         "email": user.email,
         "name": user.name,
-        "role": user.role.value,
+        "role": user.role,
         "status": user.status.value,
     }
 
@@ -74,14 +75,17 @@ class StaffService:
         *,
         email: str,
         password: str,
-        role: Role,
+        role: str,
         name: str | None = None,
     ) -> User:
-        """Create a staff account; ``actor`` None is the local operator (CLI, first start)."""
+        """Create a staff account; ``actor`` None is the local operator (CLI, first start).
+        ``role`` is a built-in role or a custom one; the actor must hold all its permissions.
+        """
+        role = str(role)
         if actor is not None:
             if not allowed(actor, Perm.USERS_MANAGE):
                 raise Forbidden("your role cannot manage users")
-            if role is Role.OWNER and actor.role is not Role.OWNER:
+            if role == Role.OWNER and actor.role != Role.OWNER:
                 raise Forbidden("only an owner can create an owner")
         email = check_email(email)
         display = (name or email.split("@", 1)[0]).strip()[:80]
@@ -96,6 +100,8 @@ class StaffService:
             created_at=self._clock.now(),
         )
         async with self._uow() as uow:
+            await check_role_exists(uow, role)
+            check_holds(actor, await resolve_permissions(uow, role), "grant")
             if await uow.users.get_by_email(email) is not None:
                 raise Conflict("a user with this e-mail exists", field="email")
             await uow.users.add(user)
@@ -105,7 +111,7 @@ class StaffService:
                     "user.created",
                     actor=actor.user_id if actor else "cli",
                     target=user.id,
-                    role=role.value,
+                    role=role,
                 )
             )
             await uow.commit()
@@ -138,10 +144,12 @@ class StaffService:
             required = await uow.security.get(SETTING_REQUIRE_2FA) or []
             # A passkey counts as the second factor too (looked up only when it matters).
             enrolled = user is not None and (
-                user.role.value not in required
+                user.role not in required
                 or user.totp_enabled
                 or await uow.passkeys.count_for_user(user.id) > 0
             )
+            # Resolved per request, not cached: a role edit on another node applies at once.
+            permissions = await resolve_permissions(uow, user.role) if user else frozenset()
         if (
             session is None
             or user is None
@@ -161,7 +169,11 @@ class StaffService:
                 await uow.sessions.touch(id_hash, now)
                 await uow.commit()
         principal = StaffPrincipal(
-            user_id=user.id, name=user.name, role=user.role, session_hash=id_hash
+            user_id=user.id,
+            name=user.name,
+            role=user.role,
+            session_hash=id_hash,
+            permissions=permissions,
         )
         return principal, user
 
@@ -190,15 +202,17 @@ class StaffService:
             return await uow.users.list_all()
 
     async def set_role(
-        self, actor: StaffPrincipal | None, user_id: str, role: Role, ip: str | None = None
+        self, actor: StaffPrincipal | None, user_id: str, role: str, ip: str | None = None
     ) -> None:
-        """Change a role. The user's sessions end, so the next login gets a new session
-        id with the new privileges (no session outlives a privilege change).
+        """Change a role (built-in or custom). The user's sessions end, so the next login
+        gets a new session id with the new privileges (no session outlives a privilege
+        change). The actor must hold every permission of both the old and the new role.
         """
+        role = str(role)
         if actor is not None:
             if not allowed(actor, Perm.USERS_MANAGE):
                 raise Forbidden("your role cannot manage users")
-            if role is Role.OWNER and actor.role is not Role.OWNER:
+            if role == Role.OWNER and actor.role != Role.OWNER:
                 raise Forbidden("only an owner can make an owner")
             if actor.user_id == user_id:
                 raise Forbidden("ask another admin to change your own role")
@@ -206,10 +220,14 @@ class StaffService:
             user = await uow.users.get(user_id)
             if user is None:
                 raise NotFound("no such user")
-            if user.role is Role.OWNER and actor is not None and actor.role is not Role.OWNER:
+            if user.role == Role.OWNER and actor is not None and actor.role != Role.OWNER:
                 raise Forbidden("only an owner can change an owner")
-            await uow.users.set_role(user_id, role.value)
+            await check_role_exists(uow, role)
+            check_holds(actor, await resolve_permissions(uow, role), "grant")
+            check_holds(actor, await resolve_permissions(uow, user.role), "take away")
+            await uow.users.set_role(user_id, role)
             ended = await uow.sessions.revoke_all(user_id)
+            uow.on_commit(STAFF_CHANNEL, sessions_ended_notice([user_id]))
             await uow.audit.add(
                 audit_entry(
                     self._clock.now(),
@@ -217,8 +235,8 @@ class StaffService:
                     actor=actor.user_id if actor else "cli",
                     target=user_id,
                     ip=ip,
-                    old=user.role.value,
-                    new=role.value,
+                    old=user.role,
+                    new=role,
                     sessions_ended=ended,
                 )
             )
@@ -242,3 +260,38 @@ class StaffService:
         async with self._uow(write=False) as uow:
             users = await uow.users.list_all()
         return any(u.status is AgentStatus.ONLINE and not u.disabled for u in users)
+
+    async def set_disabled(
+        self, actor: StaffPrincipal | None, user_id: str, disabled: bool, ip: str | None = None
+    ) -> int:
+        """Lock (``disabled``) or unlock an account. Locking ends every session of the
+        user; returns how many ended. The same owner and permission rules as a role change.
+        """
+        if actor is not None:
+            if not allowed(actor, Perm.USERS_MANAGE):
+                raise Forbidden("your role cannot manage users")
+            if actor.user_id == user_id:
+                raise Forbidden("you cannot lock your own account")
+        async with self._uow() as uow:
+            user = await uow.users.get(user_id)
+            if user is None:
+                raise NotFound("no such user")
+            if user.role == Role.OWNER and actor is not None and actor.role != Role.OWNER:
+                raise Forbidden("only an owner can lock an owner")
+            check_holds(actor, await resolve_permissions(uow, user.role), "take away")
+            await uow.users.set_disabled(user_id, disabled)
+            ended = await uow.sessions.revoke_all(user_id) if disabled else 0
+            if disabled:
+                uow.on_commit(STAFF_CHANNEL, sessions_ended_notice([user_id]))
+            await uow.audit.add(
+                audit_entry(
+                    self._clock.now(),
+                    "user.locked" if disabled else "user.unlocked",
+                    actor=actor.user_id if actor else "cli",
+                    target=user_id,
+                    ip=ip,
+                    sessions_ended=ended,
+                )
+            )
+            await uow.commit()
+        return ended

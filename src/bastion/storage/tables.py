@@ -307,3 +307,33 @@ webauthn_challenges = Table(
     Column("expires_at", TS, nullable=False),
     Index("ix_webauthn_challenges_expires", "expires_at"),
 )
+
+roles = Table(
+    "roles",
+    metadata,
+    Column("name", String(20), primary_key=True),
+    # Sorted permission values, space-separated. Empty for built-ins: theirs are in code.
+    Column("permissions", Text, nullable=False),
+    Column("builtin", Boolean, nullable=False),
+    Column("created_at", TS),
+    Column("updated_at", TS),
+)
+
+canned_responses = Table(
+    "canned_responses",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("shortcut", String(32), nullable=False, unique=True),
+    Column("title", String(80), nullable=False),
+    # Staff-written templates, not visitor data: stored in clear (docs/security.md).
+    Column("body", Text, nullable=False),
+    Column(
+        "department_id",
+        String(40),
+        ForeignKey("departments.id", ondelete="CASCADE"),
+    ),  # NULL: global
+    Column("author_id", String(40), ForeignKey("users.id", ondelete="SET NULL")),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Index("ix_canned_department", "department_id"),
+)

@@ -14,9 +14,11 @@ from bastion.domain import ports
 from bastion.domain.ports import Bus, DuplicateCommand, UnitOfWork
 from bastion.storage import repositories as r
 from bastion.storage.bans import SqlBanRepo
+from bastion.storage.canned import SqlCannedRepo
 from bastion.storage.cipher import KeyCache, VisitorCipher
 from bastion.storage.db import Database
 from bastion.storage.passkeys import SqlPasskeyRepo, SqlWebAuthnChallengeRepo
+from bastion.storage.roles import SqlRoleRepo
 
 log = structlog.get_logger(__name__)
 
@@ -41,6 +43,8 @@ class SqlUnitOfWork:
     bans: ports.BanRepo
     passkeys: ports.PasskeyRepo
     webauthn_challenges: ports.WebAuthnChallengeRepo
+    roles: ports.RoleRepo
+    canned: ports.CannedRepo
 
     def __init__(
         self, db: Database, bus: Bus, keys: ports.KeyStore, cache: KeyCache, *, write: bool
@@ -79,6 +83,8 @@ class SqlUnitOfWork:
         self.bans = SqlBanRepo(conn)
         self.passkeys = SqlPasskeyRepo(conn)
         self.webauthn_challenges = SqlWebAuthnChallengeRepo(conn)
+        self.roles = SqlRoleRepo(conn)
+        self.canned = SqlCannedRepo(conn)
         return self
 
     async def __aexit__(

@@ -10,10 +10,12 @@ from starlette.requests import HTTPConnection
 from bastion.domain.apitokens import ApiTokenService
 from bastion.domain.auth import AuthService
 from bastion.domain.bans import BanService
+from bastion.domain.canned import CannedService
 from bastion.domain.conversations import ChatService
 from bastion.domain.departments import DepartmentService
 from bastion.domain.passkeys import PasskeyService
 from bastion.domain.ports import Bus
+from bastion.domain.roles import RoleService
 from bastion.domain.staff import StaffService
 from bastion.domain.visitors import VisitorService
 from bastion.domain.widgets import WidgetService
@@ -45,6 +47,8 @@ class Services:
     limiter: RateLimiter
     gate: ConnectionGate
     web_dist: Path
+    roles: RoleService
+    canned: CannedService
     demo: bool = False
 
 

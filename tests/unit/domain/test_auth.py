@@ -187,7 +187,7 @@ async def test_role_change_ends_sessions_and_is_audited(world: World) -> None:
         await world.svc.staff.authenticate(token)
     new_token = (await _login(world)).session_token
     principal, _ = await world.svc.staff.authenticate(new_token)
-    assert principal.role is Role.SUPERVISOR and new_token != token
+    assert principal.role == Role.SUPERVISOR and new_token != token
     entries = await world.svc.auth.audit(owner, 50, None)
     actions = [e.action for e in entries]
     for expected in ("user.created", "auth.login", "user.role_changed"):

@@ -30,6 +30,8 @@ security_app = typer.Typer(no_args_is_help=True, help="Security policy (operator
 app.add_typer(security_app, name="security")
 app.add_typer(user_app, name="user")
 app.add_typer(widget_app, name="widget")
+role_app = typer.Typer(no_args_is_help=True, help="Custom roles (permission sets).")
+app.add_typer(role_app, name="role")
 
 
 def snippet(base: str, widget_id: str) -> str:
@@ -239,7 +241,9 @@ async def _serve_prepare(settings: Settings, base_url: str) -> list[str]:
 @user_app.command("create")
 def user_create(
     email: Annotated[str, typer.Option(help="Login e-mail.")],
-    role: Annotated[Role, typer.Option(help="owner, admin, supervisor or agent.")],
+    role: Annotated[
+        str, typer.Option(help="owner, admin, supervisor, agent or a custom role's name.")
+    ],
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
@@ -263,7 +267,7 @@ def user_create(
             )
         finally:
             await svc.db.dispose()
-        return {"id": user.id, "email": user.email, "role": user.role.value, "name": user.name}
+        return {"id": user.id, "email": user.email, "role": user.role, "name": user.name}
 
     out = _run(go)
     typer.echo(
@@ -552,6 +556,49 @@ def widget_department(
         )
     )
     typer.echo(f"{widget_id}: department {department}")
+
+
+@role_app.command("create")
+def role_create(
+    name: Annotated[str, typer.Argument(help="Role name (a-z, 0-9, - and _).")],
+    perm: Annotated[
+        list[str] | None, typer.Option("--perm", help="A permission, e.g. chat.handle (repeat).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Create a custom role from the permission set."""
+    from bastion.domain.roles import role_summary
+
+    settings = _settings()
+    role = _run(lambda: _with_services(settings, lambda s: s.roles.create(None, name, perm or [])))
+    out = role_summary(role)
+    typer.echo(json.dumps(out) if as_json else f"created role {role.name}")
+
+
+@role_app.command("list")
+def role_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List built-in and custom roles with their permissions."""
+    from bastion.domain.roles import role_summary
+
+    settings = _settings()
+    roles = _run(lambda: _with_services(settings, lambda s: s.roles.list_all(None)))
+    if as_json:
+        typer.echo(json.dumps([role_summary(r, n) for r, n in roles]))
+        return
+    for role, users in roles:
+        kind = "built-in" if role.builtin else "custom"
+        perms = " ".join(role_summary(role)["permissions"])
+        typer.echo(f"{role.name}  ({kind}, {users} user(s))  {perms}")
+
+
+@role_app.command("delete")
+def role_delete(name: Annotated[str, typer.Argument(help="Custom role name.")]) -> None:
+    """Delete a custom role (refused while a user still has it)."""
+    settings = _settings()
+    _run(lambda: _with_services(settings, lambda s: s.roles.delete(None, name)))
+    typer.echo(f"deleted role {name}")
 
 
 def main() -> None:

@@ -9,7 +9,6 @@ from pydantic import BaseModel, Field
 
 from bastion.domain.apitokens import token_summary
 from bastion.domain.errors import Forbidden
-from bastion.domain.models import Role
 from bastion.domain.permissions import Perm, allowed
 from bastion.domain.principals import StaffPrincipal
 from bastion.domain.staff import user_summary
@@ -44,7 +43,7 @@ async def list_users(request: Request, actor: Staff) -> list[UserOut]:
 class UserIn(Strict):
     email: str = Field(min_length=3, max_length=254)
     password: str = Field(min_length=1, max_length=1024)
-    role: Role
+    role: str = Field(min_length=1, max_length=20)  # built-in or custom role name
     name: str | None = Field(default=None, max_length=80)
 
 
@@ -57,7 +56,7 @@ async def create_user(body: UserIn, request: Request, actor: Staff) -> UserOut:
 
 
 class RoleIn(Strict):
-    role: Role
+    role: str = Field(min_length=1, max_length=20)  # built-in or custom role name
 
 
 @router.put("/users/{user_id}/role", status_code=204, responses=ERRORS)
@@ -80,7 +79,9 @@ class PolicyOut(BaseModel):
 
 
 class PolicyIn(Strict):
-    require_2fa_roles: list[Role] | None = Field(default=None, max_length=10)
+    require_2fa_roles: list[Annotated[str, Field(max_length=20)]] | None = Field(
+        default=None, max_length=50
+    )
     ip_allowlist: list[Annotated[str, Field(max_length=64)]] | None = Field(
         default=None, max_length=200
     )
@@ -104,7 +105,7 @@ async def put_policy(body: PolicyIn, request: Request, actor: Staff) -> dict[str
     """
     auth = services(request).auth
     if body.require_2fa_roles is not None:
-        await auth.set_require_2fa(actor, [r.value for r in body.require_2fa_roles], ip_of(request))
+        await auth.set_require_2fa(actor, body.require_2fa_roles, ip_of(request))
     if body.ip_allowlist is not None:
         await auth.set_ip_allowlist(actor, body.ip_allowlist, ip_of(request))
     return await auth.policy()

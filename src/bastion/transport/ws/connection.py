@@ -282,6 +282,8 @@ class ClientSocket:
             await self._deliver_event(message["event"])
         elif kind == "ban":
             await self._on_ban(BanKind(message["kind"]), str(message["target"]))
+        elif kind == "sessions_ended":
+            await self._on_sessions_ended(message.get("users") or [])
         elif kind == "notice":
             conv = message["conversation"]
             if conv in self.cursors:
@@ -344,6 +346,24 @@ class ClientSocket:
                 {"t": "error", "id": None, "code": "unavailable", "message": UNAVAILABLE}
             )
             await self._close(CLOSE_POLICY, "unavailable")
+
+    async def _on_sessions_ended(self, users: list[str]) -> None:
+        """The user's sessions ended (a role or permission change, a lock, an admin): a
+        socket authenticated before must not keep the old privileges, so it closes and the
+        console asks for a new login.
+        """
+        principal = self.principal
+        if isinstance(principal, StaffPrincipal) and principal.user_id in users:
+            log.info("ws_closed_sessions_ended")
+            await self.send(
+                {
+                    "t": "error",
+                    "id": None,
+                    "code": "not_authenticated",
+                    "message": "your session has ended; please log in again",
+                }
+            )
+            await self._close(CLOSE_POLICY, "not authenticated")
 
     def _sees_department(self, department: str | None) -> bool:
         if department is None or not isinstance(self.principal, StaffPrincipal):

@@ -1,0 +1,61 @@
+/** The audit log, newest first, read-only. Details are shown as JSON text (never markup). */
+import { useState } from "preact/hooks";
+import type { AdminApi } from "./adminApi";
+import { a, LoadError, useLoad } from "./common";
+
+export function AuditPanel({ admin }: { admin: AdminApi }) {
+  const [filter, setFilter] = useState("");
+  const [applied, setApplied] = useState("");
+  const entries = useLoad(() => admin.audit(applied));
+  return (
+    <section class="card" aria-labelledby="admin-audit">
+      <div class="card-head">
+        <h2 id="admin-audit">{a.tabAudit}</h2>
+      </div>
+      <form
+        class="admin-form admin-form--inline"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setApplied(filter.trim());
+          // useLoad reloads on demand only.
+          setTimeout(entries.reload, 0);
+        }}
+      >
+        <label class="field">
+          <span>{a.auditFilter}</span>
+          <input maxLength={60} value={filter} onInput={(e) => setFilter(e.currentTarget.value)} data-testid="audit-filter" />
+        </label>
+        <button class="button" type="submit">
+          {a.save}
+        </button>
+      </form>
+      <LoadError error={entries.error} />
+      {entries.data?.length === 0 && <p class="muted">{a.noAudit}</p>}
+      <table class="admin-table" data-testid="audit-table">
+        <thead>
+          <tr>
+            <th>{a.auditWhen}</th>
+            <th>{a.auditAction}</th>
+            <th>{a.auditActor}</th>
+            <th>{a.auditTarget}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(entries.data ?? []).map((e, i) => (
+            <tr key={`${e.at}-${i}`} data-testid="audit-row">
+              <td>
+                <time dateTime={e.at}>{e.at.replace("T", " ").slice(0, 19)}</time>
+              </td>
+              <td>
+                <code>{e.action}</code>
+                {Object.keys(e.details).length > 0 && <span class="muted admin-details"> {JSON.stringify(e.details)}</span>}
+              </td>
+              <td>{e.actor ?? "—"}</td>
+              <td>{e.target ?? "—"}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}

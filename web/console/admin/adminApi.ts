@@ -1,0 +1,190 @@
+/** Typed calls of the admin area and canned responses, over ConsoleApi (cookie + CSRF). */
+import type { ConsoleApi } from "../api";
+
+export interface AdminUser {
+  id: string;
+  email: string;
+  name: string;
+  role: string;
+  status: string;
+  totp_enabled: boolean;
+  disabled: boolean;
+}
+
+export interface RoleInfo {
+  name: string;
+  builtin: boolean;
+  permissions: string[];
+  users: number;
+}
+
+export interface Department {
+  id: string;
+  name: string;
+}
+
+export interface Policy {
+  require_2fa_roles: string[];
+  ip_allowlist: string[];
+}
+
+export interface TokenInfo {
+  id: string;
+  name: string;
+  user_id: string;
+  scopes: string[];
+  created_at: string;
+  expires_at: string;
+  last_used_at: string | null;
+  revoked: boolean;
+}
+
+export interface Canned {
+  id: string;
+  shortcut: string;
+  title: string;
+  body: string;
+  department: string | null;
+  author: string | null;
+  updated_at: string;
+}
+
+export interface CannedInput {
+  shortcut: string;
+  title: string;
+  body: string;
+  department: string | null;
+}
+
+export interface AuditEntry {
+  at: string;
+  action: string;
+  actor: string | null;
+  target: string | null;
+  ip: string | null;
+  details: Record<string, unknown>;
+}
+
+export interface Permissions {
+  all: string[];
+  mine: string[];
+}
+
+const seg = encodeURIComponent;
+
+export class AdminApi {
+  constructor(private readonly api: ConsoleApi) {}
+
+  permissions(): Promise<Permissions> {
+    return this.api.call<Permissions>("/api/v1/permissions");
+  }
+
+  users(): Promise<AdminUser[]> {
+    return this.api.call<AdminUser[]>("/api/v1/users");
+  }
+
+  createUser(body: { email: string; password: string; role: string; name?: string }): Promise<AdminUser> {
+    return this.api.call<AdminUser>("/api/v1/users", { method: "POST", body });
+  }
+
+  async setRole(user: string, role: string): Promise<void> {
+    await this.api.call<unknown>(`/api/v1/users/${seg(user)}/role`, { method: "PUT", body: { role } });
+  }
+
+  async setDisabled(user: string, disabled: boolean): Promise<void> {
+    await this.api.call<unknown>(`/api/v1/users/${seg(user)}/disabled`, { method: "PUT", body: { disabled } });
+  }
+
+  async endSessions(user: string): Promise<void> {
+    await this.api.call<unknown>(`/api/v1/users/${seg(user)}/sessions/end`, { method: "POST", body: {} });
+  }
+
+  roles(): Promise<RoleInfo[]> {
+    return this.api.call<RoleInfo[]>("/api/v1/roles");
+  }
+
+  createRole(name: string, permissions: string[]): Promise<RoleInfo> {
+    return this.api.call<RoleInfo>("/api/v1/roles", { method: "POST", body: { name, permissions } });
+  }
+
+  updateRole(name: string, permissions: string[]): Promise<RoleInfo> {
+    return this.api.call<RoleInfo>(`/api/v1/roles/${seg(name)}`, { method: "PUT", body: { permissions } });
+  }
+
+  async deleteRole(name: string): Promise<void> {
+    await this.api.call<unknown>(`/api/v1/roles/${seg(name)}`, { method: "DELETE" });
+  }
+
+  departments(): Promise<Department[]> {
+    return this.api.call<Department[]>("/api/v1/departments");
+  }
+
+  /** User id → their department ids. */
+  memberships(): Promise<Record<string, string[]>> {
+    return this.api.call<Record<string, string[]>>("/api/v1/department-members");
+  }
+
+  createDepartment(name: string): Promise<Department> {
+    return this.api.call<Department>("/api/v1/departments", { method: "POST", body: { name } });
+  }
+
+  setUserDepartments(user: string, departments: string[]): Promise<string[]> {
+    return this.api.call<string[]>(`/api/v1/users/${seg(user)}/departments`, { method: "PUT", body: { departments } });
+  }
+
+  policy(): Promise<Policy> {
+    return this.api.call<Policy>("/api/v1/security/policy");
+  }
+
+  setPolicy(body: Partial<Policy>): Promise<Policy> {
+    return this.api.call<Policy>("/api/v1/security/policy", { method: "PUT", body });
+  }
+
+  tokens(): Promise<TokenInfo[]> {
+    return this.api.call<TokenInfo[]>("/api/v1/tokens");
+  }
+
+  createToken(name: string, scopes: string[], days: number): Promise<TokenInfo & { token: string }> {
+    return this.api.call<TokenInfo & { token: string }>("/api/v1/tokens", { method: "POST", body: { name, scopes, days } });
+  }
+
+  async revokeToken(id: string): Promise<void> {
+    await this.api.call<unknown>(`/api/v1/tokens/${seg(id)}`, { method: "DELETE" });
+  }
+
+  canned(): Promise<Canned[]> {
+    return this.api.call<Canned[]>("/api/v1/canned");
+  }
+
+  createCanned(body: CannedInput): Promise<Canned> {
+    return this.api.call<Canned>("/api/v1/canned", { method: "POST", body });
+  }
+
+  updateCanned(id: string, body: CannedInput): Promise<Canned> {
+    return this.api.call<Canned>(`/api/v1/canned/${seg(id)}`, { method: "PUT", body });
+  }
+
+  async deleteCanned(id: string): Promise<void> {
+    await this.api.call<unknown>(`/api/v1/canned/${seg(id)}`, { method: "DELETE" });
+  }
+
+  audit(action: string): Promise<AuditEntry[]> {
+    const q = action ? `&action=${seg(action)}` : "";
+    return this.api.call<AuditEntry[]>(`/api/v1/audit?limit=200${q}`);
+  }
+}
+
+/** Which admin sections a set of permissions opens (the server checks every call anyway). */
+export type Section = "users" | "departments" | "roles" | "security" | "tokens" | "canned" | "audit";
+
+export function sectionsFor(perms: readonly string[]): Section[] {
+  const has = (p: string) => perms.includes(p);
+  const out: Section[] = [];
+  if (has("users.manage")) out.push("users", "departments");
+  if (has("roles.manage")) out.push("roles");
+  if (has("users.manage")) out.push("security");
+  if (has("tokens.manage")) out.push("tokens");
+  if (has("canned.manage")) out.push("canned");
+  if (has("users.manage")) out.push("audit");
+  return out;
+}
