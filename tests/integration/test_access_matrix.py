@@ -27,10 +27,6 @@ from bastion.transport.ws.codec import AGENT_FRAMES, VISITOR_FRAMES
 from tests.support.client import WsClient, connect_visitor, login
 from tests.support.server import AGENT_PASSWORD, Server
 
-# Hundreds of requests per test (and eleven logins, each an argon2 hash): the default
-# 120 s is too tight on a loaded 2-core CI machine.
-pytestmark = pytest.mark.timeout(300)
-
 CALLERS = [
     "anon",
     "visitor",
