@@ -16,11 +16,17 @@ class Perm(StrEnum):
     USERS_MANAGE = "users.manage"
     TOKENS_MANAGE = "tokens.manage"  # create API tokens for integrations
     VISITORS_BAN = "visitors.ban"  # ban and unban visitors, IPs and ranges
+    GDPR = "privacy.gdpr"  # export and erase everything stored about a person
 
 
 _AGENT = frozenset({Perm.CHAT_HANDLE, Perm.VISITORS_BAN})
 _SUPERVISOR = _AGENT | {Perm.CHAT_VIEW_ALL, Perm.CHAT_MANAGE_ALL}
-_ADMIN = _SUPERVISOR | {Perm.WIDGETS_MANAGE, Perm.USERS_MANAGE, Perm.TOKENS_MANAGE}
+_ADMIN = _SUPERVISOR | {
+    Perm.WIDGETS_MANAGE,
+    Perm.USERS_MANAGE,
+    Perm.TOKENS_MANAGE,
+    Perm.GDPR,
+}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.AGENT: _AGENT,

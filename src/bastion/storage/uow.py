@@ -17,6 +17,7 @@ from bastion.storage.bans import SqlBanRepo
 from bastion.storage.cipher import KeyCache, VisitorCipher
 from bastion.storage.db import Database
 from bastion.storage.passkeys import SqlPasskeyRepo, SqlWebAuthnChallengeRepo
+from bastion.storage.people import SqlPersonRepo
 
 log = structlog.get_logger(__name__)
 
@@ -41,6 +42,7 @@ class SqlUnitOfWork:
     bans: ports.BanRepo
     passkeys: ports.PasskeyRepo
     webauthn_challenges: ports.WebAuthnChallengeRepo
+    people: ports.PersonRepo
 
     def __init__(
         self, db: Database, bus: Bus, keys: ports.KeyStore, cache: KeyCache, *, write: bool
@@ -79,6 +81,7 @@ class SqlUnitOfWork:
         self.bans = SqlBanRepo(conn)
         self.passkeys = SqlPasskeyRepo(conn)
         self.webauthn_challenges = SqlWebAuthnChallengeRepo(conn)
+        self.people = SqlPersonRepo(conn, cipher)
         return self
 
     async def __aexit__(

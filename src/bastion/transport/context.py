@@ -14,6 +14,7 @@ from bastion.domain.conversations import ChatService
 from bastion.domain.departments import DepartmentService
 from bastion.domain.passkeys import PasskeyService
 from bastion.domain.ports import Bus
+from bastion.domain.privacy import PrivacyService
 from bastion.domain.staff import StaffService
 from bastion.domain.visitors import VisitorService
 from bastion.domain.widgets import WidgetService
@@ -39,6 +40,7 @@ class Services:
     passkeys: PasskeyService
     tokens: ApiTokenService
     departments: DepartmentService
+    privacy: PrivacyService
     widgets: WidgetService
     socket_limits: SocketLimits
     bans: BanService
