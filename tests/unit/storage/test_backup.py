@@ -42,7 +42,7 @@ async def test_backup_is_sealed_and_verifies(world: World, tmp_path: Path) -> No
     body = bytearray(raw)
     body[len(body) // 2] ^= 0x01
     tampered.write_bytes(bytes(body))
-    with pytest.raises(BackupError, match="failed authentication|corrupt"):
+    with pytest.raises(BackupError, match=r"failed authentication|corrupt"):
         await verify_backup(world.svc.settings, tampered)
     truncated = tmp_path / "truncated.bbk"
     truncated.write_bytes(raw[:-7])
