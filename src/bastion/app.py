@@ -46,6 +46,7 @@ from bastion.transport.rest import (
     health,
     pages,
     passkeys,
+    privacy,
     reports,
 )
 from bastion.transport.rest.bodyguard import BodyGuard
@@ -191,6 +192,7 @@ def create_app(
     app.include_router(passkeys.router)
     app.include_router(admin.router)
     app.include_router(bans.router)
+    app.include_router(privacy.router)
     app.include_router(reports.router)
     app.include_router(ws_routes.router)
     app.include_router(pages.apidocs_router())
