@@ -17,7 +17,8 @@ import pytest
 from tests.support.client import WsClient, connect_visitor, login
 from tests.support.server import AGENT_PASSWORD, Server
 
-pytestmark = pytest.mark.asyncio
+# Many CLI processes and a server restart: slow on a busy 2-core machine.
+pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(600)]
 
 LIFTED = {
     "BASTION_RL_HTTP": "100000/minute",
