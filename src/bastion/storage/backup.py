@@ -307,8 +307,30 @@ async def restore_backup(
         header = await asyncio.to_thread(_restore_files, settings, path)
         await migrate(settings.resolved_database_url)
         reapplied = await reapply()
+        unreadable = await _keys_without_kek(settings)
     return {
         "kind": header.get("kind"),
         "created_at": header.get("created_at"),
         "ledger": reapplied,
+        "unreadable_keys": unreadable,
     }
+
+
+async def _keys_without_kek(settings: Settings) -> int:
+    """Data keys wrapped by a KEK not in the key directory (a backup older than a rotation)."""
+    from sqlalchemy import func, select
+
+    from bastion.security.envelope import FileKeyStore
+    from bastion.storage import tables as t
+    from bastion.storage.db import Database
+
+    keys = FileKeyStore(settings.resolved_kek_file).load()
+    db = Database(settings.resolved_database_url)
+    try:
+        async with db.transaction(write=False) as conn:
+            rows = await conn.execute(
+                select(t.visitor_keys.c.kek_id, func.count()).group_by(t.visitor_keys.c.kek_id)
+            )
+            return sum(int(n) for kek_id, n in rows.all() if not keys.known(kek_id))
+    finally:
+        await db.dispose()

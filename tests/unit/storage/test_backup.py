@@ -82,6 +82,7 @@ async def test_restore_of_an_older_backup_keeps_the_erased_person_erased(
 
     result = await restore_backup(settings, backup, reapply)
     assert result["ledger"] == {"entries": 1, "visitors": 1}
+    assert result["unreadable_keys"] == 0
 
     svc = build_services(settings, clock=world.clock)
     world.svc = svc
@@ -94,5 +95,39 @@ async def test_restore_of_an_older_backup_keeps_the_erased_person_erased(
             await svc.privacy.export_person(boss, ERASED)
         frames, _ = await svc.chat.events_after(boss, kept_conv, 0)
         assert "my order cactus" in [f["message"]["body"] for f in frames if f["t"] == "msg"]
+    finally:
+        await svc.db.dispose()
+
+
+async def test_a_backup_older_than_a_rotation_says_which_keys_it_lacks(
+    world: World, tmp_path: Path
+) -> None:
+    settings = world.svc.settings
+    if not settings.is_sqlite and not shutil.which("pg_restore"):
+        pytest.skip("pg_restore is not installed")
+    from bastion.security.envelope import old_kek_path, read_key_file, write_key_file
+    from bastion.storage.rotation import rotate_kek
+
+    visitor = await world.visitor()
+    conv = await world.start(visitor, message="written before the rotation")
+    kek = settings.resolved_kek_file
+    old_key = read_key_file(kek)
+    backup = await create_backup(settings, world.clock, tmp_path / "old.bbk")
+    await rotate_kek(world.svc.db, kek, grace_s=0)
+    await world.svc.db.dispose()
+
+    async def nothing() -> dict[str, int]:
+        return {"entries": 0, "visitors": 0}
+
+    result = await restore_backup(settings, backup, nothing)
+    assert result["unreadable_keys"] == 1
+    # The documented way back: the old KEK beside the new one, then a rotation.
+    write_key_file(old_kek_path(kek), old_key)
+    svc = build_services(settings, clock=world.clock)
+    world.svc = svc
+    try:
+        await rotate_kek(svc.db, kek, grace_s=0)
+        frames, _ = await svc.chat.events_after(visitor, conv, 0)
+        assert frames[1]["message"]["body"] == "written before the rotation"
     finally:
         await svc.db.dispose()

@@ -740,6 +740,13 @@ def backup_restore(
             f"re-applied ({ledger['entries']} entries, "
             f"{ledger['visitors']} visitor record(s) erased)"
         )
+    if info["unreadable_keys"]:
+        typer.echo(
+            f"warning: {info['unreadable_keys']} data key(s) are wrapped by a key-encryption "
+            "key that is not here (the backup predates a rotation): put that KEK file back "
+            "as kek.key.old and run `bastion keys rotate`",
+            err=True,
+        )
 
 
 def main() -> None:
