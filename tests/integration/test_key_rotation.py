@@ -22,6 +22,7 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(600)]
 
 LIFTED = {
     "BASTION_RL_HTTP": "100000/minute",
+    "BASTION_RL_HTTP_CREDENTIAL": "100000/minute",
     "BASTION_RL_SESSIONS": "100000/minute",
     "BASTION_RL_MESSAGES": "100000/minute",
     "BASTION_RL_CONVERSATIONS_IP": "100000/hour",
