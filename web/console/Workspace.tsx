@@ -6,6 +6,7 @@ import { SocketClient } from "../shared/socket";
 import { AccountView } from "./AccountView";
 import type { ConsoleApi } from "./api";
 import { ConversationView } from "./ConversationView";
+import { mayManagePrivacy, PrivacyPanel } from "./PrivacyPanel";
 import { errorText, visitorName } from "./labels";
 import { SiteVisitors } from "./SiteVisitors";
 import { initialState, myList, reducer, resumeMap, waitingList, type Conversation } from "./state";
@@ -286,6 +287,17 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
             }}
             onTotpChanged={setTotpEnabled}
           />
+          {mayManagePrivacy(user.role) && (
+            <div class="account">
+              <PrivacyPanel
+                api={api}
+                onSessionGone={() => {
+                  socketRef.current?.stop();
+                  loggedOut.current(true);
+                }}
+              />
+            </div>
+          )}
         </main>
       ) : (
         <>
