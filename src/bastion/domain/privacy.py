@@ -45,7 +45,15 @@ def check_may(actor: StaffPrincipal | None) -> None:
         raise Forbidden("your role cannot export or erase personal data")
 
 
+def _encodable(value: str, field: str) -> None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from JSON: not text we can store or hash
+        raise InvalidInput(f"{field} is not valid text", field=field) from None
+
+
 def check_email(email: str) -> str:
+    _encodable(email, "email")
     cleaned = email.strip()
     if not 3 <= len(cleaned) <= MAX_EMAIL_CHARS or "@" not in cleaned:
         raise InvalidInput("email must be an e-mail address", field="email")
@@ -55,6 +63,7 @@ def check_email(email: str) -> str:
 
 
 def check_reason(reason: str) -> str:
+    _encodable(reason, "reason")
     cleaned = reason.strip()
     if not cleaned:
         raise InvalidInput("a reason is required", field="reason")

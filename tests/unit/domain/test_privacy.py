@@ -87,6 +87,8 @@ async def test_export_holds_everything_about_the_person_and_nothing_else(world: 
         await world.svc.privacy.export_person(agent, EMAIL)
     with pytest.raises(InvalidInput):
         await world.svc.privacy.export_person(admin, "not an address")
+    with pytest.raises(InvalidInput):
+        await world.svc.privacy.export_person(admin, "a\ud800@example.com")
 
     export = await world.svc.privacy.export_person(admin, EMAIL)
     doc = json.loads(zipfile.ZipFile(io.BytesIO(export.data)).read("person.json"))
