@@ -21,7 +21,7 @@ from typing import Any
 
 from bastion.domain.auth import audit_entry
 from bastion.domain.errors import Forbidden, InvalidInput, NotFound
-from bastion.domain.events import iso
+from bastion.domain.events import iso, visitor_channel
 from bastion.domain.models import Event
 from bastion.domain.permissions import Perm, allowed
 from bastion.domain.ports import Clock, ErasureLedger, Scrubber, UnitOfWork, UnitOfWorkFactory
@@ -198,6 +198,8 @@ class PrivacyService:
             for visitor_id in ids:
                 for kind, n in (await uow.people.erase(visitor_id)).items():
                     totals[kind] = totals.get(kind, 0) + n
+                # Open sockets of this visitor, on any node, end after the commit.
+                uow.on_commit(visitor_channel(visitor_id), {"type": "erased"})
             await uow.audit.add(
                 audit_entry(
                     now,

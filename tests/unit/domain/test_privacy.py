@@ -128,6 +128,7 @@ async def test_erasure_leaves_no_trace_in_the_stored_bytes(world: World) -> None
             await world.staff("sup@example.com", Role.SUPERVISOR), EMAIL, "asked"
         )
     result = await world.svc.privacy.erase_person(admin, EMAIL, "the customer asked by e-mail")
+    assert (f"visitor:{vid}", {"type": "erased"}) in world.bus.published
     assert result["visitors"] == 1 and result["scrubbed"] is True
     assert result["counts"]["data_keys"] == 1 and result["counts"]["events"] >= 3
 
