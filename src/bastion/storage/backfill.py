@@ -1,4 +1,4 @@
-"""Fill ``visitors.email_hmac`` for rows written before migration 0006.
+"""Fill ``visitors.email_hmac`` for rows written before migration 0007.
 
 Alembic revisions never import app code and the look-up key lives outside the database,
 so the back-fill runs from the application: at every ``bastion migrate`` and server

@@ -1,7 +1,7 @@
 """Everything stored about one visitor, found by e-mail, read for export, or erased.
 
 Look-ups use ``visitors.email_hmac`` (a keyed hash; the key lives beside the KEK). Rows
-that do not have it yet (written before 0006 and not back-filled) are opened and compared
+that do not have it yet (written before 0007 and not back-filled) are opened and compared
 one by one, so a person is never missed because an index lagged behind.
 """
 
