@@ -23,6 +23,7 @@ from bastion.domain.conversations import ChatLimits, ChatService
 from bastion.domain.departments import DepartmentService
 from bastion.domain.passkeys import PasskeyService
 from bastion.domain.ports import Bus, Clock
+from bastion.domain.privacy import PrivacyService
 from bastion.domain.roles import RoleService
 from bastion.domain.spam import SpamLimits
 from bastion.domain.staff import StaffService
@@ -34,7 +35,8 @@ from bastion.security.passwords import PasswordHasher
 from bastion.security.ratelimit import RateLimiter
 from bastion.security.webauthn import PyWebAuthn
 from bastion.settings import RATE_DEFAULTS, Settings, load_settings
-from bastion.storage.db import Database
+from bastion.storage.db import Database, DatabaseScrubber
+from bastion.storage.ledger import FileErasureLedger, ledger_path
 from bastion.storage.uow import SqlUnitOfWorkFactory
 from bastion.transport.context import Services
 from bastion.transport.rest import (
@@ -48,6 +50,7 @@ from bastion.transport.rest import (
     health,
     pages,
     passkeys,
+    privacy,
     reports,
 )
 from bastion.transport.rest.bodyguard import BodyGuard
@@ -120,6 +123,12 @@ def build_services(
         passkeys=PasskeyService(uow, clock, hasher, auth, PyWebAuthn(rp[0], rp[1]) if rp else None),
         tokens=ApiTokenService(uow, clock),
         departments=DepartmentService(uow, clock),
+        privacy=PrivacyService(
+            uow,
+            clock,
+            FileErasureLedger(ledger_path(settings.resolved_kek_file), keys),
+            DatabaseScrubber(db),
+        ),
         widgets=WidgetService(uow, clock),
         socket_limits=SocketLimits(
             max_frame_bytes=settings.ws_max_frame_bytes,
@@ -191,6 +200,7 @@ def create_app(
     app.include_router(bans.router)
     app.include_router(access.router)
     app.include_router(canned.router)
+    app.include_router(privacy.router)
     app.include_router(reports.router)
     app.include_router(ws_routes.router)
     app.include_router(pages.apidocs_router())

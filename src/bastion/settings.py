@@ -90,10 +90,24 @@ class Settings:
     tls_key: str = ""
     # The key-encryption key's file; empty: ``<data dir>/kek.key``, made on first run.
     kek_file: str = ""
+    # The backup key's file; empty: ``backup.key`` beside the KEK, made on first backup.
+    backup_key_file: str = ""
+    # Where ``bastion backup create`` writes without --out; empty: ``<data dir>/backups``.
+    backup_dir: str = ""
 
     @property
     def resolved_kek_file(self) -> Path:
         return Path(self.kek_file) if self.kek_file else self.data_dir / "kek.key"
+
+    @property
+    def resolved_backup_key_file(self) -> Path:
+        if self.backup_key_file:
+            return Path(self.backup_key_file)
+        return self.resolved_kek_file.with_name("backup.key")
+
+    @property
+    def resolved_backup_dir(self) -> Path:
+        return Path(self.backup_dir) if self.backup_dir else self.data_dir / "backups"
 
     @property
     def tls(self) -> bool:
@@ -218,6 +232,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "tls_cert": env.get("BASTION_TLS_CERT", ""),
         "tls_key": env.get("BASTION_TLS_KEY", ""),
         "kek_file": env.get("BASTION_KEK_FILE", ""),
+        "backup_key_file": env.get("BASTION_BACKUP_KEY_FILE", ""),
+        "backup_dir": env.get("BASTION_BACKUP_DIR", ""),
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     settings = Settings(**values)  # type: ignore[arg-type]  # keys mirror the dataclass fields

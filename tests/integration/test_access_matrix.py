@@ -104,6 +104,9 @@ REST: dict[str, str] = {
     "POST /api/v1/canned": "D  D  D  D  A  A  A  D  D  D",
     "PUT /api/v1/canned/{canned_id}": "D  D  D  D  A  A  A  D  D  D",
     "DELETE /api/v1/canned/{canned_id}": "D  D  D  D  N  N  N  D  D  D",
+    # Visitors' rights: admins and owners; the matrix's API token lacks the scope.
+    "POST /api/v1/admin/gdpr/export": "D  D  D  D  D  N  N  D  D  D",
+    "POST /api/v1/admin/gdpr/erase": "D  D  D  D  D  A  A  D  D  D",
     # Pages and assets are public; what they show depends on the API calls above.
     "GET /api/docs": "A  A  A  A  A  A  A  A  A  A",
     "GET /api/docs/assets/{path:path}": "A  A  A  A  A  A  A  A  A  A",
@@ -373,6 +376,12 @@ def _request(w: World, route: str) -> tuple[str, str, dict[str, Any] | None, dic
         "POST /api/v1/auth/logout": {},
         "POST /api/v1/auth/sessions/end-others": {},
         "POST /api/v1/users/{user_id}/sessions/end": {},
+        # An address nobody gave: export answers not_found, erase records it and succeeds.
+        "POST /api/v1/admin/gdpr/export": {"email": "nobody.at.all@example.com"},
+        "POST /api/v1/admin/gdpr/erase": {
+            "email": "nobody.at.all@example.com",
+            "reason": "matrix",
+        },
     }
     if route in bodies:
         body = bodies[route]

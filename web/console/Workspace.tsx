@@ -10,6 +10,7 @@ import type { CannedItem } from "./canned";
 import { adminTables } from "../shared/i18n";
 import type { ConsoleApi } from "./api";
 import { ConversationView } from "./ConversationView";
+import { mayManagePrivacy, PrivacyPanel } from "./PrivacyPanel";
 import { errorText, visitorName } from "./labels";
 import { SiteVisitors } from "./SiteVisitors";
 import { initialState, myList, reducer, resumeMap, waitingList, type Conversation } from "./state";
@@ -323,6 +324,17 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
             }}
             onTotpChanged={setTotpEnabled}
           />
+          {mayManagePrivacy(user.role) && (
+            <div class="account">
+              <PrivacyPanel
+                api={api}
+                onSessionGone={() => {
+                  socketRef.current?.stop();
+                  loggedOut.current(true);
+                }}
+              />
+            </div>
+          )}
         </main>
       ) : (
         <>

@@ -2,7 +2,7 @@
  * The console's REST calls. The session cookie authenticates; the CSRF token from login or
  * /auth/me is kept in memory only (never in storage) and sent on every write.
  */
-import { fetchEvents, requestJson, type Fetch, type RequestOptions } from "../shared/http";
+import { ApiError, fetchEvents, requestJson, type Fetch, type RequestOptions } from "../shared/http";
 import type {
   LoginResponse,
   MeResponse,
@@ -11,6 +11,12 @@ import type {
   TotpConfirmResponse,
   TotpSetupResponse,
 } from "../shared/protocol";
+
+export interface EraseResult {
+  visitors: number;
+  counts: Record<string, number>;
+  scrubbed: boolean;
+}
 
 export class ConsoleApi {
   private csrf: string | null = null;
@@ -89,6 +95,39 @@ export class ConsoleApi {
       method: "POST",
       body: { current_password: currentPassword, new_password: newPassword },
     });
+  }
+
+  /** Everything stored about a person, as a ZIP (the body is not JSON). */
+  async exportPerson(email: string): Promise<{ blob: Blob; filename: string }> {
+    const headers: Record<string, string> = { "Content-Type": "application/json" };
+    if (this.csrf) headers["X-CSRF-Token"] = this.csrf;
+    let response: Response;
+    try {
+      response = await this.fetchFn("/api/v1/admin/gdpr/export", {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ email }),
+        credentials: "same-origin",
+        cache: "no-store",
+      });
+    } catch (err) {
+      throw new ApiError(0, { message: err instanceof Error ? err.message : "network error" });
+    }
+    if (!response.ok) {
+      let body: unknown = {};
+      try {
+        body = await response.json();
+      } catch {
+        body = {};
+      }
+      throw new ApiError(response.status, typeof body === "object" && body !== null ? body : {});
+    }
+    const match = /filename="([A-Za-z0-9._-]+)"/u.exec(response.headers.get("Content-Disposition") ?? "");
+    return { blob: await response.blob(), filename: match?.[1] ?? "person-export.zip" };
+  }
+
+  erasePerson(email: string, reason: string): Promise<EraseResult> {
+    return this.call<EraseResult>("/api/v1/admin/gdpr/erase", { method: "POST", body: { email, reason } });
   }
 
   events(conversation: string, after: number): Promise<SeqEvent[]> {

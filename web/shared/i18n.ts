@@ -276,6 +276,21 @@ const consoleEn = {
   banConfirm: "Ban visitor",
   banCancel: "Cancel",
   banDone: "Visitor banned until {until}.",
+  privacyTitle: "Visitor data (GDPR)",
+  privacyIntro:
+    "Export or erase everything stored about a person, found by the e-mail address they gave. Both are recorded in the audit log.",
+  privacyEmail: "Visitor's e-mail address",
+  privacyExport: "Export (ZIP)",
+  privacyExported: "The export has been downloaded.",
+  privacyNothing: "Nothing is stored about this e-mail address.",
+  privacyEraseTitle: "Erase",
+  privacyEraseHint:
+    "Erasure destroys the person's encryption key and deletes their chats, pages and profile. It cannot be undone; restored backups stay erased.",
+  privacyReason: "Reason (kept in the audit log; no personal data)",
+  privacyConfirm: "Type the e-mail address again to confirm",
+  privacyErase: "Erase permanently",
+  privacyErased: "Erased {count} visitor record(s).",
+  privacyMismatch: "The two e-mail addresses differ.",
 } as const;
 
 export type ConsoleKey = keyof typeof consoleEn;

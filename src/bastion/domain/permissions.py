@@ -24,6 +24,7 @@ class Perm(StrEnum):
     VISITORS_BAN = "visitors.ban"  # ban and unban visitors, IPs and ranges
     ROLES_MANAGE = "roles.manage"  # create, edit and delete custom roles
     CANNED_MANAGE = "canned.manage"  # create, edit and delete canned responses (all departments)
+    GDPR = "privacy.gdpr"  # export and erase everything stored about a person
 
 
 _AGENT = frozenset({Perm.CHAT_HANDLE, Perm.VISITORS_BAN})
@@ -33,6 +34,7 @@ _ADMIN = _SUPERVISOR | {
     Perm.USERS_MANAGE,
     Perm.TOKENS_MANAGE,
     Perm.ROLES_MANAGE,
+    Perm.GDPR,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {

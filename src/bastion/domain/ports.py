@@ -43,7 +43,14 @@ class KeyStore(Protocol):
         ...
 
     def wrap(self, data_key: bytes, owner: str) -> bytes: ...
+    def wrap_current(self, data_key: bytes, owner: str) -> tuple[str, bytes]:
+        """(KEK id, wrapped key) under the current KEK (rotation may change it)."""
+        ...
+
     def unwrap(self, kek_id: str, wrapped: bytes, owner: str) -> bytes: ...
+    def lookup_hmac(self, kind: str, value: str) -> str:
+        """A keyed hash for equality look-ups on a sealed field (key kept outside the DB)."""
+        ...
 
 
 class WidgetRepo(Protocol):
@@ -287,6 +294,21 @@ class WebAuthnChallengeRepo(Protocol):
     async def purge(self, before: datetime) -> None: ...
 
 
+class PersonRepo(Protocol):
+    """Everything stored about one visitor (GDPR export and erasure)."""
+
+    async def ids_by_email(self, email: str) -> list[str]:
+        """Ids of the visitors who gave this e-mail address (normalised; via the HMAC)."""
+        ...
+
+    async def ids_by_email_hmac(self, digest: str) -> list[str]: ...
+    async def existing(self, visitor_ids: list[str]) -> list[str]: ...
+    async def pages(self, visitor_id: str) -> list[dict[str, Any]]: ...
+    async def erase(self, visitor_id: str) -> dict[str, int]:
+        """Destroy the visitor's data key and delete their rows; counts per kind."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Messages queued with ``on_commit`` go to the bus after it commits."""
 
@@ -311,6 +333,7 @@ class UnitOfWork(Protocol):
     webauthn_challenges: WebAuthnChallengeRepo
     roles: RoleRepo
     canned: CannedRepo
+    people: PersonRepo
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
@@ -351,3 +374,29 @@ class PasswordHasher(Protocol):
         ...
 
     def needs_rehash(self, password_hash: str) -> bool: ...
+
+
+class ErasureEntry(Protocol):
+    @property
+    def email_hmac(self) -> str: ...
+    @property
+    def visitor_ids(self) -> tuple[str, ...]: ...
+
+
+class ErasureLedger(Protocol):
+    """Erasures, kept beside the keys (not in the database) so restores re-apply them."""
+
+    def record(self, email: str, visitor_ids: list[str], at: datetime, actor: str) -> None:
+        """Append and fsync an entry (the e-mail is stored only as its keyed hash)."""
+        ...
+
+    def entries(self) -> Sequence[ErasureEntry]: ...
+
+
+class Scrubber(Protocol):
+    async def scrub(self) -> bool:
+        """Make deleted rows unrecoverable from the database files as far as the engine
+        allows (SQLite: secure_delete is on, checkpoint and truncate the WAL;
+        PostgreSQL: VACUUM the touched tables). False if SQLite readers kept the WAL busy.
+        """
+        ...

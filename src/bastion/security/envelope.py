@@ -15,7 +15,9 @@ Contracts:
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
+import hmac
 import os
 import stat
 from pathlib import Path
@@ -60,8 +62,8 @@ def unseal(key: bytes, token: str, ad: str) -> str:
         raise DecryptionFailed(ad.split(":", 1)[0]) from None
 
 
-def _read_or_create_kek(path: Path) -> bytes:
-    """Read the KEK file, or create it (mode 0600, never overwritten) on first run."""
+def read_or_create_key_file(path: Path, what: str = "key-encryption key") -> bytes:
+    """Read a 32-byte key file, or create it (mode 0600, never overwritten) on first run."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
@@ -71,20 +73,67 @@ def _read_or_create_kek(path: Path) -> bytes:
         else:
             with os.fdopen(fd, "w") as f:
                 f.write(base64.b64encode(os.urandom(KEY_BYTES)).decode() + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+    return read_key_file(path, what)
+
+
+def read_key_file(path: Path, what: str = "key-encryption key") -> bytes:
     try:
         mode = path.stat().st_mode
         raw = path.read_text().strip()
     except OSError:
-        raise KeyFileError("cannot read the key-encryption key file") from None
+        raise KeyFileError(f"cannot read the {what} file") from None
     if stat.S_IMODE(mode) & 0o077:
-        raise KeyFileError("the key-encryption key file must not be readable by others")
+        raise KeyFileError(f"the {what} file must not be readable by others")
     try:
-        kek = base64.b64decode(raw, validate=True)
+        key = base64.b64decode(raw, validate=True)
     except ValueError:
-        raise KeyFileError("the key-encryption key file is malformed") from None
-    if len(kek) != KEY_BYTES:
-        raise KeyFileError("the key-encryption key must be 32 bytes")
-    return kek
+        raise KeyFileError(f"the {what} file is malformed") from None
+    if len(key) != KEY_BYTES:
+        raise KeyFileError(f"the {what} must be 32 bytes")
+    return key
+
+
+def write_key_file(path: Path, key: bytes) -> None:
+    """Write a new key file atomically (0600 from creation, fsynced, then renamed)."""
+    tmp = path.with_name(path.name + ".tmp")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(base64.b64encode(key).decode() + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def kek_id_of(kek: bytes) -> str:
+    return hashlib.sha256(b"bastion-kek-id\0" + kek).hexdigest()[:16]
+
+
+def next_kek_path(path: Path) -> Path:
+    """The KEK a rotation is moving to (exists only while a rotation runs)."""
+    return path.with_name(path.name + ".next")
+
+
+def old_kek_path(path: Path) -> Path:
+    """The KEK a rotation moved from (kept until every data key is re-wrapped)."""
+    return path.with_name(path.name + ".old")
+
+
+def lookup_key_path(kek_path: Path) -> Path:
+    """The HMAC key for look-up columns, kept beside the KEK (never in the database)."""
+    return kek_path.with_name("lookup.key")
 
 
 class FileKeyStore:
@@ -92,48 +141,117 @@ class FileKeyStore:
 
     The file is read (or made) on first use, or by ``load()`` — ``serve`` calls it at
     start so a bad key file stops the server with one line, not a request later.
+
+    Rotation (``storage/rotation.py``) works through files beside the KEK: while
+    ``<kek>.next`` exists it is the current KEK (new data keys are wrapped by it) and the
+    old one still unwraps; ``<kek>.old`` holds the previous KEK until every data key has
+    been re-wrapped. Every KEK this object has seen stays usable in memory, so a running
+    server reads data keys on both sides of a rotation without a restart.
     """
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._aead: AESGCM | None = None
-        self._kek_id = ""
+        self._ring: dict[str, AESGCM] = {}
+        self._current = ""
+        self._seen: tuple[object, ...] | None = None
+        self._lookup: bytes | None = None
 
     @classmethod
     def load_or_create(cls, path: Path) -> FileKeyStore:
         return cls(path).load()
 
+    def _signature(self) -> tuple[object, ...]:
+        out: list[object] = []
+        for p in (self._path, next_kek_path(self._path), old_kek_path(self._path)):
+            try:
+                st = p.stat()
+            except FileNotFoundError:
+                out.append(None)
+            else:
+                out.append((st.st_ino, st.st_mtime_ns, st.st_size))
+        return tuple(out)
+
+    def _reload(self) -> None:
+        signature = self._signature()
+        if signature == self._seen:
+            return
+        main = read_or_create_key_file(self._path)
+        current = kek_id_of(main)
+        self._ring.setdefault(current, AESGCM(main))
+        for extra in (old_kek_path(self._path), next_kek_path(self._path)):
+            try:
+                key = read_key_file(extra)
+            except KeyFileError:
+                if extra.exists():
+                    raise
+                continue
+            self._ring.setdefault(kek_id_of(key), AESGCM(key))
+            if extra == next_kek_path(self._path):
+                current = kek_id_of(key)  # a rotation runs: new data keys go under the new KEK
+        self._current = current
+        self._seen = self._signature()
+
     def load(self) -> FileKeyStore:
-        if self._aead is None:
-            kek = _read_or_create_kek(self._path)
-            # Names the KEK in each wrapped key, so rotation knows what is left to re-wrap.
-            self._kek_id = hashlib.sha256(b"bastion-kek-id\0" + kek).hexdigest()[:16]
-            self._aead = AESGCM(kek)
+        if not self._current:
+            self._reload()
         return self
 
+    def refresh(self) -> None:
+        """Re-read the key files if they changed (a rotation started or finished)."""
+        self._reload()
+
     def __repr__(self) -> str:
-        return f"FileKeyStore(kek_id={self._kek_id!r})"
+        return f"FileKeyStore(kek_id={self._current!r})"
 
     @property
     def kek_id(self) -> str:
-        self.load()
-        return self._kek_id
+        """The current KEK's id (re-checks the files: cheap, and only on new data keys)."""
+        self._reload()
+        return self._current
 
-    def _cipher(self) -> AESGCM:
+    def known(self, kek_id: str) -> bool:
         self.load()
-        assert self._aead is not None
-        return self._aead
+        return kek_id in self._ring
 
     def wrap(self, data_key: bytes, owner: str) -> bytes:
+        return self.wrap_with(self.kek_id, data_key, owner)
+
+    def wrap_current(self, data_key: bytes, owner: str) -> tuple[str, bytes]:
+        """(KEK id, wrapped key) under the current KEK, read once so the two agree."""
+        kek_id = self.kek_id
+        return kek_id, self.wrap_with(kek_id, data_key, owner)
+
+    def wrap_with(self, kek_id: str, data_key: bytes, owner: str) -> bytes:
+        self.load()
         nonce = os.urandom(NONCE_BYTES)
-        return nonce + self._cipher().encrypt(nonce, data_key, _ad("data-key:" + owner))
+        return nonce + self._ring[kek_id].encrypt(nonce, data_key, _ad("data-key:" + owner))
 
     def unwrap(self, kek_id: str, wrapped: bytes, owner: str) -> bytes:
-        if kek_id != self.kek_id:
+        self.load()
+        if kek_id not in self._ring:
+            self._reload()  # wrapped by a KEK a rotation just made
+        aead = self._ring.get(kek_id)
+        if aead is None:
             raise DecryptionFailed("data-key")
         try:
-            return self._cipher().decrypt(
+            return aead.decrypt(
                 wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], _ad("data-key:" + owner)
             )
         except InvalidTag:
             raise DecryptionFailed("data-key") from None
+
+    def lookup_hmac(self, kind: str, value: str) -> str:
+        """A keyed hash for equality look-ups on a sealed field (``kind`` separates uses).
+
+        The key lives beside the KEK, not in the database, so a stolen database cannot be
+        searched by guessing e-mail addresses. It is not rotated with the KEK: the
+        erasure ledger's entries are hashes under it.
+        """
+        if self._lookup is None:
+            self._lookup = read_or_create_key_file(lookup_key_path(self._path), "look-up key")
+        msg = kind.encode() + b"\0" + value.encode()
+        return hmac.new(self._lookup, msg, hashlib.sha256).hexdigest()
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()

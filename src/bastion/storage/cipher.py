@@ -76,15 +76,20 @@ class VisitorCipher:
             raise DecryptionFailed("no data key")
         # A visitor from before 0005, or a new one: make their key in this transaction.
         key = new_data_key()
+        kek_id, wrapped = self._keys.wrap_current(key, visitor_id)
         await self._c.execute(
-            insert(t.visitor_keys).values(
-                visitor_id=visitor_id,
-                kek_id=self._keys.kek_id,
-                wrapped=self._keys.wrap(key, visitor_id),
-            )
+            insert(t.visitor_keys).values(visitor_id=visitor_id, kek_id=kek_id, wrapped=wrapped)
         )
         self._fresh[visitor_id] = key
         return key
+
+    def forget(self, visitor_id: str) -> None:
+        """Drop a visitor's key from memory (erasure; their key row is being deleted)."""
+        self._fresh.pop(visitor_id, None)
+        self._cache.forget(visitor_id)
+
+    def lookup_hmac(self, kind: str, value: str) -> str:
+        return self._keys.lookup_hmac(kind, value)
 
     async def seal(self, visitor_id: str, value: str | None, ad: str) -> str | None:
         if value is None:

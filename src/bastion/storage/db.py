@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
@@ -91,3 +94,57 @@ class Database:
         await self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()
+
+
+def sqlite_path(url: str) -> Path:
+    """The database file of a ``sqlite+aiosqlite:///…`` URL."""
+    return Path(url.split(":///", 1)[1])
+
+
+class DatabaseScrubber:
+    """After an erasure: leave no deleted content in the database files, where the engine
+    lets us. SQLite connections run with ``secure_delete=ON`` (deleted cells and freed
+    pages are zeroed); here the WAL — which still holds the old page images — is
+    checkpointed into the file and truncated. PostgreSQL: the touched tables are
+    VACUUMed, which removes dead tuples from the table pages; WAL segments and any
+    archive keep the old row images until recycled (docs/security.md, "Erasure").
+    """
+
+    TABLES = (
+        "visitor_keys",
+        "visitors",
+        "visitor_pages",
+        "visitor_tokens",
+        "conversations",
+        "conversation_access",
+        "events",
+        "commands",
+    )
+
+    def __init__(self, db: Database, extra_tables: tuple[str, ...] = ()) -> None:
+        self._db = db
+        self._tables = self.TABLES + extra_tables
+
+    async def scrub(self) -> bool:
+        if self._db.is_sqlite:
+            return await asyncio.to_thread(checkpoint_truncate, sqlite_path(self._db.url))
+        async with self._db.write_engine.connect() as conn:
+            auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            for table in self._tables:  # fixed names from this module, never input
+                await auto.execute(text(f"VACUUM {table}"))
+        return True
+
+
+def checkpoint_truncate(path: Path, attempts: int = 50) -> bool:
+    """Copy the WAL into the database file and truncate it; False if readers kept it busy."""
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+    try:
+        conn.execute("PRAGMA secure_delete=ON")
+        for _ in range(attempts):
+            busy, _log, _done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if busy == 0:
+                return True
+            time.sleep(0.1)
+        return False
+    finally:
+        conn.close()

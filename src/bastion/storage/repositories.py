@@ -28,6 +28,7 @@ from bastion.domain.models import (
     Widget,
 )
 from bastion.domain.ports import DuplicateCommand
+from bastion.security.envelope import normalise_email
 from bastion.storage import tables as t
 from bastion.storage.cipher import VisitorCipher
 
@@ -43,6 +44,13 @@ def _utc(ts: datetime) -> datetime:
     out = utc(ts)
     assert out is not None
     return out
+
+
+def email_hmac(cipher: VisitorCipher, email: str | None) -> str | None:
+    """The look-up hash of an e-mail address (normalised), or None without one."""
+    if not email or not email.strip():
+        return None
+    return cipher.lookup_hmac("email", normalise_email(email))
 
 
 class _Repo:
@@ -130,6 +138,8 @@ class SqlVisitorRepo(_Repo):
             "fields": await self._cipher.seal(
                 vid, json.dumps(visitor.fields), f"visitors:{vid}:fields"
             ),
+            # Equality look-ups by e-mail (export, erasure) go through this keyed hash.
+            "email_hmac": email_hmac(self._cipher, visitor.email),
         }
 
     async def add(self, visitor: Visitor) -> None:

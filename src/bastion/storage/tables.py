@@ -125,6 +125,10 @@ visitors = Table(
     Column("created_at", TS, nullable=False),
     Column("verified", Boolean, nullable=False, server_default="0"),
     Column("external_id", String(200)),
+    # HMAC of the normalised e-mail under the look-up key kept beside the KEK (0008):
+    # equality look-ups (GDPR export and erasure) without a plaintext column.
+    Column("email_hmac", String(64)),
+    Index("ix_visitors_email_hmac", "email_hmac"),
 )
 
 # One AES-256-GCM data key per visitor, wrapped by the KEK (never stored here). Deleting

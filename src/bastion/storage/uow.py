@@ -18,6 +18,7 @@ from bastion.storage.canned import SqlCannedRepo
 from bastion.storage.cipher import KeyCache, VisitorCipher
 from bastion.storage.db import Database
 from bastion.storage.passkeys import SqlPasskeyRepo, SqlWebAuthnChallengeRepo
+from bastion.storage.people import SqlPersonRepo
 from bastion.storage.roles import SqlRoleRepo
 
 log = structlog.get_logger(__name__)
@@ -45,6 +46,7 @@ class SqlUnitOfWork:
     webauthn_challenges: ports.WebAuthnChallengeRepo
     roles: ports.RoleRepo
     canned: ports.CannedRepo
+    people: ports.PersonRepo
 
     def __init__(
         self, db: Database, bus: Bus, keys: ports.KeyStore, cache: KeyCache, *, write: bool
@@ -85,6 +87,7 @@ class SqlUnitOfWork:
         self.webauthn_challenges = SqlWebAuthnChallengeRepo(conn)
         self.roles = SqlRoleRepo(conn)
         self.canned = SqlCannedRepo(conn)
+        self.people = SqlPersonRepo(conn, cipher)
         return self
 
     async def __aexit__(

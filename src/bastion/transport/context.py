@@ -15,6 +15,7 @@ from bastion.domain.conversations import ChatService
 from bastion.domain.departments import DepartmentService
 from bastion.domain.passkeys import PasskeyService
 from bastion.domain.ports import Bus
+from bastion.domain.privacy import PrivacyService
 from bastion.domain.roles import RoleService
 from bastion.domain.staff import StaffService
 from bastion.domain.visitors import VisitorService
@@ -41,6 +42,7 @@ class Services:
     passkeys: PasskeyService
     tokens: ApiTokenService
     departments: DepartmentService
+    privacy: PrivacyService
     widgets: WidgetService
     socket_limits: SocketLimits
     bans: BanService

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
@@ -17,7 +18,10 @@ from bastion.domain.errors import DomainError
 from bastion.domain.models import Role
 from bastion.security.envelope import FileKeyStore, KeyFileError
 from bastion.settings import Settings, SettingsError, load_settings
+from bastion.storage.backup import BackupError
+from bastion.storage.ledger import LedgerError
 from bastion.storage.migrate import SchemaTooNew, migrate
+from bastion.storage.rotation import RotationError
 
 T = TypeVar("T")
 
@@ -32,6 +36,12 @@ app.add_typer(user_app, name="user")
 app.add_typer(widget_app, name="widget")
 role_app = typer.Typer(no_args_is_help=True, help="Custom roles (permission sets).")
 app.add_typer(role_app, name="role")
+gdpr_app = typer.Typer(no_args_is_help=True, help="Visitors' rights: export and erasure.")
+app.add_typer(gdpr_app, name="gdpr")
+keys_app = typer.Typer(no_args_is_help=True, help="Encryption keys.")
+app.add_typer(keys_app, name="keys")
+backup_app = typer.Typer(no_args_is_help=True, help="Encrypted backups.")
+app.add_typer(backup_app, name="backup")
 
 
 def snippet(base: str, widget_id: str) -> str:
@@ -57,7 +67,7 @@ def _run(coro_fn: Callable[[], Awaitable[T]]) -> T:
         return asyncio.run(coro_fn())  # type: ignore[arg-type]  # an Awaitable from an async def
     except DomainError as err:
         fail(err.message)
-    except (SchemaTooNew, KeyFileError) as err:
+    except (SchemaTooNew, KeyFileError, LedgerError, BackupError, RotationError) as err:
         fail(str(err))
     except OSError as err:
         fail(f"cannot reach the database or data directory: {err.strerror or type(err).__name__}")
@@ -70,6 +80,18 @@ async def _prepare(settings: Settings) -> None:
     await migrate(settings.resolved_database_url)
 
 
+async def _backfill(settings: Settings) -> int:
+    """Fill look-up hashes of rows from before 0006 (needs the keys beside the KEK)."""
+    from bastion.storage.backfill import backfill_email_hmac
+    from bastion.storage.db import Database
+
+    db = Database(settings.resolved_database_url)
+    try:
+        return await backfill_email_hmac(db, FileKeyStore(settings.resolved_kek_file))
+    finally:
+        await db.dispose()
+
+
 @app.command("migrate")
 def migrate_cmd() -> None:
     """Create or upgrade the database schema."""
@@ -77,6 +99,7 @@ def migrate_cmd() -> None:
 
     async def go() -> str:
         await _prepare(settings)
+        await _backfill(settings)
         from bastion.storage.migrate import head_revision
 
         return head_revision()
@@ -153,6 +176,10 @@ def serve(
         fail("--workers needs BASTION_REDIS_URL: without Redis processes miss each other's events")
     scheme = "https" if settings.tls else "http"
     base_url = settings.public_url or f"{scheme}://{settings.host}:{settings.port}"
+    from bastion.storage.backup import hold_server_lock
+
+    # Held for the server's lifetime: `backup restore` refuses while it is taken.
+    _server_lock = hold_server_lock(settings)
     lines = _run(lambda: _serve_prepare(settings, base_url))
     for line in lines:
         typer.echo(line)
@@ -235,6 +262,7 @@ async def _serve_prepare(settings: Settings, base_url: str) -> list[str]:
     await _prepare(settings)
     # The key-encryption key now, so a bad key file stops the start with one line.
     FileKeyStore(settings.resolved_kek_file).load()
+    await _backfill(settings)
     return await bootstrap(settings, base_url=base_url)
 
 
@@ -599,6 +627,173 @@ def role_delete(name: Annotated[str, typer.Argument(help="Custom role name.")]) 
     settings = _settings()
     _run(lambda: _with_services(settings, lambda s: s.roles.delete(None, name)))
     typer.echo(f"deleted role {name}")
+
+
+@gdpr_app.command("export")
+def gdpr_export(
+    email: Annotated[str, typer.Option(help="The e-mail address the person gave.")],
+    out: Annotated[
+        Path | None, typer.Option(help="ZIP file to write (default: ./<name>.zip).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Export everything stored about a person (a ZIP with JSON) to a file made 0600."""
+    settings = _settings()
+
+    async def go(svc: Any) -> Any:
+        await _backfill(settings)
+        return await svc.privacy.export_person(None, email)
+
+    export = _run(lambda: _with_services(settings, go))
+    target = out or Path(export.filename)
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as err:
+        fail(f"cannot write {target}: {err.strerror}")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(export.data)
+    result = {"file": str(target), **export.counts}
+    typer.echo(
+        json.dumps(result)
+        if as_json
+        else f"wrote {target} ({export.counts['visitors']} visitor record(s))"
+    )
+
+
+@gdpr_app.command("erase")
+def gdpr_erase(
+    email: Annotated[str, typer.Option(help="The e-mail address the person gave.")],
+    reason: Annotated[
+        str, typer.Option(help="Why (kept in the audit log; no personal data).")
+    ] = "erasure request",
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm: this cannot be undone.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Erase a person: destroy their data keys, delete their rows, record it in the ledger."""
+    if not yes:
+        fail("erasure cannot be undone: pass --yes to confirm")
+    settings = _settings()
+
+    async def go(svc: Any) -> Any:
+        await _backfill(settings)
+        return await svc.privacy.erase_person(None, email, reason)
+
+    result = _run(lambda: _with_services(settings, go))
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        typer.echo(f"erased {result['visitors']} visitor record(s); recorded in the erasure ledger")
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="Data keys re-wrapped per transaction.")
+    ] = 200,
+    grace_s: Annotated[
+        float, typer.Option(min=0, help="Seconds to wait before the last pass (in-flight writes).")
+    ] = 5.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Make a new key-encryption key and re-wrap every data key under it, while the
+    server runs; the old KEK file is deleted once no data key needs it.
+    """
+    from bastion.storage.db import Database
+    from bastion.storage.rotation import rotate_kek
+
+    settings = _settings()
+
+    async def go() -> Any:
+        await _prepare(settings)
+        db = Database(settings.resolved_database_url)
+        try:
+            return await rotate_kek(
+                db, settings.resolved_kek_file, batch=batch_size, grace_s=grace_s
+            )
+        finally:
+            await db.dispose()
+
+    report = _run(go)
+    if as_json:
+        typer.echo(json.dumps({"kek_id": report.kek_id, "rewrapped": report.rewrapped}))
+    else:
+        typer.echo(f"re-wrapped {report.rewrapped} data key(s) under KEK {report.kek_id}")
+
+
+@backup_app.command("create")
+def backup_create(
+    out: Annotated[
+        Path | None, typer.Option(help="File to write (default: BASTION_BACKUP_DIR).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Make an encrypted, consistent backup while the server runs."""
+    from bastion.clock import SystemClock
+    from bastion.storage.backup import create_backup
+
+    settings = _settings()
+    path = _run(lambda: create_backup(settings, SystemClock(), out))
+    typer.echo(json.dumps({"file": str(path)}) if as_json else str(path))
+
+
+@backup_app.command("verify")
+def backup_verify(
+    file: Annotated[Path, typer.Argument(help="The backup file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Decrypt and authenticate a backup completely and check the database inside."""
+    from bastion.storage.backup import verify_backup
+
+    settings = _settings()
+    info = _run(lambda: verify_backup(settings, file))
+    if as_json:
+        typer.echo(json.dumps(info))
+    else:
+        typer.echo(f"ok: {info['kind']} backup made {info['created_at']}")
+
+
+@backup_app.command("restore")
+def backup_restore(
+    file: Annotated[Path, typer.Argument(help="The backup file.")],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Confirm: the current database is replaced.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Replace the database with a backup (server stopped), then re-apply the erasure ledger."""
+    from bastion.app import build_services
+    from bastion.storage.backup import restore_backup
+
+    if not yes:
+        fail("restoring replaces the current database: pass --yes to confirm")
+    settings = _settings()
+
+    async def reapply() -> dict[str, int]:
+        await _backfill(settings)
+        svc = build_services(settings)
+        try:
+            result: dict[str, int] = await svc.privacy.reapply_ledger()
+            return result
+        finally:
+            await svc.db.dispose()
+
+    info = _run(lambda: restore_backup(settings, file, reapply))
+    if as_json:
+        typer.echo(json.dumps(info))
+    else:
+        ledger = info["ledger"]
+        typer.echo(
+            f"restored the {info['kind']} backup made {info['created_at']}; erasure ledger "
+            f"re-applied ({ledger['entries']} entries, "
+            f"{ledger['visitors']} visitor record(s) erased)"
+        )
+    if info["unreadable_keys"]:
+        typer.echo(
+            f"warning: {info['unreadable_keys']} data key(s) are wrapped by a key-encryption "
+            "key that is not here (the backup predates a rotation): put that KEK file back "
+            "as kek.key.old and run `bastion keys rotate`",
+            err=True,
+        )
 
 
 def main() -> None:

@@ -284,6 +284,18 @@ class ClientSocket:
             await self._on_ban(BanKind(message["kind"]), str(message["target"]))
         elif kind == "sessions_ended":
             await self._on_sessions_ended(message.get("users") or [])
+        elif kind == "erased" and isinstance(principal, VisitorPrincipal):
+            # The visitor was erased (GDPR): their token and chats are gone on every node.
+            log.info("ws_closed_by_erasure")
+            await self.send(
+                {
+                    "t": "error",
+                    "id": None,
+                    "code": "not_authenticated",
+                    "message": "this chat session has ended",
+                }
+            )
+            await self._close(CLOSE_POLICY, "session ended")
         elif kind == "notice":
             conv = message["conversation"]
             if conv in self.cursors:

@@ -1,0 +1,77 @@
+"""KEK rotation in-process on both engines: data keys re-wrapped, old KEK file removed,
+an interrupted rotation resumes, and a key wrapped by an absent KEK stops it safely.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from bastion.app import build_services
+from bastion.security.envelope import FileKeyStore, kek_id_of, next_kek_path, old_kek_path
+from bastion.storage import tables as t
+from bastion.storage.rotation import RotationError, rotate_kek
+from tests.support.factories import World
+
+
+async def kek_ids(world: World) -> set[str]:
+    async with world.svc.db.transaction(write=False) as conn:
+        return {r.kek_id for r in await conn.execute(select(t.visitor_keys.c.kek_id))}
+
+
+async def test_rotation_rewraps_every_key_and_removes_the_old_kek(world: World) -> None:
+    kek = world.svc.settings.resolved_kek_file
+    convs = []
+    for n in range(5):
+        visitor = await world.visitor()
+        convs.append((visitor, await world.start(visitor, message=f"before rotation {n}")))
+    old = kek.read_bytes()
+    report = await rotate_kek(world.svc.db, kek, batch=2, grace_s=0)
+    assert report.rewrapped == 5
+    assert kek.read_bytes() != old
+    assert not old_kek_path(kek).exists() and not next_kek_path(kek).exists()
+    assert await kek_ids(world) == {report.kek_id}
+    # The running services (they had the old KEK in memory) keep working ...
+    visitor, conv = convs[0]
+    await world.svc.chat.send_message(visitor, None, conv, "after rotation")
+    # ... and fresh ones, holding only the new KEK file, read everything.
+    fresh = build_services(world.svc.settings, clock=world.clock)
+    try:
+        for visitor, conv in convs:
+            frames, _ = await fresh.chat.events_after(visitor, conv, 0)
+            assert any(f.get("message", {}).get("body", "").startswith("before") for f in frames)
+    finally:
+        await fresh.db.dispose()
+
+
+async def test_an_interrupted_rotation_resumes_to_the_same_key(world: World) -> None:
+    kek = world.svc.settings.resolved_kek_file
+    await world.start(await world.visitor(), message="hello")
+    # As if a rotation died after writing the new KEK: its file is there.
+    FileKeyStore.load_or_create(kek)
+    from bastion.security.envelope import write_key_file
+
+    write_key_file(next_kek_path(kek), b"\x07" * 32)
+    report = await rotate_kek(world.svc.db, kek, grace_s=0)
+    assert report.kek_id == kek_id_of(b"\x07" * 32)
+    assert await kek_ids(world) == {report.kek_id}
+
+
+async def test_a_key_wrapped_by_an_absent_kek_stops_the_rotation(world: World) -> None:
+    kek = world.svc.settings.resolved_kek_file
+    visitor = await world.visitor()
+    await world.start(visitor, message="hello")
+    async with world.svc.db.transaction(write=True) as conn:
+        await conn.execute(
+            update(t.visitor_keys)
+            .where(t.visitor_keys.c.visitor_id == visitor.visitor_id)
+            .values(kek_id="0123456789abcdef")
+        )
+        await conn.commit()
+    try:
+        await rotate_kek(world.svc.db, kek, grace_s=0)
+    except RotationError as err:
+        assert "not in the key directory" in str(err)
+    else:
+        raise AssertionError("rotation went on without the KEK of a data key")
+    # Nothing was deleted: the old KEK stays while a data key may need it.
+    assert kek.exists()
