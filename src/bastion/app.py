@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import structlog
@@ -24,11 +25,14 @@ from bastion.domain.departments import DepartmentService
 from bastion.domain.passkeys import PasskeyService
 from bastion.domain.ports import Bus, Clock
 from bastion.domain.privacy import PrivacyService
+from bastion.domain.retention import RetentionService
 from bastion.domain.roles import RoleService
 from bastion.domain.spam import SpamLimits
 from bastion.domain.staff import StaffService
+from bastion.domain.transcript import TranscriptService
 from bastion.domain.visitors import VisitorService
 from bastion.domain.widgets import WidgetService
+from bastion.jobs.runner import JobRunner
 from bastion.security.envelope import FileKeyStore
 from bastion.security.headers import SecurityHeaders
 from bastion.security.passwords import PasswordHasher
@@ -36,6 +40,7 @@ from bastion.security.ratelimit import RateLimiter
 from bastion.security.webauthn import PyWebAuthn
 from bastion.settings import RATE_DEFAULTS, Settings, load_settings
 from bastion.storage.db import Database, DatabaseScrubber
+from bastion.storage.jobs import SqlJobLedger
 from bastion.storage.ledger import FileErasureLedger, ledger_path
 from bastion.storage.uow import SqlUnitOfWorkFactory
 from bastion.transport.context import Services
@@ -52,6 +57,7 @@ from bastion.transport.rest import (
     passkeys,
     privacy,
     reports,
+    transcript,
 )
 from bastion.transport.rest.bodyguard import BodyGuard
 from bastion.transport.rest.throttle import Throttle
@@ -91,7 +97,7 @@ def build_services(
     )
     auth = AuthService(uow, clock, hasher, absolute_s=settings.session_absolute_s)
     rp = settings.webauthn_rp
-    return Services(
+    svc = Services(
         settings=settings,
         db=db,
         bus=bus,
@@ -151,11 +157,38 @@ def build_services(
         gate=ConnectionGate(
             max_total=settings.ws_max_connections, max_per_ip=settings.ws_max_per_ip
         ),
+        retention=RetentionService(uow, clock, default_days=settings.retention_days),
+        transcripts=TranscriptService(uow),
+        jobs=JobRunner(SqlJobLedger(db), clock, poll_s=settings.jobs_poll_s),
         web_dist=WEB_DIST,
         roles=RoleService(uow, clock),
         canned=CannedService(uow, clock),
         demo=demo,
     )
+    register_jobs(svc)
+    return svc
+
+
+def register_jobs(svc: Services) -> None:
+    """Every periodic job, in one place. Each runs at most once per interval across the
+    cluster (jobs/runner.py); a new one is one ``svc.jobs.add(...)`` line here.
+    """
+    settings = svc.settings
+    svc.jobs.add(
+        "retention.purge",
+        every=timedelta(seconds=settings.retention_every_s),
+        run=svc.retention.purge,
+        timeout_s=600,
+    )
+    if settings.idle_close_minutes > 0:
+        idle_for = timedelta(minutes=settings.idle_close_minutes)
+        svc.jobs.add(
+            "conversations.close_idle",
+            every=timedelta(minutes=1),
+            run=lambda: svc.chat.close_idle(idle_for),
+            timeout_s=50,
+        )
+    # Scheduled backups: register here once storage/backup.py offers a create function.
 
 
 def create_app(
@@ -170,9 +203,12 @@ def create_app(
             await svc.bus.start()
         if isinstance(svc.hub.presence, RedisPresence):
             await svc.hub.presence.start()
+        if settings.jobs_enabled:
+            svc.jobs.start()
         try:
             yield
         finally:
+            await svc.jobs.stop()
             if isinstance(svc.hub.presence, RedisPresence):
                 await svc.hub.presence.close()
             await svc.bus.close()
@@ -202,6 +238,7 @@ def create_app(
     app.include_router(canned.router)
     app.include_router(privacy.router)
     app.include_router(reports.router)
+    app.include_router(transcript.router)
     app.include_router(ws_routes.router)
     app.include_router(pages.apidocs_router())
     if demo:

@@ -94,6 +94,14 @@ class Settings:
     backup_key_file: str = ""
     # Where ``bastion backup create`` writes without --out; empty: ``<data dir>/backups``.
     backup_dir: str = ""
+    # Periodic jobs (docs/deploy.md): off on a node with BASTION_JOBS=0; how often each
+    # node looks for due jobs; retention (0 keeps chats forever) and its run interval;
+    # minutes without a message after which an open chat is closed (0: never).
+    jobs_enabled: bool = True
+    jobs_poll_s: int = 30
+    retention_days: int = 0
+    retention_every_s: int = 3600
+    idle_close_minutes: int = 30
 
     @property
     def resolved_kek_file(self) -> Path:
@@ -179,6 +187,17 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be an integer") from None
 
 
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be 1 or 0")
+
+
 def _proxies(env: Mapping[str, str]) -> tuple[str, ...]:
     raw = env.get("BASTION_TRUSTED_PROXIES", "")
     nets = []
@@ -234,6 +253,11 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "kek_file": env.get("BASTION_KEK_FILE", ""),
         "backup_key_file": env.get("BASTION_BACKUP_KEY_FILE", ""),
         "backup_dir": env.get("BASTION_BACKUP_DIR", ""),
+        "jobs_enabled": _flag(env, "BASTION_JOBS", True),
+        "jobs_poll_s": _int(env, "BASTION_JOBS_POLL_S", 30),
+        "retention_days": _int(env, "BASTION_RETENTION_DAYS", 0),
+        "retention_every_s": _int(env, "BASTION_RETENTION_EVERY_S", 3600),
+        "idle_close_minutes": _int(env, "BASTION_IDLE_CLOSE_MINUTES", 30),
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     settings = Settings(**values)  # type: ignore[arg-type]  # keys mirror the dataclass fields
@@ -265,5 +289,13 @@ def _validate(s: Settings) -> None:
             raise SettingsError(f"BASTION_{name.upper()} must be 1 or more")
     if bool(s.tls_cert) != bool(s.tls_key):
         raise SettingsError("BASTION_TLS_CERT and BASTION_TLS_KEY go together: give both")
+    if not 1 <= s.jobs_poll_s <= 3600:
+        raise SettingsError("BASTION_JOBS_POLL_S must be between 1 and 3600")
+    if not 0 <= s.retention_days <= 36500:
+        raise SettingsError("BASTION_RETENTION_DAYS must be between 0 (keep) and 36500")
+    if not 60 <= s.retention_every_s <= 7 * 24 * 3600:
+        raise SettingsError("BASTION_RETENTION_EVERY_S must be between 60 and 604800")
+    if not 0 <= s.idle_close_minutes <= 7 * 24 * 60:
+        raise SettingsError("BASTION_IDLE_CLOSE_MINUTES must be between 0 (never) and 10080")
     if s.public_url and urlsplit(s.public_url).scheme not in ("http", "https"):
         raise SettingsError("BASTION_PUBLIC_URL must be an http(s) URL")

@@ -648,6 +648,34 @@ class ChatService:
         await self.announce_queue()
         return result
 
+    async def close_idle(self, idle_for: timedelta, limit: int = 200) -> dict[str, int]:
+        """Close open conversations in which nothing has been said for ``idle_for`` (a
+        periodic job: the system acts, no principal). Each is re-checked inside its own
+        transaction, so a message that arrived meanwhile keeps the chat open.
+        """
+        before = self._clock.now() - idle_for
+        async with self._uow(write=False) as uow:
+            activity = await uow.conversations.last_activity(limit=limit)
+        closed = 0
+        for conversation_id, last in activity.items():
+            if last >= before:
+                continue
+
+            async def step(uow: UnitOfWork, cid: str = conversation_id) -> dict[str, Any]:
+                current = await uow.conversations.last_activity([cid])
+                conv = await uow.conversations.get(cid)
+                if conv is None or cid not in current or current[cid] >= before:
+                    return {}
+                return await self._do_close(uow, conv, reason="idle")
+
+            async with self._uow() as uow:
+                if await step(uow):
+                    await uow.commit()
+                    closed += 1
+        if closed:
+            await self.announce_queue()
+        return {"closed": closed}
+
     @staticmethod
     async def _agent_name(uow: UnitOfWork, agent_id: str | None) -> str | None:
         user = await uow.users.get(agent_id) if agent_id else None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bastion.domain.auth import audit_entry
 from bastion.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from bastion.domain.ids import IdFactory, new_id
@@ -9,6 +11,7 @@ from bastion.domain.models import Department, Widget
 from bastion.domain.permissions import Perm, allowed
 from bastion.domain.ports import Clock, UnitOfWorkFactory
 from bastion.domain.principals import StaffPrincipal
+from bastion.domain.retention import MAX_RETENTION_DAYS
 
 
 class DepartmentService:
@@ -85,6 +88,39 @@ class DepartmentService:
             )
             await uow.commit()
         return wanted
+
+    async def set_retention(
+        self, actor: StaffPrincipal | None, department_id: str, days: int | None
+    ) -> Department:
+        """Keep the department's closed chats ``days`` days (0: forever; None: the default)."""
+        self._check_admin(actor)
+        if days is not None and not 0 <= days <= MAX_RETENTION_DAYS:
+            raise InvalidInput(
+                f"retention is 0 (keep) to {MAX_RETENTION_DAYS} days", field="retention_days"
+            )
+        async with self._uow() as uow:
+            department = await uow.departments.get(department_id)
+            if department is None:
+                raise NotFound("no such department")
+            await uow.departments.set_retention(department_id, days)
+            await uow.audit.add(
+                audit_entry(
+                    self._clock.now(),
+                    "department.retention_changed",
+                    actor=actor.user_id if actor else "cli",
+                    target=department_id,
+                    days=days,
+                )
+            )
+            await uow.commit()
+        return replace(department, retention_days=days)
+
+    async def find(self, actor: StaffPrincipal | None, id_or_name: str) -> Department:
+        """A department by id or (case-insensitive) name, for the CLI."""
+        for d in await self.list_all(actor):
+            if d.id == id_or_name or d.name.lower() == id_or_name.strip().lower():
+                return d
+        raise NotFound("no such department")
 
     async def set_widget_department(
         self, actor: StaffPrincipal | None, widget_id: str, department_id: str | None

@@ -167,6 +167,8 @@ class Department:
     id: str
     name: str
     created_at: datetime
+    # Days a closed conversation is kept; None: the deployment's default, 0: forever.
+    retention_days: int | None = None
 
 
 class BanKind(StrEnum):

@@ -139,6 +139,7 @@ class DepartmentRepo(Protocol):
     async def get(self, department_id: str) -> Department | None: ...
     async def of_user(self, user_id: str) -> set[str]: ...
     async def set_for_user(self, user_id: str, department_ids: list[str]) -> None: ...
+    async def set_retention(self, department_id: str, days: int | None) -> None: ...
 
 
 class RoleRepo(Protocol):
@@ -238,6 +239,31 @@ class ConversationRepo(Protocol):
     async def count_active_for_agent(self, agent_id: str) -> int: ...
     async def recent_wait_seconds(self, limit: int) -> list[float]: ...
     async def set_rating(self, conversation_id: str, score: str, comment: str | None) -> None: ...
+    async def last_activity(
+        self, conversation_ids: Sequence[str] | None = None, limit: int = 500
+    ) -> dict[str, datetime]:
+        """Open conversations (of ``conversation_ids``, or the oldest ``limit``) → the time
+        of their latest message from either side, acceptance or start, whichever is latest.
+        """
+        ...
+
+    async def expired(
+        self,
+        before: datetime,
+        limit: int,
+        *,
+        department_id: str | None = None,
+        except_departments: Sequence[str] | None = None,
+    ) -> list[str]:
+        """Ids of conversations closed before ``before``, oldest first: those of
+        ``department_id`` (None: without a department) or, given ``except_departments``,
+        those without a department or of any department not listed.
+        """
+        ...
+
+    async def purge(self, conversation_ids: Sequence[str]) -> dict[str, int]:
+        """Delete the conversations and all that hangs off them; counts per kind."""
+        ...
 
 
 class EventRepo(Protocol):

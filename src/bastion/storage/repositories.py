@@ -568,6 +568,64 @@ class SqlConversationRepo(_Repo):
         )
         return [(_utc(r.accepted_at) - _utc(r.created_at)).total_seconds() for r in rows]
 
+    async def last_activity(
+        self, conversation_ids: Sequence[str] | None = None, limit: int = 500
+    ) -> dict[str, datetime]:
+        c, e = t.conversations.c, t.events.c
+        open_states = [ConvState.WAITING.value, ConvState.ACTIVE.value]
+        scope = select(c.id).where(c.state.in_(open_states))
+        if conversation_ids is not None:
+            scope = scope.where(c.id.in_(list(conversation_ids)))
+        last_msg = (
+            select(e.conversation_id, func.max(e.created_at).label("last"))
+            .where(e.type == EventType.MSG.value, e.conversation_id.in_(scope))
+            .group_by(e.conversation_id)
+            .subquery()
+        )
+        query = (
+            select(c.id, c.created_at, c.accepted_at, last_msg.c.last)
+            .select_from(t.conversations.outerjoin(last_msg, last_msg.c.conversation_id == c.id))
+            .where(c.id.in_(scope))
+            .order_by(c.created_at)
+            .limit(limit)
+        )
+        out = {}
+        for r in await self._c.execute(query):
+            times = [_utc(r.created_at), utc(r.accepted_at), utc(r.last)]
+            out[r.id] = max(ts for ts in times if ts is not None)
+        return out
+
+    async def expired(
+        self,
+        before: datetime,
+        limit: int,
+        *,
+        department_id: str | None = None,
+        except_departments: Sequence[str] | None = None,
+    ) -> list[str]:
+        c = t.conversations.c
+        query = select(c.id).where(
+            c.state == ConvState.CLOSED.value, c.closed_at.is_not(None), c.closed_at < before
+        )
+        if except_departments is not None:
+            query = query.where(
+                or_(c.department_id.is_(None), c.department_id.not_in(list(except_departments)))
+            )
+        else:
+            query = query.where(c.department_id == department_id)
+        rows = await self._c.execute(query.order_by(c.closed_at).limit(limit))
+        return [r.id for r in rows]
+
+    async def purge(self, conversation_ids: Sequence[str]) -> dict[str, int]:
+        # Explicit deletes, not only ON DELETE CASCADE: the counts go to the audit log.
+        ids = list(conversation_ids)
+        events = await self._c.execute(delete(t.events).where(t.events.c.conversation_id.in_(ids)))
+        await self._c.execute(
+            delete(t.conversation_access).where(t.conversation_access.c.conversation_id.in_(ids))
+        )
+        convs = await self._c.execute(delete(t.conversations).where(t.conversations.c.id.in_(ids)))
+        return {"conversations": int(convs.rowcount), "events": int(events.rowcount)}
+
     async def set_rating(self, conversation_id: str, score: str, comment: str | None) -> None:
         conv = await self.get(conversation_id)
         assert conv is not None
@@ -916,15 +974,28 @@ class SqlDepartmentRepo(_Repo):
             )
         )
 
+    @staticmethod
+    def _row(row: Row[Any]) -> Department:
+        return Department(
+            id=row.id,
+            name=row.name,
+            created_at=_utc(row.created_at),
+            retention_days=row.retention_days,
+        )
+
     async def list_all(self) -> list[Department]:
         rows = await self._c.execute(select(t.departments).order_by(t.departments.c.name))
-        return [Department(id=r.id, name=r.name, created_at=_utc(r.created_at)) for r in rows]
+        return [self._row(r) for r in rows]
 
     async def get(self, department_id: str) -> Department | None:
         c = t.departments.c
         row = (await self._c.execute(select(t.departments).where(c.id == department_id))).first()
-        return (
-            Department(id=row.id, name=row.name, created_at=_utc(row.created_at)) if row else None
+        return self._row(row) if row else None
+
+    async def set_retention(self, department_id: str, days: int | None) -> None:
+        c = t.departments.c
+        await self._c.execute(
+            update(t.departments).where(c.id == department_id).values(retention_days=days)
         )
 
     async def of_user(self, user_id: str) -> set[str]:

@@ -253,6 +253,7 @@ departments = Table(
     Column("id", String(40), primary_key=True),
     Column("name", String(80), nullable=False, unique=True),
     Column("created_at", TS, nullable=False),
+    Column("retention_days", Integer),  # NULL: the deployment's default (0009)
 )
 
 user_departments = Table(
@@ -340,4 +341,15 @@ canned_responses = Table(
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
     Index("ix_canned_department", "department_id"),
+)
+
+# The last run of each periodic job, whichever node ran it (0009).
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("name", String(60), primary_key=True),
+    Column("started_at", TS, nullable=False),
+    Column("finished_at", TS),
+    Column("ok", Boolean),
+    Column("error", String(80)),  # the exception's class name only, never its message
 )

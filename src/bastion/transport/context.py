@@ -16,10 +16,13 @@ from bastion.domain.departments import DepartmentService
 from bastion.domain.passkeys import PasskeyService
 from bastion.domain.ports import Bus
 from bastion.domain.privacy import PrivacyService
+from bastion.domain.retention import RetentionService
 from bastion.domain.roles import RoleService
 from bastion.domain.staff import StaffService
+from bastion.domain.transcript import TranscriptService
 from bastion.domain.visitors import VisitorService
 from bastion.domain.widgets import WidgetService
+from bastion.jobs.runner import JobRunner
 from bastion.security.ratelimit import RateLimiter
 from bastion.settings import Settings
 from bastion.storage.db import Database
@@ -48,6 +51,9 @@ class Services:
     bans: BanService
     limiter: RateLimiter
     gate: ConnectionGate
+    retention: RetentionService
+    transcripts: TranscriptService
+    jobs: JobRunner
     web_dist: Path
     roles: RoleService
     canned: CannedService

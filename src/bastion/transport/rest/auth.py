@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from bastion.domain.errors import Forbidden, NotAuthenticated
-from bastion.domain.principals import Principal, StaffPrincipal
+from bastion.domain.principals import Principal, StaffPrincipal, VisitorPrincipal
 from bastion.security.tokens import csrf_matches
 from bastion.transport.context import SESSION_COOKIE, ip_of, services
 
@@ -57,3 +57,13 @@ async def any_principal(request: Request) -> Principal:
     if bearer is not None or request.cookies.get(SESSION_COOKIE):
         return await staff_principal(request)
     raise NotAuthenticated("a visitor token or a staff session is required")
+
+
+async def visitor_principal(request: Request) -> VisitorPrincipal:
+    """A visitor only (``Authorization: Bearer vt_…``): staff cookies and API tokens are
+    not accepted, so a route behind it can never serve a staff view.
+    """
+    bearer = _bearer(request)
+    if bearer is None or bearer.startswith("bt_"):
+        raise NotAuthenticated("a visitor token is required")
+    return await services(request).visitors.authenticate(bearer)

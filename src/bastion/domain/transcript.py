@@ -1,0 +1,87 @@
+"""A visitor's own transcript: their conversation as a plain-text file.
+
+Built from exactly the frames a visitor already receives (``render_event`` with
+``staff=False``), so internal notes and staff-only fields can never leak into it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bastion.domain.errors import Forbidden, NotFound
+from bastion.domain.events import render_event
+from bastion.domain.models import Conversation
+from bastion.domain.ports import UnitOfWorkFactory
+from bastion.domain.principals import Principal, VisitorPrincipal
+
+PAGE = 500
+
+
+def _ts(value: str | None) -> str:
+    if not value:
+        return ""
+    at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return at.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _line(frame: dict[str, Any]) -> str | None:
+    kind = frame["t"]
+    if kind == "msg":
+        message = frame["message"]
+        author = message["author"]
+        who = author.get("name") or ("You" if author.get("kind") == "visitor" else "Agent")
+        # Continuation lines are indented so a body cannot forge a line of its own.
+        body = str(message.get("body") or "").replace("\n", "\n    ")
+        return f"[{_ts(message.get('ts'))}] {who}: {body}"
+    if kind == "conv.state":
+        state = frame.get("state")
+        agent = (frame.get("agent") or {}).get("name")
+        text = {
+            "waiting": "Chat started",
+            "active": f"{agent} joined the chat" if agent else "An agent joined the chat",
+            "closed": "Chat ended",
+        }.get(str(state))
+        return f"[{_ts(frame.get('ts'))}] -- {text}" if text else None
+    if kind == "rating":
+        return f"[{_ts(frame.get('ts'))}] -- You rated the chat: {frame.get('score')}"
+    return None
+
+
+def render_transcript(conv: Conversation, site: str, frames: list[dict[str, Any]]) -> str:
+    lines = [
+        f"Chat transcript - {site}",
+        f"Conversation {conv.id}, started {conv.created_at.strftime('%Y-%m-%d %H:%M UTC')}",
+        "",
+    ]
+    lines += [line for f in frames if (line := _line(f)) is not None]
+    return "\n".join(lines) + "\n"
+
+
+class TranscriptService:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def for_visitor(self, actor: Principal, conversation_id: str) -> tuple[str, str]:
+        """(file name, text) of the visitor's own conversation; anyone else's is absent."""
+        if not isinstance(actor, VisitorPrincipal):
+            raise Forbidden("transcripts are for the visitor of the chat")
+        async with self._uow(write=False) as uow:
+            conv = await uow.conversations.get(conversation_id)
+            if (
+                conv is None
+                or conv.visitor_id != actor.visitor_id
+                or conv.widget_id != actor.widget_id
+            ):
+                raise NotFound("no such conversation")
+            widget = await uow.widgets.get(conv.widget_id)
+            frames: list[dict[str, Any]] = []
+            after = 0
+            while after < conv.last_seq:
+                events = await uow.events.after(conv.id, after, PAGE)
+                if not events:
+                    break
+                frames += [f for e in events if (f := render_event(e, staff=False)) is not None]
+                after = events[-1].seq
+        site = widget.name if widget else "chat"
+        return f"transcript-{conv.id}.txt", render_transcript(conv, site, frames)

@@ -1,0 +1,1 @@
+"""Periodic jobs, run once across the cluster (runner.py), registered in app.py."""
