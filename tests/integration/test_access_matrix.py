@@ -91,6 +91,9 @@ REST: dict[str, str] = {
     "GET /api/v1/departments": "D  D  D  A  A  A  A  D  D  D",
     "POST /api/v1/departments": "D  D  D  D  D  A  A  D  D  D",
     "PUT /api/v1/users/{user_id}/departments": "D  D  D  D  D  A  A  D  D  D",
+    "PUT /api/v1/departments/{department_id}/retention": "D  D  D  D  D  N  N  D  D  D",
+    # The visitor's own chat only; staff and API tokens are not visitors.
+    "GET /api/v1/conversations/{conversation_id}/transcript": "D  A  N  D  D  D  D  D  D  D",
     "PUT /api/v1/widgets/{widget_id}/department": "D  D  D  D  D  A  A  D  D  D",
     "DELETE /api/v1/tokens/{token_id}": "D  D  D  D  D  N  N  D  D  D",
     "GET /api/v1/permissions": "D  D  D  A  A  A  A  D  A  D",
@@ -317,6 +320,7 @@ def _request(w: World, route: str) -> tuple[str, str, dict[str, Any] | None, dic
         "{passkey_id}": "pk_doesnotexist",
         "{canned_id}": w.ids["canned"] if route.startswith("PUT") else "cr_doesnotexist",
         "{name}": "matrixrole" if route.startswith("PUT") else "nosuchrole",
+        "{department_id}": "d_doesnotexist",
         "{path:path}": "missing.js",
     }
     for k, v in fill.items():
@@ -361,6 +365,7 @@ def _request(w: World, route: str) -> tuple[str, str, dict[str, Any] | None, dic
             "body": "Hello",
         },
         "PUT /api/v1/canned/{canned_id}": {"shortcut": "matrix", "title": "M", "body": "Hi"},
+        "PUT /api/v1/departments/{department_id}/retention": {"days": 30},
         "PUT /api/v1/widgets/{widget_id}/department": {"department": None},
         "POST /api/v1/auth/totp/setup": {},
         "POST /api/v1/auth/passkeys/register/options": {"password": "not the password"},

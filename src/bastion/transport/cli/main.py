@@ -547,9 +547,45 @@ def department_list(
     settings = _settings()
     deps = _run(lambda: _with_services(settings, lambda s: s.departments.list_all(None)))
     if as_json:
-        typer.echo(json.dumps([{"id": d.id, "name": d.name} for d in deps]))
+        typer.echo(
+            json.dumps(
+                [{"id": d.id, "name": d.name, "retention_days": d.retention_days} for d in deps]
+            )
+        )
     for d in [] if as_json else deps:
         typer.echo(f"{d.id}  {d.name}")
+
+
+@department_app.command("retention")
+def department_retention(
+    department: Annotated[str, typer.Argument(help="Department id or name.")],
+    days: Annotated[
+        str, typer.Argument(help="Days to keep closed chats, 0 = forever, or 'default'.")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Delete a department's conversations DAYS days after they close (audited by count)."""
+    if days == "default":
+        wanted: int | None = None
+    elif days.isdigit():
+        wanted = int(days)
+    else:
+        fail("DAYS must be a whole number of days, 0 (keep forever) or 'default'")
+        raise AssertionError  # unreachable: fail() exits
+    settings = _settings()
+
+    async def go(svc: Any) -> Any:
+        dep = await svc.departments.find(None, department)
+        return await svc.departments.set_retention(None, dep.id, wanted)
+
+    dep = _run(lambda: _with_services(settings, go))
+    out = {"id": dep.id, "name": dep.name, "retention_days": dep.retention_days}
+    if as_json:
+        typer.echo(json.dumps(out))
+    else:
+        days_kept = dep.retention_days
+        kept = {None: "the default", 0: "forever"}.get(days_kept, f"{days_kept} days")
+        typer.echo(f"{dep.name}: closed chats kept {kept}")
 
 
 @department_app.command("assign")

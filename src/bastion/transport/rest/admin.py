@@ -188,6 +188,8 @@ async def revoke_token(token_id: UserId, request: Request, actor: Staff) -> Resp
 class DepartmentOut(BaseModel):
     id: str
     name: str
+    # Days closed chats are kept; null: the deployment's default; 0: forever.
+    retention_days: int | None = None
 
 
 class DepartmentIn(Strict):
@@ -197,13 +199,30 @@ class DepartmentIn(Strict):
 @router.get("/departments", response_model=list[DepartmentOut], responses=ERRORS)
 async def list_departments(request: Request, actor: Staff) -> list[DepartmentOut]:
     deps = await services(request).departments.list_all(actor)
-    return [DepartmentOut(id=d.id, name=d.name) for d in deps]
+    return [DepartmentOut(id=d.id, name=d.name, retention_days=d.retention_days) for d in deps]
 
 
 @router.post("/departments", response_model=DepartmentOut, status_code=201, responses=ERRORS)
 async def create_department(body: DepartmentIn, request: Request, actor: Staff) -> DepartmentOut:
     dep = await services(request).departments.create(actor, body.name)
     return DepartmentOut(id=dep.id, name=dep.name)
+
+
+class RetentionIn(Strict):
+    days: int | None = Field(ge=0, le=36500)
+
+
+@router.put(
+    "/departments/{department_id}/retention", response_model=DepartmentOut, responses=ERRORS
+)
+async def set_department_retention(
+    department_id: UserId, body: RetentionIn, request: Request, actor: Staff
+) -> DepartmentOut:
+    """Delete the department's conversations ``days`` days after they close (0: keep
+    them; null: follow ``BASTION_RETENTION_DAYS``). Purges are audited by count.
+    """
+    dep = await services(request).departments.set_retention(actor, department_id, body.days)
+    return DepartmentOut(id=dep.id, name=dep.name, retention_days=dep.retention_days)
 
 
 class UserDepartmentsIn(Strict):
