@@ -62,6 +62,7 @@ const widgetEn = {
   sensitivePassword: "This looks like a password. Support never asks for it. Send anyway?",
   sendAnyway: "Send anyway",
   cancelSend: "Don't send",
+  transcript: "Download transcript",
 } as const;
 
 export type WidgetKey = keyof typeof widgetEn;
@@ -126,6 +127,7 @@ const widgetLt: StringTable<WidgetKey> = {
   sensitivePassword: "Panašu į slaptažodį. Konsultantai jo niekada neprašo. Vis tiek siųsti?",
   sendAnyway: "Vis tiek siųsti",
   cancelSend: "Nesiųsti",
+  transcript: "Atsisiųsti pokalbio įrašą",
 };
 
 export const widgetTables = { en: widgetEn, lt: widgetLt } as const satisfies Record<

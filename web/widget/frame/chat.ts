@@ -30,6 +30,7 @@ import { EventStream } from "../../shared/stream";
 import type { HostPage, Identity, ParentBridge } from "./parent";
 import { sensitiveKind } from "./sensitive";
 import type { Store } from "./store";
+import { downloadTranscript } from "./transcript";
 import {
   buildPrechat,
   MAX_BODY,
@@ -565,6 +566,20 @@ export class WidgetChat {
     }
   }
 
+  private async saveTranscript(): Promise<void> {
+    const conversation = this.conversation;
+    const token = this.d.store.value.token;
+    if (!conversation || !token) return;
+    this.v.transcript.disabled = true;
+    try {
+      await downloadTranscript(conversation, token);
+    } catch (err) {
+      this.showNotice(this.errorText(err));
+    } finally {
+      this.v.transcript.disabled = false;
+    }
+  }
+
   private newChat(): void {
     this.switchTo(null);
     this.prechat?.querySelector<HTMLElement>("input, textarea")?.focus();
@@ -699,6 +714,7 @@ export class WidgetChat {
     v.rateGood.addEventListener("click", () => void this.rate("good"));
     v.rateBad.addEventListener("click", () => void this.rate("bad"));
     v.newChat.addEventListener("click", () => this.newChat());
+    v.transcript.addEventListener("click", () => void this.saveTranscript());
   }
 
   private render(): void {

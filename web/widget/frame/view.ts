@@ -27,6 +27,7 @@ export interface View {
   rateBad: HTMLButtonElement;
   rateThanks: HTMLElement;
   newChat: HTMLButtonElement;
+  transcript: HTMLButtonElement;
   footer: HTMLElement;
   composerForm: HTMLFormElement;
   composer: HTMLTextAreaElement;
@@ -82,7 +83,17 @@ export function buildView(root: HTMLElement, t: T): View {
     text: t.newChat,
     attrs: { type: "button", "data-testid": "new-chat" },
   });
-  const closed = el("div", { class: "closed-panel", attrs: { hidden: true } }, [rateBox, rateThanks, newChat]);
+  const transcript = el("button", {
+    class: "link-button",
+    text: t.transcript,
+    attrs: { type: "button", "data-testid": "transcript" },
+  });
+  const closed = el("div", { class: "closed-panel", attrs: { hidden: true } }, [
+    rateBox,
+    rateThanks,
+    newChat,
+    transcript,
+  ]);
 
   const scroller = el("main", { class: "scroller" }, [greeting, prechatSlot, log, closed]);
 
@@ -148,6 +159,7 @@ export function buildView(root: HTMLElement, t: T): View {
     rateBad,
     rateThanks,
     newChat,
+    transcript,
     footer,
     composerForm,
     composer,
