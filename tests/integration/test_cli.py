@@ -79,3 +79,24 @@ def test_refuses_a_schema_newer_than_it_knows(tmp_path: Path) -> None:
     assert proc.returncode == 1 and "newer" in proc.stderr
     serve = cli(env, "serve", "--port", "1", check=False)
     assert serve.returncode == 1 and "newer" in serve.stderr
+
+
+def test_department_retention_by_name_with_checked_values(tmp_path: Path) -> None:
+    env = base_env(tmp_path, None)
+    dep = json.loads(cli(env, "department", "create", "Sales", "--json").stdout)
+    out = cli(env, "department", "retention", "sales", "90", "--json")
+    assert json.loads(out.stdout) == {"id": dep["id"], "name": "Sales", "retention_days": 90}
+    assert cli(env, "department", "retention", dep["id"], "0").stdout.strip() == (
+        "Sales: closed chats kept forever"
+    )
+    cli(env, "department", "retention", "Sales", "default")
+    listed = json.loads(cli(env, "department", "list", "--json").stdout)
+    assert listed == [{"id": dep["id"], "name": "Sales", "retention_days": None}]
+    for args, reason in (
+        (("Sales", "ten"), "DAYS must be"),
+        (("Sales", "99999"), "retention is 0"),
+        (("Nobody", "7"), "no such department"),
+    ):
+        bad = cli(env, "department", "retention", *args, check=False)
+        assert bad.returncode == 1 and reason in bad.stderr
+        assert len(bad.stderr.strip().splitlines()) == 1
