@@ -100,3 +100,18 @@ def test_department_retention_by_name_with_checked_values(tmp_path: Path) -> Non
         bad = cli(env, "department", "retention", *args, check=False)
         assert bad.returncode == 1 and reason in bad.stderr
         assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_jobs_status_lists_registered_jobs(tmp_path: Path) -> None:
+    env = {**base_env(tmp_path, None), "BASTION_IDLE_CLOSE_MINUTES": "0"}
+    jobs = json.loads(cli(env, "jobs", "status", "--json").stdout)
+    # Idle close is off, so only the purge is registered; it has never run here.
+    assert jobs == [
+        {
+            "name": "retention.purge",
+            "every_s": 3600,
+            "last_started": None,
+            "last_finished": None,
+            "ok": None,
+        }
+    ]

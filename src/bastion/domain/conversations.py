@@ -648,7 +648,7 @@ class ChatService:
         await self.announce_queue()
         return result
 
-    async def close_idle(self, idle_for: timedelta, limit: int = 200) -> dict[str, int]:
+    async def close_idle(self, idle_for: timedelta, limit: int = 500) -> dict[str, int]:
         """Close open conversations in which nothing has been said for ``idle_for`` (a
         periodic job: the system acts, no principal). Each is re-checked inside its own
         transaction, so a message that arrived meanwhile keeps the chat open.

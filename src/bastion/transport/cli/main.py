@@ -42,6 +42,8 @@ keys_app = typer.Typer(no_args_is_help=True, help="Encryption keys.")
 app.add_typer(keys_app, name="keys")
 backup_app = typer.Typer(no_args_is_help=True, help="Encrypted backups.")
 app.add_typer(backup_app, name="backup")
+jobs_app = typer.Typer(no_args_is_help=True, help="Periodic jobs (retention, idle close).")
+app.add_typer(jobs_app, name="jobs")
 
 
 def snippet(base: str, widget_id: str) -> str:
@@ -830,6 +832,41 @@ def backup_restore(
             "as kek.key.old and run `bastion keys rotate`",
             err=True,
         )
+
+
+@jobs_app.command("status")
+def jobs_status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Each registered job: its interval and its last run on any node."""
+    settings = _settings()
+
+    async def go(svc: Any) -> list[dict[str, Any]]:
+        from bastion.storage.jobs import SqlJobLedger
+
+        runs = await SqlJobLedger(svc.db).last_runs()
+        out = []
+        for job in svc.jobs.jobs:
+            started, finished, ok = runs.get(job.name, (None, None, None))
+            out.append(
+                {
+                    "name": job.name,
+                    "every_s": int(job.every.total_seconds()),
+                    "last_started": started.isoformat() if started else None,
+                    "last_finished": finished.isoformat() if finished else None,
+                    "ok": ok,
+                }
+            )
+        return out
+
+    jobs = _run(lambda: _with_services(settings, go))
+    if as_json:
+        typer.echo(json.dumps(jobs))
+        return
+    for j in jobs:
+        state = {True: "ok", False: "failed", None: "running or cut short"}[j["ok"]]
+        last = f"last {j['last_started']} {state}" if j["last_started"] else "never ran"
+        typer.echo(f"{j['name']}  every {j['every_s']}s  {last}")
 
 
 def main() -> None:
