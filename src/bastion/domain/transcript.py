@@ -16,6 +16,8 @@ from bastion.domain.ports import UnitOfWorkFactory
 from bastion.domain.principals import Principal, VisitorPrincipal
 
 PAGE = 500
+# Bounds the work and memory of one download (20 pages of 500 events).
+MAX_PAGES = 20
 
 
 def _ts(value: str | None) -> str:
@@ -77,11 +79,14 @@ class TranscriptService:
             widget = await uow.widgets.get(conv.widget_id)
             frames: list[dict[str, Any]] = []
             after = 0
-            while after < conv.last_seq:
+            for _page in range(MAX_PAGES):
                 events = await uow.events.after(conv.id, after, PAGE)
                 if not events:
                     break
                 frames += [f for e in events if (f := render_event(e, staff=False)) is not None]
                 after = events[-1].seq
         site = widget.name if widget else "chat"
-        return f"transcript-{conv.id}.txt", render_transcript(conv, site, frames)
+        text = render_transcript(conv, site, frames)
+        if after < conv.last_seq:
+            text += "(The chat is longer than a transcript holds; later lines are left out.)\n"
+        return f"transcript-{conv.id}.txt", text

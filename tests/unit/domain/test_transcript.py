@@ -40,3 +40,19 @@ async def test_nobody_else_gets_the_transcript(world: World) -> None:
     owner = await world.staff("owner@example.com", Role.OWNER, name="Owner")
     with pytest.raises(Forbidden):
         await world.svc.transcripts.for_visitor(owner, conv)
+
+
+async def test_a_very_long_chat_is_cut_and_says_so(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bastion.domain import transcript
+
+    monkeypatch.setattr(transcript, "PAGE", 2)
+    monkeypatch.setattr(transcript, "MAX_PAGES", 2)
+    visitor = await world.visitor()
+    conv = await world.start(visitor, message="one")
+    for body in ("two", "three", "four"):
+        await world.svc.chat.send_message(visitor, None, conv, body)
+    _, text = await world.svc.transcripts.for_visitor(visitor, conv)
+    assert "three" in text and "four" not in text
+    assert text.endswith("later lines are left out.)\n")
