@@ -64,6 +64,8 @@ class RetentionService:
                     if not ids:
                         break
                     counts = await uow.conversations.purge(ids)
+                    if not counts["conversations"]:
+                        break  # another purge took them meanwhile: nothing to record
                     details: dict[str, Any] = {"days": days, **counts}
                     await uow.audit.add(
                         audit_entry(
