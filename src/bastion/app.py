@@ -32,6 +32,7 @@ from bastion.domain.staff import StaffService
 from bastion.domain.transcript import TranscriptService
 from bastion.domain.visitors import VisitorService
 from bastion.domain.widgets import WidgetService
+from bastion.jobs.backups import scheduled_backup
 from bastion.jobs.runner import JobRunner
 from bastion.security.envelope import FileKeyStore
 from bastion.security.headers import SecurityHeaders
@@ -165,11 +166,11 @@ def build_services(
         canned=CannedService(uow, clock),
         demo=demo,
     )
-    register_jobs(svc)
+    register_jobs(svc, clock)
     return svc
 
 
-def register_jobs(svc: Services) -> None:
+def register_jobs(svc: Services, clock: Clock) -> None:
     """Every periodic job, in one place. Each runs at most once per interval across the
     cluster (jobs/runner.py); a new one is one ``svc.jobs.add(...)`` line here.
     """
@@ -188,7 +189,13 @@ def register_jobs(svc: Services) -> None:
             run=lambda: svc.chat.close_idle(idle_for),
             timeout_s=50,
         )
-    # Scheduled backups: register here once storage/backup.py offers a create function.
+    if settings.backup_interval_s > 0:
+        svc.jobs.add(
+            "backup.create",
+            every=timedelta(seconds=settings.backup_interval_s),
+            run=lambda: scheduled_backup(settings, clock, keep=settings.backup_keep),
+            timeout_s=3600,
+        )
 
 
 def create_app(

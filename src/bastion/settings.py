@@ -102,6 +102,9 @@ class Settings:
     retention_days: int = 0
     retention_every_s: int = 3600
     idle_close_minutes: int = 30
+    # Scheduled encrypted backups: every N seconds (0: off), keeping the newest K.
+    backup_interval_s: int = 0
+    backup_keep: int = 7
 
     @property
     def resolved_kek_file(self) -> Path:
@@ -258,6 +261,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "retention_days": _int(env, "BASTION_RETENTION_DAYS", 0),
         "retention_every_s": _int(env, "BASTION_RETENTION_EVERY_S", 3600),
         "idle_close_minutes": _int(env, "BASTION_IDLE_CLOSE_MINUTES", 30),
+        "backup_interval_s": _int(env, "BASTION_BACKUP_INTERVAL", 0),
+        "backup_keep": _int(env, "BASTION_BACKUP_KEEP", 7),
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     settings = Settings(**values)  # type: ignore[arg-type]  # keys mirror the dataclass fields
@@ -295,6 +300,10 @@ def _validate(s: Settings) -> None:
         raise SettingsError("BASTION_RETENTION_DAYS must be between 0 (keep) and 36500")
     if not 60 <= s.retention_every_s <= 7 * 24 * 3600:
         raise SettingsError("BASTION_RETENTION_EVERY_S must be between 60 and 604800")
+    if s.backup_interval_s and not 3600 <= s.backup_interval_s <= 30 * 24 * 3600:
+        raise SettingsError("BASTION_BACKUP_INTERVAL is seconds: 0 (off), or 3600 to 2592000")
+    if not 1 <= s.backup_keep <= 1000:
+        raise SettingsError("BASTION_BACKUP_KEEP must be between 1 and 1000")
     if not 0 <= s.idle_close_minutes <= 7 * 24 * 60:
         raise SettingsError("BASTION_IDLE_CLOSE_MINUTES must be between 0 (never) and 10080")
     if s.public_url and urlsplit(s.public_url).scheme not in ("http", "https"):
