@@ -60,7 +60,7 @@ def main() -> int:
     p.add_argument("--setup", choices=["sqlite", "pg"], default="sqlite")
     p.add_argument("--rate", type=float, default=1000)
     p.add_argument("--seconds", type=float, default=20)
-    p.add_argument("--visitors", type=int, default=200)
+    p.add_argument("--visitors", type=int, default=100)
     p.add_argument("--agents", type=int, default=20)
     p.add_argument("--top", type=int, default=40)
     args = p.parse_args()
@@ -72,21 +72,23 @@ def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     folded = RESULTS / f"{name}.folded"
     load_before = procstat.load_average()
-    with tempfile.TemporaryDirectory(prefix="bastion-profile-") as tmp, SetUp(
-        args.setup, Path(tmp), 1, args.setup == "pg", args.agents
-    ) as s:
+    with (
+        tempfile.TemporaryDirectory(prefix="bastion-profile-") as tmp,
+        SetUp(args.setup, Path(tmp), 1, args.setup == "pg", args.agents) as s,
+    ):
         pid = s.nodes[0].proc.pid  # type: ignore[union-attr]
         cmd = [sys.executable, str(Path(__file__).with_name("loadgen.py")), "--base", s.base,
                "--widget", s.widget, "--password", servers.AGENT_PASSWORD,
                "--visitors", str(args.visitors), "--agents", str(args.agents),
                "--saturate", "--steps", ",".join([str(args.rate)] * 2),
                "--step-seconds", str(args.seconds / 2), "--max-p99-ms", "1e9",
-               "--reply-ratio", "0.2", "--pid", f"node0={pid}"]  # fmt: skip
+               "--reply-ratio", "0.2", "--setup-timeout", "300",
+               "--pid", f"node0={pid}"]  # fmt: skip
         for email in s.agents:
             cmd += ["--agent-user", email]
         gen = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert gen.stderr is not None and gen.stdout is not None
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + 600
         # The load is on once the first step's warm-up has passed; wait for set-up first.
         while time.monotonic() < deadline:
             conns = procstat.open_fds(pid) or 0
@@ -100,7 +102,7 @@ def main() -> int:
              "--output", str(folded)],
             capture_output=True, text=True, timeout=args.seconds + 60, check=False,
         )  # fmt: skip
-        out, err = gen.communicate(timeout=args.seconds + 240)
+        out, err = gen.communicate(timeout=args.seconds + 600)
         if gen.returncode != 0:
             raise RuntimeError(err[-1500:])
         report = json.loads(out)

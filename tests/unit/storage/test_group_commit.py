@@ -24,9 +24,7 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
     async with d.transaction(write=True) as conn:
         await conn.execute(text("CREATE TABLE parent (id INTEGER PRIMARY KEY)"))
         await conn.execute(
-            text(
-                "CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id))"
-            )
+            text("CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id REFERENCES parent(id))")
         )
         await conn.execute(text("INSERT INTO parent (id) VALUES (1)"))
         await conn.commit()
