@@ -165,6 +165,7 @@ def node_env(data_dir: Path, extra: dict[str, str]) -> dict[str, str]:
             # per-IP and per-conversation abuse limits (docs/security.md) would measure
             # themselves, not the server. They stay in the path, only their ceilings move.
             "BASTION_RL_HTTP": "1000000/minute",
+            "BASTION_RL_HTTP_CREDENTIAL": "1000000/minute",
             "BASTION_RL_SESSIONS": "1000000/minute",
             "BASTION_RL_LOGIN": "100000/minute",
             "BASTION_RL_MESSAGES": "1000000/minute",
