@@ -100,6 +100,10 @@ class SetUp(contextlib.ExitStack):
         else:
             public = f"http://127.0.0.1:{ports[0]}"
         extra["BASTION_PUBLIC_URL"] = public
+        # One key-encryption key for the set-up: nodes sharing a database must unwrap each
+        # other's visitor keys (encryption at rest); the first node to start creates it.
+        self.work.mkdir(parents=True, exist_ok=True)
+        extra["BASTION_KEK_FILE"] = str(self.work / "kek.key")
         for i, port in enumerate(ports):
             data = self.work / f"node{i}"
             node = servers.Node(data, servers.node_env(data, extra), port=port)
