@@ -22,6 +22,8 @@ def draw(result: dict, out: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
     for name, entry in result["setups"].items():
+        if "saturation" not in entry:
+            continue
         steps = entry["saturation"]["steps"]
         xs = [s["persisted_per_s"] for s in steps]
         p99 = [s["latency_ms"]["p99"] for s in steps]

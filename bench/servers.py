@@ -161,6 +161,21 @@ def node_env(data_dir: Path, extra: dict[str, str]) -> dict[str, str]:
             # Agents in the benchmark hold many chats each; capacity is not under test.
             "BASTION_AGENT_MAX_CHATS": "100000",
             "BASTION_LOG_LEVEL": "warning",
+            # Every client of the benchmark is 127.0.0.1 and plays thousands of users: the
+            # per-IP and per-conversation abuse limits (docs/security.md) would measure
+            # themselves, not the server. They stay in the path, only their ceilings move.
+            "BASTION_RL_HTTP": "1000000/minute",
+            "BASTION_RL_HTTP_CREDENTIAL": "1000000/minute",
+            "BASTION_RL_SESSIONS": "1000000/minute",
+            "BASTION_RL_LOGIN": "100000/minute",
+            "BASTION_RL_MESSAGES": "1000000/minute",
+            "BASTION_RL_CONVERSATIONS_VISITOR": "1000000/hour",
+            "BASTION_RL_CONVERSATIONS_IP": "1000000/hour",
+            "BASTION_RL_WS_CONNECTS": "1000000/minute",
+            "BASTION_WS_MAX_PER_IP": "30000",
+            "BASTION_WS_MAX_CONNECTIONS": "30000",
+            "BASTION_WS_FRAMES_PER_S": "10000",
+            "BASTION_WS_FRAME_BURST": "10000",
             **extra,
         }
     )

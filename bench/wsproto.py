@@ -104,9 +104,17 @@ class Socket:
 
 
 async def visitor_token(http: httpx.AsyncClient, base: str, widget: str) -> str:
-    r = await http.post(
-        f"{base}/api/v1/widgets/{widget}/sessions", json={"page_url": f"{base}/demo/"}
-    )
+    # A pooled keep-alive connection the server has just closed fails once; retry twice.
+    for attempt in range(3):
+        try:
+            r = await http.post(
+                f"{base}/api/v1/widgets/{widget}/sessions", json={"page_url": f"{base}/demo/"}
+            )
+            break
+        except httpx.TransportError:
+            if attempt == 2:
+                raise
+            await asyncio.sleep(0.2)
     if r.status_code != 201:
         raise RuntimeError(f"session: HTTP {r.status_code} {r.text[:200]}")
     return str(r.json()["token"])

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.routing import APIRoute, APIWebSocketRoute
+from starlette.routing import WebSocketRoute
 
 from bastion.app import create_app
 from bastion.settings import load_settings
@@ -171,7 +172,7 @@ def _app_routes() -> set[str]:
 
     found = set()
     for route in walk(app.routes):
-        if isinstance(route, APIWebSocketRoute):
+        if isinstance(route, APIWebSocketRoute | WebSocketRoute):
             continue
         for method in getattr(route, "methods", None) or ():
             if method != "HEAD":

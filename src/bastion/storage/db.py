@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -12,23 +13,159 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncTransaction,
+    create_async_engine,
+)
 from sqlalchemy.pool import ConnectionPoolEntry
 
 
+class WriteUnit:
+    """One unit of work's writes. ``commit`` makes them part of what will be committed;
+    leaving without it undoes them. On SQLite the unit is a savepoint inside a group
+    transaction, and leaving the ``Database.unit`` context after ``commit`` waits until
+    the group is durable; elsewhere it is the transaction itself.
+    """
+
+    def __init__(self, conn: AsyncConnection, tx: AsyncTransaction) -> None:
+        self.conn = conn
+        self._tx = tx
+        self.committed = False
+
+    async def commit(self) -> None:
+        await self._tx.commit()
+        self.committed = True
+
+    async def undo(self) -> None:
+        if self._tx.is_active:
+            await self._tx.rollback()
+
+
+class GroupCommit:
+    """SQLite group commit (ADR 0006): write units queue on one lock; each runs inside a
+    SAVEPOINT of a shared ``BEGIN IMMEDIATE`` transaction, and one flusher, queued behind
+    them, commits them all at once. A unit is acknowledged only when that commit is
+    durable; a unit that fails is rolled back to its savepoint alone; a failed commit
+    fails every unit of the group. Units still run one at a time, so seqs and the
+    commands table see exactly what they saw with one transaction per unit.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self.lock = asyncio.Lock()
+        self._conn: AsyncConnection | None = None
+        self._pending: list[asyncio.Future[None]] = []
+        self._flush_queued = False
+        self._flushers: set[asyncio.Task[None]] = set()
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[WriteUnit]:
+        waiter: asyncio.Future[None] | None = None
+        async with self.lock:
+            conn = await self._open()
+            unit = WriteUnit(conn, await conn.begin_nested())
+            try:
+                yield unit
+            finally:
+                if unit.committed:
+                    waiter = asyncio.get_running_loop().create_future()
+                    self._pending.append(waiter)
+                    self._queue_flush()
+                else:
+                    try:
+                        await unit.undo()
+                    except BaseException as err:
+                        # The savepoint could not be undone: the shared transaction is in
+                        # an unknown state, so nobody in this group may be acknowledged.
+                        await self._abort(err)
+                        raise
+                    if self._conn is not None and not self._pending:
+                        self._queue_flush()  # nothing to commit: end the empty group
+        if waiter is not None:
+            await waiter
+
+    def _queue_flush(self) -> None:
+        """Queue one flusher on the lock, behind the units already waiting for it."""
+        if not self._flush_queued:
+            self._flush_queued = True
+            task = asyncio.get_running_loop().create_task(self._flusher())
+            self._flushers.add(task)
+            task.add_done_callback(self._flushers.discard)
+
+    async def _open(self) -> AsyncConnection:
+        if self._conn is None:
+            conn = await self._engine.connect()
+            try:
+                await conn.begin()
+            except BaseException:
+                await conn.close()
+                raise
+            self._conn = conn
+        return self._conn
+
+    async def _flusher(self) -> None:
+        async with self.lock:
+            self._flush_queued = False
+            with contextlib.suppress(Exception):  # the units waiting on it get the error
+                await self.flush()
+
+    async def flush(self) -> None:
+        """Commit the open group, if any (call with ``lock`` held)."""
+        conn, pending = self._conn, self._pending
+        self._conn, self._pending = None, []
+        if conn is None:
+            return
+        try:
+            await conn.commit()
+        except BaseException as err:
+            self._fail(pending, err)
+            with contextlib.suppress(Exception):
+                await conn.rollback()
+            raise
+        finally:
+            await conn.close()
+        for waiter in pending:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def _abort(self, err: BaseException) -> None:
+        conn, pending = self._conn, self._pending
+        self._conn, self._pending = None, []
+        self._fail(pending, err)
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.rollback()
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    @staticmethod
+    def _fail(pending: list[asyncio.Future[None]], err: BaseException) -> None:
+        for waiter in pending:
+            if waiter.done():
+                continue
+            if isinstance(err, Exception):
+                waiter.set_exception(err)
+            else:
+                waiter.cancel()
+
+
 class Database:
-    """Owns the engines. On SQLite, write transactions are serialised in-process and
-    begin with ``BEGIN IMMEDIATE`` so a reader never has to upgrade to a writer (which
-    SQLite may refuse without waiting); reads run concurrently under WAL.
+    """Owns the engines. On SQLite, writes are serialised in-process and the write
+    transaction begins with ``BEGIN IMMEDIATE`` so a reader never has to upgrade to a
+    writer (which SQLite may refuse without waiting); reads run concurrently under WAL.
+    Units of work write through ``unit`` (group commit on SQLite, ADR 0006).
     """
 
     def __init__(self, url: str, *, sqlite_synchronous: str = "FULL", echo: bool = False) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        self._write_lock = asyncio.Lock()
+        self._group: GroupCommit | None = None
         if self.is_sqlite:
             self.write_engine = self._sqlite_engine(url, immediate=True, sync=sqlite_synchronous)
             self.read_engine = self._sqlite_engine(url, immediate=False, sync=sqlite_synchronous)
+            self._group = GroupCommit(self.write_engine)
         else:
             self.write_engine = create_async_engine(
                 url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True
@@ -70,12 +207,32 @@ class Database:
         return engine
 
     @asynccontextmanager
+    async def unit(self, *, write: bool) -> AsyncIterator[WriteUnit]:
+        """A unit of work's transaction: ``commit`` it, otherwise it is undone on leaving.
+
+        On SQLite a write unit joins the group commit and leaving it after ``commit``
+        returns only once the group is durable; everywhere else it is ``transaction``.
+        """
+        if write and self._group is not None:
+            async with self._group.unit() as unit:
+                yield unit
+            return
+        async with self.transaction(write=write) as conn:
+            assert conn.get_transaction() is not None
+            unit = WriteUnit(conn, conn.get_transaction())  # type: ignore[arg-type]
+            yield unit
+
+    @asynccontextmanager
     async def transaction(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
-        """A connection inside a transaction; the caller commits, otherwise it rolls back."""
-        if write and self.is_sqlite:
-            async with self._write_lock, self.write_engine.connect() as conn:
-                await conn.begin()
-                yield conn
+        """A connection inside its own transaction; the caller commits, otherwise it rolls
+        back. On SQLite a write first commits any open group (a few callers: tests, tools).
+        """
+        if write and self._group is not None:
+            async with self._group.lock:
+                await self._group.flush()
+                async with self.write_engine.connect() as conn:
+                    await conn.begin()
+                    yield conn
         else:
             engine = self.write_engine if write else self.read_engine
             async with engine.connect() as conn:
@@ -91,6 +248,10 @@ class Database:
         return True
 
     async def dispose(self) -> None:
+        if self._group is not None:
+            async with self._group.lock:
+                with contextlib.suppress(Exception):
+                    await self._group.flush()
         await self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()

@@ -8,7 +8,6 @@ from typing import Any, Self
 
 import structlog
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bastion.domain import ports
 from bastion.domain.ports import Bus, DuplicateCommand, UnitOfWork
@@ -16,7 +15,7 @@ from bastion.storage import repositories as r
 from bastion.storage.bans import SqlBanRepo
 from bastion.storage.canned import SqlCannedRepo
 from bastion.storage.cipher import KeyCache, VisitorCipher
-from bastion.storage.db import Database
+from bastion.storage.db import Database, WriteUnit
 from bastion.storage.passkeys import SqlPasskeyRepo, SqlWebAuthnChallengeRepo
 from bastion.storage.people import SqlPersonRepo
 from bastion.storage.roles import SqlRoleRepo
@@ -59,12 +58,14 @@ class SqlUnitOfWork:
         self._outbox: list[tuple[str, dict[str, Any]]] = []
         self._committed = False
         self._stack: contextlib.AsyncExitStack | None = None
-        self._conn: AsyncConnection | None = None
+        self._unit: WriteUnit | None = None
 
     async def __aenter__(self) -> Self:
         self._stack = contextlib.AsyncExitStack()
-        conn = await self._stack.enter_async_context(self._db.transaction(write=self._write))
-        self._conn = conn
+        # On SQLite a write unit is part of a group commit (ADR 0006): leaving the stack
+        # after commit() waits until the group is durable, before the outbox is sent.
+        self._unit = await self._stack.enter_async_context(self._db.unit(write=self._write))
+        conn = self._unit.conn
         cipher = VisitorCipher(conn, self._keys, self._cache)
         self.widgets = r.SqlWidgetRepo(conn)
         self.visitors = r.SqlVisitorRepo(conn, cipher)
@@ -96,19 +97,16 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        assert self._stack is not None and self._conn is not None
-        try:
-            if not self._committed and self._conn.in_transaction():
-                await self._conn.rollback()
-        finally:
-            await self._stack.aclose()
+        assert self._stack is not None
+        # Not committed: the unit is undone when the stack closes.
+        await self._stack.aclose()
         if self._committed:
             await self._flush_outbox()
 
     async def commit(self) -> None:
-        assert self._conn is not None
+        assert self._unit is not None
         try:
-            await self._conn.commit()
+            await self._unit.commit()
         except IntegrityError as err:
             if "commands" in str(err.orig):
                 raise DuplicateCommand from None

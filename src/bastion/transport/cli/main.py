@@ -188,18 +188,7 @@ def serve(
     if demo:
         typer.echo(f"Demo page: {base_url}/demo/")
     typer.echo(f"Bastion listening on {base_url}", err=True)
-    options: dict[str, Any] = {
-        "host": settings.host,
-        "port": settings.port,
-        "ws_max_size": 1024 * 1024,
-        "ws_ping_interval": None,
-        "proxy_headers": False,
-        "server_header": False,
-        "access_log": False,
-        "log_level": "warning",
-        "timeout_graceful_shutdown": 5,
-        **tls_options,
-    }
+    options = uvicorn_options(settings, tls_options)
     if workers > 1:
         _serve_workers(workers, settings, demo, options)
         return
@@ -211,6 +200,28 @@ def serve(
         fail(f"cannot listen on {settings.host}:{settings.port}: {err.strerror}")
     if not server.started:
         sys.exit(1)
+
+
+def uvicorn_options(settings: Settings, tls_options: dict[str, Any]) -> dict[str, Any]:
+    """How ``serve`` runs uvicorn (the benchmark's memory probe uses the same)."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "ws_max_size": 1024 * 1024,
+        # uvicorn's websockets-sansio protocol, keeping less per open socket (lean.py).
+        "ws": "bastion.transport.ws.lean:LeanWebSocketProtocol",
+        "ws_ping_interval": None,
+        # Chat frames are small: permessage-deflate would save little on the wire and cost
+        # a zlib compressor and decompressor per socket when a browser offers it (it does),
+        # tens of KiB each (docs/performance.md). Clients work the same either way.
+        "ws_per_message_deflate": False,
+        "proxy_headers": False,
+        "server_header": False,
+        "access_log": False,
+        "log_level": "warning",
+        "timeout_graceful_shutdown": 5,
+        **tls_options,
+    }
 
 
 def _dev_certificate(settings: Settings) -> tuple[Path, Path]:

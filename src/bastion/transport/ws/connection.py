@@ -31,6 +31,7 @@ from bastion.security.ratelimit import RateLimiter
 from bastion.transport.jsonlimits import DEFAULT_MAX_DEPTH
 from bastion.transport.ws.codec import Frame, FrameError, decode
 from bastion.transport.ws.hub import Hub
+from bastion.transport.ws.mailbox import Mailbox
 
 log = structlog.get_logger(__name__)
 
@@ -102,11 +103,9 @@ class ClientSocket:
         self._registry = registry
         self._handlers = handlers
         self._on_close = on_close
-        self._inbox: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue(limits.queue_size)
+        self._inbox: Mailbox[tuple[str, dict[str, Any]]] = Mailbox(limits.queue_size)
         # Text frames to send; a (code, reason) tuple closes after what is queued before it.
-        self._outbox: asyncio.Queue[str | tuple[int, str] | None] = asyncio.Queue(
-            limits.queue_size + 1
-        )
+        self._outbox: Mailbox[str | tuple[int, str] | None] = Mailbox(limits.queue_size + 1)
         self._lock = asyncio.Lock()
         self._closing = False
         self._close_task: asyncio.Task[None] | None = None
@@ -422,7 +421,10 @@ class ClientSocket:
                 else self.limits.idle_timeout_s
             )
             try:
-                message = await asyncio.wait_for(self.ws.receive(), timeout)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for wraps the receive in one
+                # more task per socket, for the socket's whole life.
+                async with asyncio.timeout(timeout):
+                    message = await self.ws.receive()
             except TimeoutError:
                 await self._close(CLOSE_GOING_AWAY if self.principal else CLOSE_POLICY, "idle")
                 return

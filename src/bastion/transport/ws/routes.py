@@ -51,7 +51,6 @@ async def _admit(ws: WebSocket, svc: Services) -> str | None:
     return ip
 
 
-@router.websocket("/ws/visitor")
 async def visitor_socket(ws: WebSocket) -> None:
     svc = services(ws)
     # The widget UI runs in Bastion's own frame, so its Origin is Bastion's origin.
@@ -75,7 +74,6 @@ async def visitor_socket(ws: WebSocket) -> None:
         svc.gate.release(ip)
 
 
-@router.websocket("/ws/agent")
 async def agent_socket(ws: WebSocket) -> None:
     svc = services(ws)
     ip = await _admit(ws, svc)
@@ -100,3 +98,10 @@ async def agent_socket(ws: WebSocket) -> None:
         await sock.run()
     finally:
         svc.gate.release(ip)
+
+
+# Plain Starlette routes, not FastAPI's ``@router.websocket``: these endpoints take no
+# dependencies, and FastAPI's wrapper keeps two AsyncExitStacks (~1.5 KiB) alive for each
+# open socket (docs/performance.md, idle sockets).
+router.add_websocket_route("/ws/visitor", visitor_socket)
+router.add_websocket_route("/ws/agent", agent_socket)
