@@ -10,6 +10,9 @@ import pytest
 from tests.support.postgres import create_database, drop_database, require_postgres
 from tests.support.server import Server
 
+# The session-wide real clamd (tests/support/clamd.py) for file-sharing tests.
+pytest_plugins = ["tests.support.clamd"]
+
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | None]:

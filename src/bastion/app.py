@@ -12,6 +12,7 @@ import structlog
 from fastapi import FastAPI
 
 from bastion import __version__
+from bastion.adapters.clamd import ClamdScanner
 from bastion.bus.memory import MemoryBus
 from bastion.bus.presence import RedisPresence
 from bastion.bus.redis import RedisBus
@@ -22,6 +23,7 @@ from bastion.domain.bans import BanService
 from bastion.domain.canned import CannedService
 from bastion.domain.conversations import ChatLimits, ChatService
 from bastion.domain.departments import DepartmentService
+from bastion.domain.files import FileLimits, FileService
 from bastion.domain.passkeys import PasskeyService
 from bastion.domain.ports import Bus, Clock
 from bastion.domain.privacy import PrivacyService
@@ -41,6 +43,7 @@ from bastion.security.ratelimit import RateLimiter
 from bastion.security.webauthn import PyWebAuthn
 from bastion.settings import RATE_DEFAULTS, Settings, load_settings
 from bastion.storage.db import Database, DatabaseScrubber
+from bastion.storage.files import LocalFileStore
 from bastion.storage.jobs import SqlJobLedger
 from bastion.storage.ledger import FileErasureLedger, ledger_path
 from bastion.storage.uow import SqlUnitOfWorkFactory
@@ -53,6 +56,7 @@ from bastion.transport.rest import (
     bans,
     canned,
     errors,
+    files,
     health,
     pages,
     passkeys,
@@ -90,7 +94,7 @@ def build_services(
     db = Database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
     # Read on first use (serve loads it at start): building an app touches no files.
     keys = FileKeyStore(settings.resolved_kek_file)
-    uow = SqlUnitOfWorkFactory(db, bus, keys)
+    uow = SqlUnitOfWorkFactory(db, bus, keys, store=LocalFileStore(settings.data_dir / "files"))
     hasher = PasswordHasher(
         time_cost=settings.argon2_time_cost,
         memory_kib=settings.argon2_memory_kib,
@@ -98,25 +102,32 @@ def build_services(
     )
     auth = AuthService(uow, clock, hasher, absolute_s=settings.session_absolute_s)
     rp = settings.webauthn_rp
+    chat = ChatService(
+        uow,
+        clock,
+        bus,
+        limits=ChatLimits(
+            message_max_chars=settings.message_max_chars,
+            access_after_close_s=settings.agent_access_after_close_s,
+            agent_max_chats=settings.agent_max_chats,
+            spam=SpamLimits(
+                duplicates=settings.spam_duplicates,
+                links=settings.spam_links,
+                window_s=settings.spam_window_s,
+            ),
+        ),
+    )
+    scanner = (
+        ClamdScanner(settings.clamd, timeout_s=settings.clamd_timeout_s) if settings.clamd else None
+    )
     svc = Services(
         settings=settings,
         db=db,
         bus=bus,
         hub=Hub(bus, presence),
-        chat=ChatService(
-            uow,
-            clock,
-            bus,
-            limits=ChatLimits(
-                message_max_chars=settings.message_max_chars,
-                access_after_close_s=settings.agent_access_after_close_s,
-                agent_max_chats=settings.agent_max_chats,
-                spam=SpamLimits(
-                    duplicates=settings.spam_duplicates,
-                    links=settings.spam_links,
-                    window_s=settings.spam_window_s,
-                ),
-            ),
+        chat=chat,
+        files=FileService(
+            uow, clock, chat, scanner, limits=FileLimits(max_bytes=settings.upload_max_bytes)
         ),
         visitors=VisitorService(uow, clock, token_ttl_s=settings.visitor_token_ttl_s),
         staff=StaffService(
@@ -205,6 +216,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if not svc.files.enabled:
+            # Fail closed, loudly: without a scanner nobody can share files.
+            log.warning("file_sharing_off", reason="BASTION_CLAMD is not set; uploads are refused")
         # Background tasks need the server's loop, so they start here, not in build_services.
         if isinstance(svc.bus, RedisBus):
             await svc.bus.start()
@@ -244,6 +258,7 @@ def create_app(
     app.include_router(access.router)
     app.include_router(canned.router)
     app.include_router(privacy.router)
+    app.include_router(files.router)
     app.include_router(reports.router)
     app.include_router(transcript.router)
     app.include_router(ws_routes.router)

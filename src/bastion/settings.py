@@ -105,6 +105,12 @@ class Settings:
     # Scheduled encrypted backups: every N seconds (0: off), keeping the newest K.
     backup_interval_s: int = 0
     backup_keep: int = 7
+    # File sharing (docs/security.md, "Files"). Uploads are refused while no scanner is
+    # configured: fail closed, also in development.
+    upload_max_bytes: int = 10 * 1024 * 1024
+    clamd: str = ""  # "tcp://127.0.0.1:3310" or a unix socket path
+    clamd_timeout_s: int = 30
+    rl_upload_bytes: str = "52428800/hour"  # bytes uploaded per IP and per uploader
 
     @property
     def resolved_kek_file(self) -> Path:
@@ -177,6 +183,7 @@ RATE_DEFAULTS = {
     "rl_conversations_visitor": Settings.rl_conversations_visitor,
     "rl_conversations_ip": Settings.rl_conversations_ip,
     "rl_ws_connects": Settings.rl_ws_connects,
+    "rl_upload_bytes": Settings.rl_upload_bytes,
 }
 
 
@@ -263,6 +270,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "idle_close_minutes": _int(env, "BASTION_IDLE_CLOSE_MINUTES", 30),
         "backup_interval_s": _int(env, "BASTION_BACKUP_INTERVAL", 0),
         "backup_keep": _int(env, "BASTION_BACKUP_KEEP", 7),
+        "upload_max_bytes": _int(env, "BASTION_UPLOAD_MAX_BYTES", 10 * 1024 * 1024),
+        "clamd": env.get("BASTION_CLAMD", "").strip(),
+        "clamd_timeout_s": _int(env, "BASTION_CLAMD_TIMEOUT_S", 30),
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     settings = Settings(**values)  # type: ignore[arg-type]  # keys mirror the dataclass fields
@@ -306,5 +316,13 @@ def _validate(s: Settings) -> None:
         raise SettingsError("BASTION_BACKUP_KEEP must be between 1 and 1000")
     if not 0 <= s.idle_close_minutes <= 7 * 24 * 60:
         raise SettingsError("BASTION_IDLE_CLOSE_MINUTES must be between 0 (never) and 10080")
+    if not 1 <= s.upload_max_bytes <= 512 * 1024 * 1024:
+        raise SettingsError("BASTION_UPLOAD_MAX_BYTES must be between 1 and 536870912")
+    if s.clamd and not (s.clamd.startswith("tcp://") or s.clamd.startswith("/")):
+        raise SettingsError(
+            "BASTION_CLAMD must be tcp://HOST:PORT or the absolute path of clamd's socket"
+        )
+    if s.clamd_timeout_s < 1:
+        raise SettingsError("BASTION_CLAMD_TIMEOUT_S must be 1 or more")
     if s.public_url and urlsplit(s.public_url).scheme not in ("http", "https"):
         raise SettingsError("BASTION_PUBLIC_URL must be an http(s) URL")

@@ -244,6 +244,49 @@ class ChatService:
         if conv.agent_id != actor.user_id and not allowed(actor, Perm.CHAT_MANAGE_ALL):
             raise Forbidden("this conversation is assigned to someone else")
 
+    def check_may_post(self, actor: Principal, conv: Conversation) -> None:
+        """What posting to a conversation the actor may see requires: it is open, and a
+        staff member has accepted it and holds it (or may manage all chats).
+        """
+        if conv.state is ConvState.CLOSED:
+            raise InvalidState("the conversation is closed")
+        if isinstance(actor, StaffPrincipal):
+            if conv.state is ConvState.WAITING:
+                raise InvalidState("accept the conversation before replying")
+            self._check_participant(actor, conv)
+
+    # ---- for other services (files) ---------------------------------------------------
+
+    async def load_visible(
+        self, uow: UnitOfWork, actor: Principal, conversation_id: str
+    ) -> Conversation:
+        """The conversation if ``actor`` may see it — the one visibility rule, shared by
+        every route to a conversation's content — else :class:`NotFound`.
+        """
+        return await self._load(uow, actor, conversation_id)
+
+    async def append_event(
+        self,
+        uow: UnitOfWork,
+        conv: Conversation,
+        type_: EventType,
+        *,
+        author_kind: str,
+        author_id: str | None,
+        author_name: str | None,
+        data: dict[str, Any],
+    ) -> Event:
+        """Add an event with the conversation's next seq; published after commit."""
+        return await self._append(
+            uow,
+            conv,
+            type_,
+            author_kind=author_kind,
+            author_id=author_id,
+            author_name=author_name,
+            data=data,
+        )
+
     # ---- visitor side -----------------------------------------------------------------
 
     async def start_chat(
@@ -429,13 +472,9 @@ class ChatService:
 
         async def step(uow: UnitOfWork) -> dict[str, Any]:
             conv = await self._load(uow, actor, conversation_id)
-            if conv.state is ConvState.CLOSED:
-                raise InvalidState("the conversation is closed")
+            self.check_may_post(actor, conv)
             name: str | None
             if isinstance(actor, StaffPrincipal):
-                if conv.state is ConvState.WAITING:
-                    raise InvalidState("accept the conversation before replying")
-                self._check_participant(actor, conv)
                 kind, author_id, name = "agent", actor.user_id, actor.name
             else:
                 visitor = await uow.visitors.get(actor.visitor_id)

@@ -176,3 +176,27 @@ class BuiltinRole(DomainError):
 
     code = "role_builtin"
     status = 409
+
+
+class FileTooLarge(DomainError):
+    code = "file_too_large"
+    status = 413
+
+
+class FileTypeRefused(DomainError):
+    """The content (sniffed, never the name) is not an allowed type."""
+
+    code = "file_type_refused"
+    status = 415
+
+
+class FileInfected(DomainError):
+    code = "file_infected"
+    status = 422
+
+
+class ScannerUnavailable(DomainError):
+    """No malware scan could be made, so the file is not accepted (fail closed)."""
+
+    code = "scanner_unavailable"
+    status = 503

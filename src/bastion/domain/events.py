@@ -89,6 +89,16 @@ def render_event(e: Event, *, staff: bool) -> dict[str, Any] | None:
         frame.update(state=e.data["state"], agent=agent, ts=ts)
         if staff and "visitor" in e.data:
             frame["visitor"] = e.data["visitor"]
+    elif e.type is EventType.FILE:
+        info = e.data.get("file", {})
+        frame["file"] = {
+            "id": info.get("id"),
+            "name": info.get("name"),
+            "size": info.get("size"),
+            "type": info.get("type"),
+            "author": author,
+            "ts": ts,
+        }
     elif e.type is EventType.RATING:
         frame.update(score=e.data.get("score"), comment=e.data.get("comment"), ts=ts)
     return frame

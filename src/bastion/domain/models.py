@@ -32,6 +32,7 @@ class EventType(StrEnum):
     NOTE = "note"
     STATE = "conv.state"
     RATING = "rating"
+    FILE = "file"
 
 
 # Event types a visitor never receives.
@@ -248,3 +249,28 @@ class CannedResponse:
     author_id: str | None
     created_at: datetime
     updated_at: datetime
+
+
+class FileState(StrEnum):
+    # Only clean files are stored: infected ones and unscanned ones are refused at
+    # upload. The column exists so a later asynchronous scan can add "pending".
+    CLEAN = "clean"
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file shared in a conversation. Its bytes live in the file store, sealed under
+    the conversation's visitor's data key; ``name`` is sealed in the database.
+    """
+
+    id: str
+    conversation_id: str
+    visitor_id: str  # whose data key seals it (the conversation's visitor)
+    uploader_kind: str  # visitor | agent
+    uploader_id: str
+    name: str
+    content_type: str
+    size: int
+    state: FileState
+    created_at: datetime
+    seq: int | None = None  # the conversation event that announced it

@@ -20,6 +20,7 @@ from bastion.domain.models import (
     Passkey,
     RoleDef,
     StaffSession,
+    StoredFile,
     User,
     Visitor,
     VisitorToken,
@@ -335,6 +336,53 @@ class PersonRepo(Protocol):
         ...
 
 
+class FileStore(Protocol):
+    """Opaque blobs by key (the local data directory, or an object store). Holds only
+    ciphertext: the file repository seals before ``put`` and unseals after ``get``.
+    """
+
+    async def put(self, key: str, blob: bytes) -> None: ...
+    async def get(self, key: str) -> bytes | None: ...
+    async def delete(self, key: str) -> None: ...
+
+
+class FileRepo(Protocol):
+    async def add(self, file: StoredFile, content: bytes) -> None:
+        """Seal ``content`` under the file's visitor's key, store it, insert the row."""
+        ...
+
+    async def get(self, file_id: str) -> StoredFile | None: ...
+    async def content(self, file: StoredFile) -> bytes:
+        """The file's plaintext (raises if its ciphertext was moved or tampered with)."""
+        ...
+
+    async def list_for_visitor(self, visitor_id: str) -> list[StoredFile]:
+        """Every file sealed under the visitor's key (export and erasure)."""
+        ...
+
+    async def delete_for_visitor(self, visitor_id: str) -> int:
+        """Delete the visitor's file rows and blobs; returns how many (erasure)."""
+        ...
+
+
+class ScanVerdict(Protocol):
+    @property
+    def clean(self) -> bool: ...
+    @property
+    def signature(self) -> str | None: ...
+
+
+class Scanner(Protocol):
+    """A malware scanner. Raises :class:`ScannerError` when it cannot give a verdict."""
+
+    async def scan(self, data: bytes) -> ScanVerdict: ...
+    async def ping(self) -> bool: ...
+
+
+class ScannerError(Exception):
+    """The scanner could not be reached or gave no verdict (the caller fails closed)."""
+
+
 class UnitOfWork(Protocol):
     """One transaction. Messages queued with ``on_commit`` go to the bus after it commits."""
 
@@ -360,6 +408,8 @@ class UnitOfWork(Protocol):
     roles: RoleRepo
     canned: CannedRepo
     people: PersonRepo
+
+    files: FileRepo
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

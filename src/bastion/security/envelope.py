@@ -62,6 +62,25 @@ def unseal(key: bytes, token: str, ad: str) -> str:
         raise DecryptionFailed(ad.split(":", 1)[0]) from None
 
 
+BLOB_PREFIX = b"bastion-blob-v1\0"
+
+
+def seal_bytes(key: bytes, data: bytes, ad: str) -> bytes:
+    """Binary form of :func:`seal` for files: ``prefix ‖ nonce ‖ ciphertext ‖ tag``."""
+    nonce = os.urandom(NONCE_BYTES)
+    return BLOB_PREFIX + nonce + AESGCM(key).encrypt(nonce, data, _ad(ad))
+
+
+def unseal_bytes(key: bytes, blob: bytes, ad: str) -> bytes:
+    if not blob.startswith(BLOB_PREFIX):
+        raise DecryptionFailed(ad.split(":", 1)[0])
+    body = blob[len(BLOB_PREFIX) :]
+    try:
+        return AESGCM(key).decrypt(body[:NONCE_BYTES], body[NONCE_BYTES:], _ad(ad))
+    except (InvalidTag, ValueError):
+        raise DecryptionFailed(ad.split(":", 1)[0]) from None
+
+
 def read_or_create_key_file(path: Path, what: str = "key-encryption key") -> bytes:
     """Read a 32-byte key file, or create it (mode 0600, never overwritten) on first run."""
     if not path.exists():

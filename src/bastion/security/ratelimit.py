@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import structlog
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 
 log = structlog.get_logger(__name__)
 
@@ -67,6 +67,7 @@ class RateLimiter:
         else:
             self._storage = MemoryStorage()
         self._strategy = MovingWindowRateLimiter(self._storage)
+        self._amounts = FixedWindowRateLimiter(self._storage)
 
     def rate(self, rule: str) -> str:
         """The rule as configured, e.g. ``30 per 1 minute`` (for documentation and errors)."""
@@ -84,6 +85,29 @@ class RateLimiter:
             return ALLOWED
         return Verdict(False, retry_after=max(1, math.ceil(stats.reset_time - time.time())))
 
+    async def charge(self, rule: str, *key: str, amount: int, dry_run: bool = False) -> Verdict:
+        """Count ``amount`` units (bytes, say) for ``key``; refused when it would overflow.
+
+        Amounts are counted in a fixed window: a moving window stores one entry per
+        unit, which for byte counts would mean millions. With ``dry_run`` nothing is
+        counted; the answer says whether the amount would fit now. A refused charge
+        counts nothing either.
+        """
+        item = self._items[rule]
+        amount = max(1, amount)
+        try:
+            if dry_run:
+                ok = await self._amounts.test(item, rule, *key, cost=amount)
+            else:
+                ok = await self._amounts.hit(item, rule, *key, cost=amount)
+            if ok:
+                return ALLOWED
+            stats = await self._amounts.get_window_stats(item, rule, *key)
+        except Exception as err:  # noqa: BLE001 - fail open on a storage outage, as hit()
+            log.warning("ratelimit_storage_error", rule=rule, error_type=type(err).__name__)
+            return ALLOWED
+        return Verdict(False, retry_after=max(1, math.ceil(stats.reset_time - time.time())))
+
     async def reset(self) -> None:
         """Forget every counter under this limiter's prefix (tests; never on a request)."""
         if isinstance(self._storage, MemoryStorage):
@@ -91,6 +115,7 @@ class RateLimiter:
             self._stop_expiry()
             self._storage = MemoryStorage()
             self._strategy = MovingWindowRateLimiter(self._storage)
+            self._amounts = FixedWindowRateLimiter(self._storage)
         else:
             await self._storage.reset()
 

@@ -14,7 +14,15 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bastion.domain.ports import KeyStore
-from bastion.security.envelope import PREFIX, DecryptionFailed, new_data_key, seal, unseal
+from bastion.security.envelope import (
+    PREFIX,
+    DecryptionFailed,
+    new_data_key,
+    seal,
+    seal_bytes,
+    unseal,
+    unseal_bytes,
+)
 from bastion.storage import tables as t
 
 CACHE_SIZE = 4096
@@ -100,3 +108,10 @@ class VisitorCipher:
         if value is None or not value.startswith(PREFIX):
             return value  # NULL, or written before 0005: nothing to unseal
         return unseal(await self._key(visitor_id, create=False), value, ad)
+
+    async def seal_bytes(self, visitor_id: str, data: bytes, ad: str) -> bytes:
+        """Files: ``data`` sealed under the visitor's key, bound to ``ad``."""
+        return seal_bytes(await self._key(visitor_id, create=True), data, ad)
+
+    async def unseal_bytes(self, visitor_id: str, blob: bytes, ad: str) -> bytes:
+        return unseal_bytes(await self._key(visitor_id, create=False), blob, ad)

@@ -353,3 +353,28 @@ job_runs = Table(
     Column("ok", Boolean),
     Column("error", String(80)),  # the exception's class name only, never its message
 )
+
+# Files shared in conversations (0010). The bytes are in the file store, sealed under the
+# visitor's data key; ``name`` is sealed here. Only scanned, clean files get a row.
+files = Table(
+    "files",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column(
+        "conversation_id",
+        String(40),
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("visitor_id", String(40), ForeignKey("visitors.id", ondelete="CASCADE"), nullable=False),
+    Column("uploader_kind", String(10), nullable=False),
+    Column("uploader_id", String(40), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("seq", Integer),
+    Column("created_at", TS, nullable=False),
+    Index("ix_files_conversation", "conversation_id"),
+    Index("ix_files_visitor", "visitor_id"),
+)

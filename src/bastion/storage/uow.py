@@ -16,6 +16,7 @@ from bastion.storage.bans import SqlBanRepo
 from bastion.storage.canned import SqlCannedRepo
 from bastion.storage.cipher import KeyCache, VisitorCipher
 from bastion.storage.db import Database, WriteUnit
+from bastion.storage.files import SqlFileRepo
 from bastion.storage.passkeys import SqlPasskeyRepo, SqlWebAuthnChallengeRepo
 from bastion.storage.people import SqlPersonRepo
 from bastion.storage.roles import SqlRoleRepo
@@ -46,11 +47,24 @@ class SqlUnitOfWork:
     roles: ports.RoleRepo
     canned: ports.CannedRepo
     people: ports.PersonRepo
+    files: ports.FileRepo
 
     def __init__(
-        self, db: Database, bus: Bus, keys: ports.KeyStore, cache: KeyCache, *, write: bool
+        self,
+        db: Database,
+        bus: Bus,
+        keys: ports.KeyStore,
+        cache: KeyCache,
+        *,
+        write: bool,
+        store: ports.FileStore | None = None,
     ) -> None:
         self._db = db
+        self._store = store
+        # File blobs written by this transaction (removed if it does not commit) and
+        # those whose rows it deleted (removed once it has committed).
+        self._blobs_written: list[str] = []
+        self._blobs_doomed: list[str] = []
         self._bus = bus
         self._keys = keys
         self._cache = cache
@@ -89,6 +103,14 @@ class SqlUnitOfWork:
         self.roles = SqlRoleRepo(conn)
         self.canned = SqlCannedRepo(conn)
         self.people = SqlPersonRepo(conn, cipher)
+        if self._store is not None:
+            self.files = SqlFileRepo(
+                conn,
+                cipher,
+                self._store,
+                written=self._blobs_written.append,
+                doomed=self._blobs_doomed.append,
+            )
         return self
 
     async def __aexit__(
@@ -100,6 +122,7 @@ class SqlUnitOfWork:
         assert self._stack is not None
         # Not committed: the unit is undone when the stack closes.
         await self._stack.aclose()
+        await self._settle_blobs()
         if self._committed:
             await self._flush_outbox()
 
@@ -116,6 +139,20 @@ class SqlUnitOfWork:
     def on_commit(self, channel: str, message: dict[str, Any]) -> None:
         self._outbox.append((channel, message))
 
+    async def _settle_blobs(self) -> None:
+        if self._store is None:
+            return
+        gone = self._blobs_doomed if self._committed else self._blobs_written
+        for key in gone:
+            try:
+                await self._store.delete(key)
+            except OSError:
+                # Sealed bytes without a row: unreadable without the row's binding, and
+                # shredded with the visitor's key. Logged for a clean-up, never raised.
+                log.warning("file_blob_delete_failed")
+        self._blobs_written.clear()
+        self._blobs_doomed.clear()
+
     async def _flush_outbox(self) -> None:
         # The database is the truth: a failed publish only delays delivery until the
         # client catches up by seq, so it is logged, never raised to the sender.
@@ -130,14 +167,24 @@ class SqlUnitOfWork:
 class SqlUnitOfWorkFactory:
     """Units of work over ``db``; ``keys`` (the KEK holder) seals visitors' data at rest."""
 
-    def __init__(self, db: Database, bus: Bus, keys: ports.KeyStore) -> None:
+    def __init__(
+        self,
+        db: Database,
+        bus: Bus,
+        keys: ports.KeyStore,
+        *,
+        store: ports.FileStore | None = None,
+    ) -> None:
         self._db = db
         self._bus = bus
         self._keys = keys
         self._cache = KeyCache()
+        self._store = store
 
     def __call__(self, *, write: bool = True) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._db, self._bus, self._keys, self._cache, write=write)
+        return SqlUnitOfWork(
+            self._db, self._bus, self._keys, self._cache, write=write, store=self._store
+        )
 
 
 def _conforms(u: SqlUnitOfWork) -> UnitOfWork:

@@ -13,6 +13,7 @@ from bastion.domain.bans import BanService
 from bastion.domain.canned import CannedService
 from bastion.domain.conversations import ChatService
 from bastion.domain.departments import DepartmentService
+from bastion.domain.files import FileService
 from bastion.domain.passkeys import PasskeyService
 from bastion.domain.ports import Bus
 from bastion.domain.privacy import PrivacyService
@@ -39,6 +40,7 @@ class Services:
     bus: Bus
     hub: Hub
     chat: ChatService
+    files: FileService
     visitors: VisitorService
     staff: StaffService
     auth: AuthService

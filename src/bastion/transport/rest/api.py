@@ -60,6 +60,11 @@ class ConsentConfig(BaseModel):
     privacy_url: str
 
 
+class FilesConfig(BaseModel):
+    max_bytes: int
+    types: list[str]
+
+
 class WidgetConfigOut(BaseModel):
     id: str
     name: str
@@ -69,6 +74,8 @@ class WidgetConfigOut(BaseModel):
     prechat_fields: list[PrechatField]
     consent: ConsentConfig
     online: bool
+    # Null while file sharing is off (no malware scanner configured): no attach button.
+    files: FilesConfig | None = None
 
 
 @router.get(
@@ -78,8 +85,13 @@ async def widget_config(widget_id: WidgetId, request: Request) -> Response:
     """Public widget configuration (the only cross-origin readable endpoint)."""
     svc = services(request)
     widget = await svc.widgets.get(widget_id)
+    files = (
+        {"max_bytes": svc.files.limits.max_bytes, "types": svc.files.allowed_types()}
+        if svc.files.enabled
+        else None
+    )
     body = WidgetConfigOut.model_validate(
-        public_config(widget, online=svc.hub.any_agent_available())
+        {**public_config(widget, online=svc.hub.any_agent_available()), "files": files}
     )
     return Response(
         body.model_dump_json(),

@@ -1,0 +1,164 @@
+"""Files: the local file store (ciphertext blobs under the data directory) and the
+repository that seals file bytes under the conversation's visitor's data key.
+
+Associated data binds each blob to its file id, conversation and visitor
+(``files:<file>:<conversation>:<visitor>``): a blob copied over another file's, or a row
+pointed at another conversation, fails to decrypt instead of serving the wrong file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bastion.domain.models import FileState, StoredFile
+from bastion.domain.ports import FileStore
+from bastion.storage import tables as t
+from bastion.storage.cipher import VisitorCipher
+from bastion.storage.repositories import _utc
+
+# File ids are ``f_`` and 22 URL-safe characters (domain/ids.py); nothing else becomes a path.
+_KEY = re.compile(r"f_[A-Za-z0-9_-]{1,64}")
+
+
+def _ad(file_id: str, conversation_id: str, visitor_id: str) -> str:
+    return f"files:{file_id}:{conversation_id}:{visitor_id}"
+
+
+class LocalFileStore:
+    """Blobs as files ``<root>/<key>.bin``, written atomically, readable by the owner only."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+
+    def _path(self, key: str) -> Path:
+        if not _KEY.fullmatch(key):
+            raise ValueError("not a file-store key")
+        return self._root / f"{key}.bin"
+
+    def _put(self, key: str, blob: bytes) -> None:
+        path = self._path(key)
+        self._root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(blob)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+
+    def _get(self, key: str) -> bytes | None:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def _delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    async def put(self, key: str, blob: bytes) -> None:
+        await asyncio.to_thread(self._put, key, blob)
+
+    async def get(self, key: str) -> bytes | None:
+        return await asyncio.to_thread(self._get, key)
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(self._delete, key)
+
+
+class SqlFileRepo:
+    """File rows over SQLAlchemy Core, bytes in ``store``.
+
+    ``written`` collects the keys this transaction put (the unit of work deletes them if
+    it does not commit); ``doomed`` those whose rows it deleted (deleted after commit).
+    """
+
+    def __init__(
+        self,
+        conn: AsyncConnection,
+        cipher: VisitorCipher,
+        store: FileStore,
+        *,
+        written: Callable[[str], None],
+        doomed: Callable[[str], None],
+    ) -> None:
+        self._c = conn
+        self._cipher = cipher
+        self._store = store
+        self._written = written
+        self._doomed = doomed
+
+    async def _row(self, row: Row[Any]) -> StoredFile:
+        name = await self._cipher.unseal(row.visitor_id, row.name, f"files:{row.id}:name")
+        return StoredFile(
+            id=row.id,
+            conversation_id=row.conversation_id,
+            visitor_id=row.visitor_id,
+            uploader_kind=row.uploader_kind,
+            uploader_id=row.uploader_id,
+            name=name or "",
+            content_type=row.content_type,
+            size=int(row.size),
+            state=FileState(row.state),
+            created_at=_utc(row.created_at),
+            seq=row.seq,
+        )
+
+    async def add(self, file: StoredFile, content: bytes) -> None:
+        blob = await self._cipher.seal_bytes(
+            file.visitor_id, content, _ad(file.id, file.conversation_id, file.visitor_id)
+        )
+        self._written(file.id)
+        await self._store.put(file.id, blob)
+        await self._c.execute(
+            insert(t.files).values(
+                id=file.id,
+                conversation_id=file.conversation_id,
+                visitor_id=file.visitor_id,
+                uploader_kind=file.uploader_kind,
+                uploader_id=file.uploader_id,
+                name=await self._cipher.seal(file.visitor_id, file.name, f"files:{file.id}:name"),
+                content_type=file.content_type,
+                size=file.size,
+                state=file.state.value,
+                seq=file.seq,
+                created_at=file.created_at,
+            )
+        )
+
+    async def get(self, file_id: str) -> StoredFile | None:
+        row = (await self._c.execute(select(t.files).where(t.files.c.id == file_id))).first()
+        return await self._row(row) if row else None
+
+    async def content(self, file: StoredFile) -> bytes:
+        blob = await self._store.get(file.id)
+        if blob is None:
+            raise FileNotFoundError("the file's bytes are missing from the store")
+        return await self._cipher.unseal_bytes(
+            file.visitor_id, blob, _ad(file.id, file.conversation_id, file.visitor_id)
+        )
+
+    async def list_for_visitor(self, visitor_id: str) -> list[StoredFile]:
+        rows = await self._c.execute(
+            select(t.files).where(t.files.c.visitor_id == visitor_id).order_by(t.files.c.created_at)
+        )
+        return [await self._row(r) for r in rows.all()]
+
+    async def delete_for_visitor(self, visitor_id: str) -> int:
+        ids = (
+            (await self._c.execute(select(t.files.c.id).where(t.files.c.visitor_id == visitor_id)))
+            .scalars()
+            .all()
+        )
+        await self._c.execute(delete(t.files).where(t.files.c.visitor_id == visitor_id))
+        for file_id in ids:
+            self._doomed(file_id)
+        return len(ids)
