@@ -29,6 +29,7 @@ from bastion.domain.ids import IdFactory, new_id
 from bastion.domain.models import EventType, FileState, StoredFile
 from bastion.domain.ports import Clock, Scanner, ScannerError, UnitOfWorkFactory
 from bastion.domain.principals import Principal, StaffPrincipal
+from bastion.security.envelope import DecryptionFailed
 from bastion.security.filetypes import ALLOWED, allowed_type, clean_name, sniff
 from bastion.security.imagemeta import ImageError, strip_metadata
 
@@ -196,7 +197,11 @@ class FileService:
             except NotFound:
                 # The same answer as for a missing file: ids are not an oracle.
                 raise NotFound("no such file") from None
-            content = await uow.files.content(f)
+            try:
+                content = await uow.files.content(f)
+            except (DecryptionFailed, FileNotFoundError):
+                # Bytes missing, moved from another file, or tampered with: never served.
+                raise NotFound("the file is not available") from None
         if isinstance(actor, StaffPrincipal):
             async with self._uow() as uow:
                 await uow.audit.add(
