@@ -25,6 +25,8 @@ from starlette.routing import WebSocketRoute
 from bastion.app import create_app
 from bastion.settings import load_settings
 from bastion.transport.ws.codec import AGENT_FRAMES, VISITOR_FRAMES
+from tests.support import samples
+from tests.support.clamd import Clamd
 from tests.support.client import WsClient, connect_visitor, login
 from tests.support.server import AGENT_PASSWORD, Server
 
@@ -43,6 +45,7 @@ CALLERS = [
 # A user of a custom role holding exactly the supervisor's permissions must get the
 # supervisor's answer on every route and command: roles act only through permissions.
 MIRRORS = {"custom": "super"}
+
 DENY_CODES = {"not_authenticated", "forbidden", "2fa_enrollment_required", "ip_not_allowed"}
 
 # route → expected outcome per caller, in CALLERS order.
@@ -59,6 +62,10 @@ REST: dict[str, str] = {
     "GET /api/v1/conversations": "D  D  D  A  A  A  A  D  D  D",
     "GET /api/v1/conversations/{conversation_id}/events": "D  A  N  N  A  A  A  D  A  D",
     "POST /api/v1/conversations/{conversation_id}/access": "D  D  D  N  A  A  A  D  A  D",
+    # Upload: posting needs the chat (visitor) or holding it / managing all (staff); the
+    # token's view_all scope may read but not post. Download: the conversation's rule.
+    "POST /api/v1/conversations/{conversation_id}/files": "D  A  N  N  A  A  A  D  D  D",
+    "GET /api/v1/files/{file_id}": "D  A  N  N  A  A  A  D  A  D",
     "POST /api/v1/auth/login": "A  A  A  A  A  A  A  A  A  A",
     "POST /api/v1/auth/logout": "D  D  D  A  A  A  A  D  D  D",
     "GET /api/v1/auth/me": "D  D  D  A  A  A  A  D  D  D",
@@ -211,7 +218,7 @@ class World:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> Any:
+async def world(tmp_path: Path, clamd: Clamd) -> Any:
     # Hundreds of requests from one address: lift the per-IP limits for this test only.
     lifted = {
         "BASTION_RL_HTTP": "100000/minute",
@@ -219,6 +226,7 @@ async def world(tmp_path: Path) -> Any:
         "BASTION_RL_LOGIN": "1000/minute",
         "BASTION_RL_SESSIONS": "1000/minute",
         "BASTION_RL_WS_CONNECTS": "1000/minute",
+        "BASTION_CLAMD": clamd.address,
     }
     srv = Server(data_dir=tmp_path / "data", database_url=None, demo=True, extra_env=lifted)
     srv.data_dir.mkdir()
@@ -271,6 +279,15 @@ async def _populate(srv: Server) -> World:
     await owner_ws.cmd("conv.accept", conversation=w.ids["conv"])
     for c in (victim, other, owner_ws):
         await c.close()
+    async with httpx.AsyncClient(base_url=base) as http:
+        r = await http.post(
+            f"/api/v1/conversations/{w.ids['conv']}/files",
+            params={"name": "matrix.txt"},
+            content=samples.text("the victim's file"),
+            headers=w.headers["visitor"],
+        )
+        assert r.status_code == 201, r.text
+        w.ids["file"] = r.json()["file"]["id"]
     w.headers["anon"] = {}
     return w
 
@@ -322,6 +339,7 @@ def _request(w: World, route: str) -> tuple[str, str, dict[str, Any] | None, dic
         "{canned_id}": w.ids["canned"] if route.startswith("PUT") else "cr_doesnotexist",
         "{name}": "matrixrole" if route.startswith("PUT") else "nosuchrole",
         "{department_id}": "d_doesnotexist",
+        "{file_id}": w.ids["file"],
         "{path:path}": "missing.js",
     }
     for k, v in fill.items():
@@ -405,9 +423,17 @@ async def test_rest_access_matrix(world: World) -> None:
             expected |= {c: expected[m] for c, m in MIRRORS.items()}
             for caller in [*CALLERS, *MIRRORS]:
                 method, path, body, params = _request(world, route)
-                r = await http.request(
-                    method, path, json=body, params=params, headers=world.headers[caller]
-                )
+                if route == "POST /api/v1/conversations/{conversation_id}/files":
+                    r = await http.post(
+                        path,
+                        params={"name": "m.txt"},
+                        content=samples.text(f"from {caller}"),
+                        headers=world.headers[caller],
+                    )
+                else:
+                    r = await http.request(
+                        method, path, json=body, params=params, headers=world.headers[caller]
+                    )
                 assert r.status_code < 500, (route, caller, r.status_code)
                 try:
                     payload = r.json()
