@@ -14,6 +14,8 @@ import httpx
 import pytest
 import websockets
 
+from tests.support import samples
+from tests.support.clamd import Clamd
 from tests.support.client import WsClient, connect_visitor, login
 from tests.support.server import AGENT_PASSWORD, Server
 
@@ -28,10 +30,12 @@ COMMON = {
 
 
 @pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def srv(tmp_path_factory: pytest.TempPathFactory, clamd: Clamd) -> Iterator[Server]:
     data: Path = tmp_path_factory.mktemp("hardening") / "data"
     data.mkdir()
-    server = Server(data_dir=data, database_url=None, demo=True)
+    server = Server(
+        data_dir=data, database_url=None, demo=True, extra_env={"BASTION_CLAMD": clamd.address}
+    )
     try:
         server.start()
         server.create_user("agent@example.com", "agent", name="Jonas")
@@ -113,7 +117,32 @@ async def test_headers_on_every_route_family(srv: Server) -> None:
         assert r.headers["cross-origin-resource-policy"] == "cross-origin"
         assert r.headers["x-content-type-options"] == "nosniff"
         assert r.headers["content-type"].startswith("text/javascript")
-        # Files: not built yet (the files issue adds them and extends this test).
+        # Files: downloads are attachments under a sandbox policy, never framed or sniffed.
+        visitor, hello = await connect_visitor(srv.base, srv.widget)
+        conv = (await visitor.cmd("chat.start", consent={"accepted": True}))["conversation"]
+        await visitor.close()
+        bearer = {"Authorization": f"Bearer {hello['token']}"}
+        r = await http.post(
+            f"/api/v1/conversations/{conv}/files",
+            params={"name": "page.txt"},
+            content=samples.text("plain words"),
+            headers=bearer,
+        )
+        assert r.status_code == 201, r.text
+        _assert_common(r)
+        r = await http.get(f"/api/v1/files/{r.json()['file']['id']}", headers=bearer)
+        assert r.status_code == 200
+        _assert_common(r)
+        csp = _csp(r)
+        assert "sandbox" in csp and csp["default-src"] == "'none'"
+        assert csp["frame-ancestors"] == "'none'" and r.headers["x-frame-options"] == "DENY"
+        assert r.headers["content-disposition"].startswith('attachment; filename="page.txt"')
+        assert r.headers["cross-origin-resource-policy"] == "same-origin"
+        assert r.headers["cache-control"] == "private, no-store"
+        r = await http.get("/api/v1/files/f_missing", headers=bearer)
+        assert r.status_code == 404
+        _assert_common(r)
+        assert _csp(r)["default-src"] == "'none'"
 
 
 async def test_cors_is_closed_except_the_public_widget_config(srv: Server) -> None:
