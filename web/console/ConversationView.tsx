@@ -5,6 +5,7 @@ import { adminTables } from "../shared/i18n";
 import type { SeqEvent } from "../shared/protocol";
 import { BanButton } from "./BanDialog";
 import { cannedMatches, cannedQuery, insertCanned, type CannedItem } from "./canned";
+import { AttachButton, FileItem } from "./FileShare";
 import { SafeText } from "./SafeText";
 import type { Conversation, PageView, PendingItem } from "./state";
 import { t } from "./strings";
@@ -198,6 +199,8 @@ function EventItem({ ev }: { ev: SeqEvent }) {
           {ev.comment ? ` — ${ev.comment}` : ""}
         </div>
       );
+    case "file":
+      return <FileItem ev={ev} timeOf={timeOf} />;
   }
 }
 
@@ -385,6 +388,7 @@ function Composer({ conv, actions, composerRef, canned }: ComposerProps) {
             }
           }}
         />
+        <AttachButton disabled={replyBlocked || note} upload={(file) => actions.upload(id, file)} />
         <button class="button button--primary" type="submit" data-testid="send" disabled={replyBlocked}>
           {note ? t.addNote : t.send}
         </button>

@@ -36,6 +36,8 @@ export interface Actions {
   invite(visitor: string, body: string): Promise<void>;
   /** Bans a visitor; resolves with the ban's expiry (ISO 8601). */
   ban(visitor: string, durationS: number, reason: string): Promise<string>;
+  /** Uploads a file; resolves once stored (the file event arrives on the socket). */
+  upload(conversation: string, file: File): Promise<void>;
   load(conversation: string): void;
   setDraft(conversation: string, patch: { text?: string; noteMode?: boolean }): void;
 }
@@ -70,6 +72,7 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
       case "note":
       case "conv.state":
       case "rating":
+      case "file":
         dispatch({ type: "events", conversation: frame.conversation, events: [frame], live: true });
         return;
       case "typing": {
@@ -137,6 +140,9 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
 
   const actions = useMemo<Actions>(
     () => ({
+      async upload(conversation, file) {
+        await api.upload(conversation, file);
+      },
       async accept(conversation) {
         const socket = socketRef.current;
         if (!socket) return;

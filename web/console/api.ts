@@ -2,7 +2,7 @@
  * The console's REST calls. The session cookie authenticates; the CSRF token from login or
  * /auth/me is kept in memory only (never in storage) and sent on every write.
  */
-import { ApiError, fetchEvents, requestJson, type Fetch, type RequestOptions } from "../shared/http";
+import { ApiError, fetchEvents, requestJson, uploadFile, type Fetch, type RequestOptions } from "../shared/http";
 import type {
   LoginResponse,
   MeResponse,
@@ -10,6 +10,7 @@ import type {
   StaffSessionInfo,
   TotpConfirmResponse,
   TotpSetupResponse,
+  UploadResponse,
 } from "../shared/protocol";
 
 export interface EraseResult {
@@ -40,6 +41,12 @@ export class ConsoleApi {
   adopt(res: LoginResponse): LoginResponse {
     this.csrf = res.csrf_token;
     return res;
+}
+
+  /** Shares a file in a conversation (cookie + CSRF token, like every write). */
+  upload(conversation: string, file: File): Promise<UploadResponse> {
+    const headers: Record<string, string> = this.csrf ? { "X-CSRF-Token": this.csrf } : {};
+    return uploadFile(conversation, file, file.name, headers, this.fetchFn);
   }
 
   async me(): Promise<MeResponse> {

@@ -1,5 +1,5 @@
 /** A small JSON-over-fetch helper shared by the widget frame and the console. */
-import type { ApiErrorBody, EventsResponse, SeqEvent } from "./protocol";
+import type { ApiErrorBody, EventsResponse, SeqEvent, UploadResponse } from "./protocol";
 
 /** A REST call that failed: the server's stable `code` and `message`, or a network failure. */
 export class ApiError extends Error {
@@ -83,4 +83,84 @@ export async function fetchEvents(
     cursor = max;
   }
   return all;
+}
+
+async function failure(response: Response): Promise<ApiError> {
+  let data: unknown = null;
+  try {
+    data = JSON.parse(await response.text());
+  } catch {
+    data = null;
+  }
+  return new ApiError(response.status, typeof data === "object" && data !== null ? (data as ApiErrorBody) : {});
+}
+
+/**
+ * Uploads a file into a conversation: the body is the file itself, its name a query parameter.
+ * The server finds the type from the content, scans it, and answers once it is stored.
+ */
+export async function uploadFile(
+  conversation: string,
+  file: Blob,
+  name: string,
+  headers: Record<string, string>,
+  fetchFn: Fetch = fetch,
+): Promise<UploadResponse> {
+  const url = `/api/v1/conversations/${encodeURIComponent(conversation)}/files?name=${encodeURIComponent(name)}`;
+  let response: Response;
+  try {
+    response = await fetchFn(url, {
+      method: "POST",
+      body: file,
+      headers: { Accept: "application/json", "Content-Type": "application/octet-stream", ...headers },
+      credentials: "same-origin",
+      cache: "no-store",
+    });
+  } catch (err) {
+    throw new ApiError(0, { message: err instanceof Error ? err.message : "network error" });
+  }
+  if (!response.ok) throw await failure(response);
+  return (await response.json()) as UploadResponse;
+}
+
+/** Fetches a shared file's bytes (with the caller's credentials) as a Blob. */
+export async function downloadFile(
+  fileId: string,
+  headers: Record<string, string>,
+  fetchFn: Fetch = fetch,
+): Promise<Blob> {
+  let response: Response;
+  try {
+    response = await fetchFn(`/api/v1/files/${encodeURIComponent(fileId)}`, {
+      headers,
+      credentials: "same-origin",
+      cache: "no-store",
+    });
+  } catch (err) {
+    throw new ApiError(0, { message: err instanceof Error ? err.message : "network error" });
+  }
+  if (!response.ok) throw await failure(response);
+  return await response.blob();
+}
+
+/** Hands a Blob to the browser as a download named `name` (never opened in the page). */
+export function saveBlob(blob: Blob, name: string): void {
+  // application/octet-stream: the browser saves it rather than rendering it.
+  const url = URL.createObjectURL(new Blob([blob], { type: "application/octet-stream" }));
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  a.rel = "noopener";
+  a.style.display = "none";
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+/** "1.2 MB" style sizes for file messages. */
+export function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(bytes < 10240 ? 1 : 0)} KB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 }

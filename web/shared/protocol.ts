@@ -25,6 +25,21 @@ export interface ChatMessage {
   ts: string;
 }
 
+/** A file shared in a conversation (already scanned clean; metadata stripped from images). */
+export interface SharedFile {
+  id: string;
+  /** Untrusted text: render with textContent. Ends in an extension of `type`. */
+  name: string;
+  size: number;
+  /** The type found from the content, e.g. "application/pdf". */
+  type: string;
+}
+
+export interface FileMessage extends SharedFile {
+  author: Author;
+  ts: string;
+}
+
 export interface AgentRef {
   name: string;
   /** Staff sockets only. */
@@ -247,7 +262,11 @@ export type ErrorCode =
   | "rate_limited"
   | "duplicate_message"
   | "too_many_links"
-  | "unavailable";
+  | "unavailable"
+  | "file_too_large"
+  | "file_type_refused"
+  | "file_infected"
+  | "scanner_unavailable";
 
 export interface ErrorFrame {
   t: "error";
@@ -277,6 +296,14 @@ export interface NoteEvent {
   conversation: string;
   seq: number;
   note: ChatMessage;
+}
+
+/** A file shared by either side: download it with `GET /api/v1/files/{file.id}`. */
+export interface FileEvent {
+  t: "file";
+  conversation: string;
+  seq: number;
+  file: FileMessage;
 }
 
 export interface ConvStateEvent {
@@ -336,7 +363,7 @@ export interface InviteEvent {
 }
 
 /** Events that belong to a conversation's ordered log. */
-export type SeqEvent = MsgEvent | NoteEvent | ConvStateEvent | RatingEvent;
+export type SeqEvent = MsgEvent | NoteEvent | ConvStateEvent | RatingEvent | FileEvent;
 
 export type ServerFrame =
   | AckFrame
@@ -349,7 +376,7 @@ export type ServerFrame =
   | PresenceEvent
   | InviteEvent;
 
-const SEQ_TYPES: ReadonlySet<string> = new Set(["msg", "note", "conv.state", "rating"]);
+const SEQ_TYPES: ReadonlySet<string> = new Set(["msg", "note", "conv.state", "rating", "file"]);
 
 export function isSeqEvent(frame: { t: string }): frame is SeqEvent {
   if (!SEQ_TYPES.has(frame.t)) return false;
@@ -375,7 +402,20 @@ export function parseServerFrame(data: unknown): ServerFrame | null {
   if (SEQ_TYPES.has(t) && !isSeqEvent(value as { t: string })) return null;
   if (t === "msg" && !isMessage((value as { message?: unknown }).message)) return null;
   if (t === "note" && !isMessage((value as { note?: unknown }).note)) return null;
+  if (t === "file" && !isFile((value as { file?: unknown }).file)) return null;
   return value as ServerFrame;
+}
+
+function isFile(f: unknown): f is FileMessage {
+  if (typeof f !== "object" || f === null) return false;
+  const file = f as Partial<FileMessage>;
+  return (
+    typeof file.id === "string" &&
+    typeof file.name === "string" &&
+    typeof file.size === "number" &&
+    typeof file.author === "object" &&
+    file.author !== null
+  );
 }
 
 function isMessage(m: unknown): m is ChatMessage {
@@ -414,6 +454,15 @@ export interface WidgetConfig {
   prechat_fields: PrechatField[];
   consent: { required: boolean; text: string; version: string; privacy_url: string | null } | null;
   online: boolean;
+  /** File sharing: null while it is off (no malware scanner configured on the server). */
+  files?: { max_bytes: number; types: string[] } | null;
+}
+
+/** `POST /api/v1/conversations/{id}/files` (the body is the file's bytes). */
+export interface UploadResponse {
+  file: SharedFile;
+  conversation: string;
+  seq: number;
 }
 
 /** `POST /api/v1/widgets/{id}/sessions`. The identity fields come from the host page's snippet. */

@@ -6,7 +6,7 @@
  * replayed and then live → the visitor chats. An agent's invitation, when no chat is open, is
  * shown above the pre-chat form; answering it starts a chat like the form does.
  */
-import { ApiError, fetchEvents, requestJson } from "../../shared/http";
+import { ApiError, downloadFile, fetchEvents, formatSize, requestJson, saveBlob, uploadFile } from "../../shared/http";
 import { format } from "../../shared/i18n";
 import type {
   ConvState,
@@ -253,6 +253,7 @@ export class WidgetChat {
       case "conv.state":
       case "rating":
       case "note":
+      case "file":
         if (frame.conversation === this.conversation) this.addEvents([frame]);
         return;
       case "queue":
@@ -715,6 +716,63 @@ export class WidgetChat {
     v.rateBad.addEventListener("click", () => void this.rate("bad"));
     v.newChat.addEventListener("click", () => this.newChat());
     v.transcript.addEventListener("click", () => void this.saveTranscript());
+    // Files: only when the server shares them (it has a malware scanner).
+    v.attach.hidden = !this.d.config.files;
+    v.attach.addEventListener("click", () => v.fileInput.click());
+    v.fileInput.addEventListener("change", () => {
+      const file = v.fileInput.files?.[0];
+      v.fileInput.value = "";
+      if (file) void this.sendFile(file);
+    });
+    v.log.addEventListener("click", (e) => {
+      const target = e.target instanceof Element ? e.target.closest<HTMLElement>("[data-file-id]") : null;
+      if (target) void this.saveFile(target.dataset.fileId ?? "", target.dataset.fileName ?? "file");
+    });
+  }
+
+  // --- files -----------------------------------------------------------------------------------
+
+  private async sendFile(file: File): Promise<void> {
+    const conversation = this.conversation;
+    const token = this.d.store.value.token;
+    const limits = this.d.config.files;
+    if (!conversation || !token || !limits) return;
+    if (file.size > limits.max_bytes) {
+      this.showNotice(format(this.t.errFileTooLarge, { size: formatSize(limits.max_bytes) }));
+      return;
+    }
+    this.showNotice(format(this.t.uploading, { name: file.name }));
+    this.v.attach.disabled = true;
+    try {
+      const res = await uploadFile(conversation, file, file.name, { Authorization: `Bearer ${token}` });
+      this.showNotice(null);
+      // The file event arrives on the socket; fetch it if the socket is slow.
+      this.expectSeq(res.seq);
+    } catch (err) {
+      this.showNotice(this.fileErrorText(err));
+    } finally {
+      this.v.attach.disabled = false;
+    }
+  }
+
+  private async saveFile(id: string, name: string): Promise<void> {
+    const token = this.d.store.value.token;
+    if (!id || !token) return;
+    try {
+      saveBlob(await downloadFile(id, { Authorization: `Bearer ${token}` }), name);
+    } catch (err) {
+      this.showNotice(this.errorText(err));
+    }
+  }
+
+  private fileErrorText(err: unknown): string {
+    const code = err instanceof ApiError ? err.code : "";
+    const max = this.d.config.files?.max_bytes ?? 0;
+    if (code === "file_too_large") return format(this.t.errFileTooLarge, { size: formatSize(max) });
+    if (code === "file_type_refused") return this.t.errFileType;
+    if (code === "file_infected") return this.t.errFileInfected;
+    if (code === "scanner_unavailable") return this.t.errFileScanner;
+    return this.errorText(err);
   }
 
   private render(): void {
@@ -745,6 +803,7 @@ export class WidgetChat {
     v.send.disabled = closed;
     v.end.hidden = closed || this.conversation === null;
     v.composerForm.hidden = closed;
+    v.attach.hidden = !this.d.config.files || this.conversation === null;
     v.closed.hidden = !closed;
     if (closed) {
       const rated = this.rating() !== null;

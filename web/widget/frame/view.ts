@@ -1,7 +1,8 @@
 /** The widget frame's DOM: built once, then updated in place by the controller (chat.ts). */
 import { el } from "../../shared/dom";
+import { formatSize } from "../../shared/http";
 import { format, type StringTable, type WidgetKey } from "../../shared/i18n";
-import type { PrechatField, SeqEvent, WidgetConfig } from "../../shared/protocol";
+import type { FileMessage, PrechatField, SeqEvent, WidgetConfig } from "../../shared/protocol";
 import { renderText } from "../../shared/text";
 
 export type T = StringTable<WidgetKey>;
@@ -32,6 +33,9 @@ export interface View {
   composerForm: HTMLFormElement;
   composer: HTMLTextAreaElement;
   send: HTMLButtonElement;
+  /** Shown only when the server shares files (config.files). */
+  attach: HTMLButtonElement;
+  fileInput: HTMLInputElement;
   end: HTMLButtonElement;
   counter: HTMLElement;
   /** The inline "this looks like a card number / password" confirmation. */
@@ -114,7 +118,13 @@ export function buildView(root: HTMLElement, t: T): View {
     attrs: { type: "submit", "data-testid": "send" },
   });
   const counter = el("span", { class: "counter", attrs: { "aria-live": "polite", hidden: true } });
-  const composerForm = el("form", { class: "composer" }, [composer, send]);
+  const fileInput = el("input", { class: "file-input", attrs: { type: "file", hidden: true, "data-testid": "file-input" } });
+  const attach = el("button", {
+    class: "icon-button attach",
+    text: "\u{1F4CE}",
+    attrs: { type: "button", hidden: true, "aria-label": t.attach, title: t.attach, "data-testid": "attach" },
+  });
+  const composerForm = el("form", { class: "composer" }, [attach, fileInput, composer, send]);
   const warningText = el("p", { class: "warning-text" });
   const sendAnyway = el("button", {
     class: "button",
@@ -164,6 +174,8 @@ export function buildView(root: HTMLElement, t: T): View {
     composerForm,
     composer,
     send,
+    attach,
+    fileInput,
     end,
     counter,
     warning,
@@ -290,10 +302,35 @@ export function renderEvent(ev: SeqEvent, t: T, lang: string): HTMLElement | nul
     }
     case "rating":
       return systemLine(ev.seq, ev.score === "good" ? t.eventRatedGood : t.eventRatedBad);
+    case "file":
+      return renderFile(ev.seq, ev.file, t, lang);
     case "note":
       // Never sent to visitors; ignore one if it ever arrives.
       return null;
   }
+}
+
+/**
+ * A shared file: its name as text and a download button (the controller fetches it with the
+ * visitor's token and saves it; nothing is ever shown inline).
+ */
+function renderFile(seq: number, file: FileMessage, t: T, lang: string): HTMLElement {
+  const kind = file.author.kind;
+  const author = kind === "visitor" ? t.you : file.author.name || (kind === "agent" ? t.agent : t.system);
+  const time = el("time", { text: timeOf(file.ts, lang), attrs: { datetime: file.ts } });
+  const button = el("button", {
+    class: "file-download",
+    text: `${t.download} (${formatSize(file.size)})`,
+    attrs: { type: "button", "data-file-id": file.id, "data-file-name": file.name, "data-testid": "file-download" },
+  });
+  return el(
+    "div",
+    { class: `msg msg--${kind} msg--file`, attrs: { "data-testid": "file", "data-seq": seq, "data-author": kind } },
+    [
+      el("div", { class: "meta" }, [el("span", { class: "author", text: author }), time]),
+      el("div", { class: "body file-body" }, [el("span", { class: "file-name", text: file.name }), button]),
+    ],
+  );
 }
 
 /**
