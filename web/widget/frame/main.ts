@@ -85,6 +85,10 @@ function normaliseConfig(c: Partial<WidgetConfig>): WidgetConfig {
       : [],
     consent: c.consent && typeof c.consent === "object" ? c.consent : null,
     online: c.online !== false,
+    files:
+      c.files && typeof c.files === "object" && typeof c.files.max_bytes === "number"
+        ? { max_bytes: c.files.max_bytes, types: Array.isArray(c.files.types) ? c.files.types : [] }
+        : null,
   };
 }
 
