@@ -41,7 +41,7 @@ export class ConsoleApi {
   adopt(res: LoginResponse): LoginResponse {
     this.csrf = res.csrf_token;
     return res;
-}
+  }
 
   /** Shares a file in a conversation (cookie + CSRF token, like every write). */
   upload(conversation: string, file: File): Promise<UploadResponse> {

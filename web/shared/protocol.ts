@@ -264,6 +264,7 @@ export type ErrorCode =
   | "too_many_links"
   | "unavailable"
   | "file_too_large"
+  | "file_empty"
   | "file_type_refused"
   | "file_infected"
   | "scanner_unavailable";

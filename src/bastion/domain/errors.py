@@ -183,6 +183,11 @@ class FileTooLarge(DomainError):
     status = 413
 
 
+class FileEmpty(DomainError):
+    code = "file_empty"
+    status = 422
+
+
 class FileTypeRefused(DomainError):
     """The content (sniffed, never the name) is not an allowed type."""
 

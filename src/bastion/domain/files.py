@@ -18,10 +18,10 @@ from typing import Any
 from bastion.domain.auth import audit_entry
 from bastion.domain.conversations import ChatService
 from bastion.domain.errors import (
+    FileEmpty,
     FileInfected,
     FileTooLarge,
     FileTypeRefused,
-    InvalidInput,
     NotFound,
     ScannerUnavailable,
 )
@@ -51,7 +51,7 @@ def check_size(size: int, limits: FileLimits) -> None:
     if size > limits.max_bytes:
         raise FileTooLarge(f"files may be at most {limits.max_bytes} bytes", field="file")
     if size == 0:
-        raise InvalidInput("the file is empty", field="file")
+        raise FileEmpty("the file is empty", field="file")
 
 
 def file_info(f: StoredFile) -> dict[str, Any]:
