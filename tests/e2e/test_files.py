@@ -37,7 +37,7 @@ def bastion(tmp_path_factory: pytest.TempPathFactory, clamd: Clamd) -> Iterator[
 async def test_visitor_attaches_a_file_and_the_agent_gets_it(
     bastion: Server, allowed_site: Site, browser: Browser, tmp_path: Path
 ) -> None:
-    visitor = await (await browser.new_context()).new_page()
+    visitor = await (await browser.new_context(accept_downloads=True)).new_page()
     await visitor.goto(allowed_site.url)
     widget = await open_widget(visitor)
     await start_chat(widget, "Ona")
@@ -71,4 +71,10 @@ async def test_visitor_attaches_a_file_and_the_agent_gets_it(
     )
     theirs = widget.locator("[data-testid=file][data-author=agent]")
     await expect(theirs.locator(".file-name")).to_have_text("form.txt", timeout=T)
-    await expect(theirs.locator("[data-testid=file-download]")).to_be_visible()
+    # The widget fetches it with the visitor's token and hands it over as a download.
+    async with visitor.expect_download(timeout=T) as info:
+        await theirs.locator("[data-testid=file-download]").click()
+    download = await info.value
+    assert download.suggested_filename == "form.txt"
+    await download.save_as(tmp_path / "form.txt")
+    assert (tmp_path / "form.txt").read_bytes() == samples.text("fill me in")
