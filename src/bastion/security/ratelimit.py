@@ -96,9 +96,10 @@ class RateLimiter:
         item = self._items[rule]
         amount = max(1, amount)
         try:
-            if dry_run:
-                ok = await self._amounts.test(item, rule, *key, cost=amount)
-            else:
+            # The library's fixed window counts a refused hit too; testing first keeps a
+            # refusal free (two racing charges may overshoot by one amount: acceptable).
+            ok = await self._amounts.test(item, rule, *key, cost=amount)
+            if ok and not dry_run:
                 ok = await self._amounts.hit(item, rule, *key, cost=amount)
             if ok:
                 return ALLOWED

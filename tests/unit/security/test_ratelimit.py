@@ -66,3 +66,16 @@ async def test_unreachable_redis_fails_open() -> None:
         assert (await limiter.hit("x", "k")).allowed
     finally:
         await limiter.close()
+
+
+async def test_amounts_are_charged_and_a_dry_run_counts_nothing(make_limiter) -> None:  # type: ignore[no-untyped-def]
+    limiter = make_limiter({"upload_bytes": "10000/hour"})
+    assert (await limiter.charge("upload_bytes", "ip", "a", amount=6000, dry_run=True)).allowed
+    assert (await limiter.charge("upload_bytes", "ip", "a", amount=6000)).allowed
+    # 6000 + 6000 would overflow: refused, and the refusal counts nothing.
+    refused = await limiter.charge("upload_bytes", "ip", "a", amount=6000)
+    assert not refused.allowed and 1 <= refused.retry_after <= 3600
+    assert not (await limiter.charge("upload_bytes", "ip", "a", amount=5000, dry_run=True)).allowed
+    assert (await limiter.charge("upload_bytes", "ip", "a", amount=4000)).allowed
+    assert not (await limiter.charge("upload_bytes", "ip", "a", amount=1)).allowed
+    assert (await limiter.charge("upload_bytes", "ip", "b", amount=10000)).allowed
