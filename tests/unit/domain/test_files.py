@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bastion.domain.errors import (
     FileInfected,
@@ -17,6 +18,7 @@ from bastion.domain.errors import (
     ScannerUnavailable,
 )
 from bastion.domain.models import Role
+from bastion.storage import tables as t
 from tests.support import samples
 from tests.support.clamd import EICAR, Clamd
 from tests.support.factories import World, make_world
@@ -144,6 +146,21 @@ async def test_metadata_is_stripped_before_storage(fw: World) -> None:
     content = (await fw.svc.files.download(visitor, up["file"]["id"])).content
     assert b"GPS 54.68N" not in content and not content.endswith(b"TAIL")
     assert content.startswith(b"\xff\xd8") and b"Exif\0\0" in content  # orientation kept
+
+
+async def test_no_plaintext_of_a_file_in_the_database_rows(fw: World) -> None:
+    visitor = await fw.visitor()
+    conv = await fw.start(visitor)
+    marker = "Gedimino pr. 9 invoice"
+    await fw.svc.files.upload(visitor, conv, "Gedimino sąskaita.txt", samples.text(marker))
+    out = []
+    async with fw.svc.db.transaction(write=False) as conn:
+        for table in (t.files, t.events, t.commands, t.audit_log):
+            out += [repr(tuple(r)) for r in await conn.execute(select(table))]
+    rows = "\n".join(out)
+    assert "f_" in rows  # the search does see the rows
+    for needle in ("Gedimino", "invoice", "sąskaita", "s\\xc4\\x85skaita"):
+        assert needle not in rows, needle
 
 
 async def test_erasure_helpers_list_and_delete_a_visitors_files(fw: World, tmp_path: Path) -> None:
