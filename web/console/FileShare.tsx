@@ -19,7 +19,7 @@ export function FileItem({ ev, timeOf }: { ev: FileEvent; timeOf: (ts: string) =
         <span class="author">{name}</span>
         <time dateTime={f.ts}>{timeOf(f.ts)}</time>
       </div>
-      <div class="file-body">
+      <div class="body file-body">
         <span class="file-name" data-testid="file-name">
           {f.name}
         </span>{" "}
@@ -82,7 +82,9 @@ export function AttachButton({ disabled, upload }: AttachProps) {
         disabled={disabled || busy}
         onClick={() => input.current?.click()}
       >
-        {"\u{1F4CE}"}
+        <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
+          <path d="M16.5 6.5 8.9 14.1a2 2 0 0 0 2.8 2.8l7.4-7.4a4 4 0 0 0-5.7-5.7l-7.6 7.6a6 6 0 0 0 8.5 8.5l6.2-6.2" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" />
+        </svg>
       </button>
       {status && (
         <span class="attach-status" role="status" data-testid="attach-status">

@@ -119,11 +119,14 @@ export function buildView(root: HTMLElement, t: T): View {
   });
   const counter = el("span", { class: "counter", attrs: { "aria-live": "polite", hidden: true } });
   const fileInput = el("input", { class: "file-input", attrs: { type: "file", hidden: true, "data-testid": "file-input" } });
-  const attach = el("button", {
-    class: "icon-button attach",
-    text: "\u{1F4CE}",
-    attrs: { type: "button", hidden: true, "aria-label": t.attach, title: t.attach, "data-testid": "attach" },
-  });
+  const attach = el(
+    "button",
+    {
+      class: "icon-button attach",
+      attrs: { type: "button", hidden: true, "aria-label": t.attach, title: t.attach, "data-testid": "attach" },
+    },
+    [clipIcon()],
+  );
   const composerForm = el("form", { class: "composer" }, [attach, fileInput, composer, send]);
   const warningText = el("p", { class: "warning-text" });
   const sendAnyway = el("button", {
@@ -183,6 +186,29 @@ export function buildView(root: HTMLElement, t: T): View {
     sendAnyway,
     cancelSend,
   };
+}
+
+/** A paper clip, drawn (an emoji needs a font the visitor may not have). */
+export const CLIP_PATH = "M16.5 6.5 8.9 14.1a2 2 0 0 0 2.8 2.8l7.4-7.4a4 4 0 0 0-5.7-5.7l-7.6 7.6a6 6 0 0 0 8.5 8.5l6.2-6.2";
+
+function clipIcon(): SVGSVGElement {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  for (const [k, v] of Object.entries({ viewBox: "0 0 24 24", width: "20", height: "20", "aria-hidden": "true" })) {
+    svg.setAttribute(k, v);
+  }
+  const path = document.createElementNS(ns, "path");
+  for (const [k, v] of Object.entries({
+    d: CLIP_PATH,
+    fill: "none",
+    stroke: "currentColor",
+    "stroke-width": "2",
+    "stroke-linecap": "round",
+  })) {
+    path.setAttribute(k, v);
+  }
+  svg.appendChild(path);
+  return svg;
 }
 
 const INPUT_TYPES: ReadonlySet<string> = new Set(["text", "email", "tel"]);
