@@ -94,14 +94,17 @@ async def upload_file(
     ip = ip_of(request)
     if isinstance(actor, VisitorPrincipal):
         await svc.bans.check_allowed(visitor_id=actor.visitor_id, ip=ip)
+    # Before reading a byte: may this caller post here at all, and is the size plausible.
+    await svc.files.check_may_upload(actor, conversation_id)
+    if isinstance(actor, VisitorPrincipal):
+        # A file is a message: it counts against the conversation's message rate (counted
+        # only once the caller is known to be in the conversation).
         verdict = await svc.limiter.hit("messages", conversation_id)
         if not verdict.allowed:
             raise RateLimited(
                 f"Too many messages. Try again in {verdict.retry_after} s.",
                 retry_after=verdict.retry_after,
             )
-    # Before reading a byte: may this caller post here at all, and is the size plausible.
-    await svc.files.check_may_upload(actor, conversation_id)
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
