@@ -127,6 +127,19 @@ class PrivacyService:
             },
             "pages": await uow.people.pages(visitor_id),
             "conversations": conversations,
+            # Described here; their bytes are in the ZIP under files/<id>/<name>.
+            "files": [
+                {
+                    "id": f.id,
+                    "conversation": f.conversation_id,
+                    "name": f.name,
+                    "type": f.content_type,
+                    "size": f.size,
+                    "uploaded_by": f.uploader_kind,
+                    "created_at": iso(f.created_at),
+                }
+                for f in await uow.files.list_for_visitor(visitor_id)
+            ],
         }
 
     async def export_person(
@@ -141,15 +154,19 @@ class PrivacyService:
         now = self._clock.now()
         async with self._uow(write=False) as uow:
             records = []
+            attachments: list[tuple[str, bytes]] = []
             for visitor_id in await uow.people.ids_by_email(email):
                 record = await self._collect(uow, visitor_id)
                 if record is not None:
                     records.append(record)
+                    for f in await uow.files.list_for_visitor(visitor_id):
+                        attachments.append((f"files/{f.id}/{f.name}", await uow.files.content(f)))
         counts = {
             "visitors": len(records),
             "conversations": sum(len(r["conversations"]) for r in records),
             "events": sum(len(c["events"]) for r in records for c in r["conversations"]),
             "pages": sum(len(r["pages"]) for r in records),
+            "files": len(attachments),
         }
         async with self._uow() as uow:
             await uow.audit.add(
@@ -176,6 +193,10 @@ class PrivacyService:
             info = zipfile.ZipInfo("person.json", date_time=stamp)
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, json.dumps(document, indent=2, ensure_ascii=False))
+            for path, content in attachments:
+                entry = zipfile.ZipInfo(path, date_time=stamp)
+                entry.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(entry, content)
         filename = f"person-export-{now.strftime('%Y%m%dT%H%M%SZ')}.zip"
         return PersonExport(filename=filename, data=buffer.getvalue(), counts=counts)
 
@@ -196,6 +217,10 @@ class PrivacyService:
             ids = await uow.people.ids_by_email(email)
             self._ledger.record(email, ids, now, actor.user_id if actor else "operator")
             for visitor_id in ids:
+                # Shared files first: their rows name the blobs, deleted after the commit.
+                totals["files"] = totals.get("files", 0) + (
+                    await uow.files.delete_for_visitor(visitor_id)
+                )
                 for kind, n in (await uow.people.erase(visitor_id)).items():
                     totals[kind] = totals.get(kind, 0) + n
                 # Open sockets of this visitor, on any node, end after the commit.
@@ -223,6 +248,7 @@ class PrivacyService:
                 ids = set(await uow.people.existing(list(entry.visitor_ids)))
                 ids |= set(await uow.people.ids_by_email_hmac(entry.email_hmac))
                 for visitor_id in sorted(ids):
+                    await uow.files.delete_for_visitor(visitor_id)
                     await uow.people.erase(visitor_id)
                     erased += 1
             await uow.audit.add(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import json
+import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -210,3 +213,26 @@ async def test_an_unreachable_scanner_fails_closed(tmp_path: Path) -> None:
         assert _file_events(w) == []
     finally:
         await w.svc.db.dispose()
+
+
+async def test_gdpr_export_holds_the_files_and_erasure_removes_them(
+    fw: World, tmp_path: Path
+) -> None:
+    visitor = await fw.visitor()
+    conv = await fw.start(visitor, fields={"name": "Ona", "email": "ona@example.lt"})
+    up = await fw.svc.files.upload(visitor, conv, "passport.pdf", samples.pdf("ID 123"))
+    fid = up["file"]["id"]
+    admin = await fw.staff("admin@example.com", Role.ADMIN, name="Admin")
+    export = await fw.svc.privacy.export_person(admin, "ona@example.lt")
+    assert export.counts["files"] == 1
+    with zipfile.ZipFile(io.BytesIO(export.data)) as archive:
+        assert archive.read(f"files/{fid}/passport.pdf") == samples.pdf("ID 123")
+        record = json.loads(archive.read("person.json"))["records"][0]
+    assert [f["name"] for f in record["files"]] == ["passport.pdf"]
+    blob = tmp_path / "files" / f"{fid}.bin"
+    assert blob.exists()
+    result = await fw.svc.privacy.erase_person(admin, "ona@example.lt", "the customer asked")
+    assert result["counts"]["files"] == 1
+    assert not blob.exists()
+    with pytest.raises(NotFound):
+        await fw.svc.files.download(admin, fid)
