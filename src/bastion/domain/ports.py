@@ -364,6 +364,10 @@ class FileRepo(Protocol):
         """Delete the visitor's file rows and blobs; returns how many (erasure)."""
         ...
 
+    async def delete_for_conversations(self, conversation_ids: Sequence[str]) -> int:
+        """Delete the conversations' file rows, and their blobs after commit (retention)."""
+        ...
+
 
 class ScanVerdict(Protocol):
     @property

@@ -63,7 +63,11 @@ class RetentionService:
                     )
                     if not ids:
                         break
+                    # Files first: their blobs are deleted after commit, their rows here.
+                    files = await uow.files.delete_for_conversations(ids)
                     counts = await uow.conversations.purge(ids)
+                    if files:
+                        counts["files"] = files
                     if not counts["conversations"]:
                         break  # another purge took them meanwhile: nothing to record
                     details: dict[str, Any] = {"days": days, **counts}

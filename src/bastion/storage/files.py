@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import ColumnElement, delete, insert, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -153,12 +153,14 @@ class SqlFileRepo:
         return [await self._row(r) for r in rows.all()]
 
     async def delete_for_visitor(self, visitor_id: str) -> int:
-        ids = (
-            (await self._c.execute(select(t.files.c.id).where(t.files.c.visitor_id == visitor_id)))
-            .scalars()
-            .all()
-        )
-        await self._c.execute(delete(t.files).where(t.files.c.visitor_id == visitor_id))
+        return await self._delete_where(t.files.c.visitor_id == visitor_id)
+
+    async def delete_for_conversations(self, conversation_ids: Sequence[str]) -> int:
+        return await self._delete_where(t.files.c.conversation_id.in_(list(conversation_ids)))
+
+    async def _delete_where(self, where: ColumnElement[bool]) -> int:
+        ids = (await self._c.execute(select(t.files.c.id).where(where))).scalars().all()
+        await self._c.execute(delete(t.files).where(where))
         for file_id in ids:
             self._doomed(file_id)
         return len(ids)

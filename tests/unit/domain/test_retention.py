@@ -147,3 +147,42 @@ async def test_only_admins_set_retention_and_values_are_checked(world: World) ->
         (admin.user_id, {"days": None}),
         ("cli", {"days": 90}),
     ]
+
+
+async def test_a_purge_deletes_the_chats_files_and_their_bytes(world: World) -> None:
+    from bastion.domain.models import FileState, StoredFile
+
+    admin = await world.staff("admin@example.com", Role.ADMIN, name="Admin")
+    agent = await world.staff("agent@example.com")
+    conv = await closed_chat(world, agent)
+    world.clock.advance(days=3)
+    kept = await closed_chat(world, agent)
+    uow_factory = world.svc.retention._uow
+    for file_id, conversation in (("f_purged", conv), ("f_kept", kept)):
+        async with uow_factory() as uow:
+            owner = (await uow.conversations.get(conversation)).visitor_id  # type: ignore[union-attr]
+            stored = StoredFile(
+                id=file_id,
+                conversation_id=conversation,
+                visitor_id=owner,
+                uploader_kind="visitor",
+                uploader_id=owner,
+                name="receipt.pdf",
+                content_type="application/pdf",
+                size=9,
+                state=FileState.CLEAN,
+                created_at=world.clock.now(),
+            )
+            await uow.files.add(stored, b"%PDF-1.4\n")
+            await uow.commit()
+    blobs = world.svc.settings.data_dir / "files"
+    before = sorted(p.name for p in blobs.rglob("*") if p.is_file())
+    assert len(before) == 2
+    purger = RetentionService(uow_factory, world.clock, default_days=2)
+    assert await purger.purge() == {"conversations": 1, "events": 5, "files": 1}
+    after = sorted(p.name for p in blobs.rglob("*") if p.is_file())
+    assert len(after) == 1 and after[0] in before
+    async with uow_factory(write=False) as uow:
+        assert await uow.files.get("f_purged") is None
+        assert await uow.files.get("f_kept") is not None
+    assert (await purges(world, admin))[0]["files"] == 1
