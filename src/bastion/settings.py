@@ -105,6 +105,26 @@ class Settings:
     # Scheduled encrypted backups: every N seconds (0: off), keeping the newest K.
     backup_interval_s: int = 0
     backup_keep: int = 7
+    # Outgoing e-mail (password reset, e-mailed sign-in codes); empty: mail is off.
+    smtp_url: Secret = field(default=Secret(""))
+    mail_from: str = ""
+    smtp_ca_file: str = ""  # extra CA bundle to trust for the SMTP server's certificate
+    password_reset_ttl_s: int = 30 * 60
+    email_otp_ttl_s: int = 10 * 60
+    rl_mail_ip: str = "20/hour"  # reset and code e-mails requested per IP
+    rl_reset_account: str = "3/hour"  # reset e-mails per address (known or not)
+    rl_email_code_account: str = "5/hour"  # e-mailed sign-in codes per account
+
+    @property
+    def mail_enabled(self) -> bool:
+        return bool(self.smtp_url.reveal())
+
+    @property
+    def base_url(self) -> str:
+        """Where people reach Bastion: BASTION_PUBLIC_URL, else this server's own address."""
+        if self.public_url:
+            return self.public_url
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     @property
     def resolved_kek_file(self) -> Path:
@@ -177,6 +197,9 @@ RATE_DEFAULTS = {
     "rl_conversations_visitor": Settings.rl_conversations_visitor,
     "rl_conversations_ip": Settings.rl_conversations_ip,
     "rl_ws_connects": Settings.rl_ws_connects,
+    "rl_mail_ip": Settings.rl_mail_ip,
+    "rl_reset_account": Settings.rl_reset_account,
+    "rl_email_code_account": Settings.rl_email_code_account,
 }
 
 
@@ -263,6 +286,11 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "idle_close_minutes": _int(env, "BASTION_IDLE_CLOSE_MINUTES", 30),
         "backup_interval_s": _int(env, "BASTION_BACKUP_INTERVAL", 0),
         "backup_keep": _int(env, "BASTION_BACKUP_KEEP", 7),
+        "smtp_url": Secret(env.get("BASTION_SMTP_URL", "")),
+        "mail_from": env.get("BASTION_MAIL_FROM", ""),
+        "smtp_ca_file": env.get("BASTION_SMTP_CA_FILE", ""),
+        "password_reset_ttl_s": _int(env, "BASTION_PASSWORD_RESET_TTL_S", 30 * 60),
+        "email_otp_ttl_s": _int(env, "BASTION_EMAIL_OTP_TTL_S", 10 * 60),
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     settings = Settings(**values)  # type: ignore[arg-type]  # keys mirror the dataclass fields
@@ -308,3 +336,32 @@ def _validate(s: Settings) -> None:
         raise SettingsError("BASTION_IDLE_CLOSE_MINUTES must be between 0 (never) and 10080")
     if s.public_url and urlsplit(s.public_url).scheme not in ("http", "https"):
         raise SettingsError("BASTION_PUBLIC_URL must be an http(s) URL")
+    _validate_mail(s)
+
+
+def _validate_mail(s: Settings) -> None:
+    # Messages name the variable, never its value: the URL may hold the SMTP password.
+    url = s.smtp_url.reveal()
+    if url:
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError on a malformed port
+        except ValueError:
+            raise SettingsError("BASTION_SMTP_URL is not a valid URL") from None
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise SettingsError(
+                "BASTION_SMTP_URL must look like smtp://user:pass@host:587 or smtps://host:465"
+            )
+        if parts.query not in ("", "tls=off"):
+            raise SettingsError("BASTION_SMTP_URL accepts only the option ?tls=off")
+        loopback = parts.hostname in ("127.0.0.1", "::1", "localhost")
+        if parts.query == "tls=off" and parts.password is not None and not loopback:
+            raise SettingsError(
+                "BASTION_SMTP_URL: ?tls=off with a password is allowed only for localhost"
+            )
+        if "@" not in s.mail_from:
+            raise SettingsError("BASTION_MAIL_FROM must be set (an address) with BASTION_SMTP_URL")
+    if not 60 <= s.password_reset_ttl_s <= 24 * 3600:
+        raise SettingsError("BASTION_PASSWORD_RESET_TTL_S must be between 60 and 86400")
+    if not 60 <= s.email_otp_ttl_s <= 3600:
+        raise SettingsError("BASTION_EMAIL_OTP_TTL_S must be between 60 and 3600")

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bastion.domain import ports
 from bastion.domain.ports import Bus, DuplicateCommand, UnitOfWork
 from bastion.storage import repositories as r
+from bastion.storage.auth_repos import SqlEmailCodeRepo, SqlPasswordResetRepo
 from bastion.storage.bans import SqlBanRepo
 from bastion.storage.canned import SqlCannedRepo
 from bastion.storage.cipher import KeyCache, VisitorCipher
@@ -20,6 +21,7 @@ from bastion.storage.db import Database
 from bastion.storage.passkeys import SqlPasskeyRepo, SqlWebAuthnChallengeRepo
 from bastion.storage.people import SqlPersonRepo
 from bastion.storage.roles import SqlRoleRepo
+from bastion.storage.staff_cipher import StaffCipher, StaffKeyCache
 
 log = structlog.get_logger(__name__)
 
@@ -47,14 +49,24 @@ class SqlUnitOfWork:
     roles: ports.RoleRepo
     canned: ports.CannedRepo
     people: ports.PersonRepo
+    password_resets: ports.PasswordResetRepo
+    email_codes: ports.EmailCodeRepo
 
     def __init__(
-        self, db: Database, bus: Bus, keys: ports.KeyStore, cache: KeyCache, *, write: bool
+        self,
+        db: Database,
+        bus: Bus,
+        keys: ports.KeyStore,
+        cache: KeyCache,
+        *,
+        write: bool,
+        staff_cache: StaffKeyCache | None = None,
     ) -> None:
         self._db = db
         self._bus = bus
         self._keys = keys
         self._cache = cache
+        self._staff_cache = staff_cache or StaffKeyCache()
         self._write = write
         self._outbox: list[tuple[str, dict[str, Any]]] = []
         self._committed = False
@@ -69,7 +81,7 @@ class SqlUnitOfWork:
         self.widgets = r.SqlWidgetRepo(conn)
         self.visitors = r.SqlVisitorRepo(conn, cipher)
         self.visitor_tokens = r.SqlVisitorTokenRepo(conn)
-        self.users = r.SqlUserRepo(conn)
+        self.users = r.SqlUserRepo(conn, StaffCipher(conn, self._keys, self._staff_cache))
         self.sessions = r.SqlSessionRepo(conn)
         self.conversations = r.SqlConversationRepo(conn, cipher)
         self.events = r.SqlEventRepo(conn, cipher)
@@ -88,6 +100,8 @@ class SqlUnitOfWork:
         self.roles = SqlRoleRepo(conn)
         self.canned = SqlCannedRepo(conn)
         self.people = SqlPersonRepo(conn, cipher)
+        self.password_resets = SqlPasswordResetRepo(conn)
+        self.email_codes = SqlEmailCodeRepo(conn)
         return self
 
     async def __aexit__(
@@ -137,9 +151,12 @@ class SqlUnitOfWorkFactory:
         self._bus = bus
         self._keys = keys
         self._cache = KeyCache()
+        self._staff_cache = StaffKeyCache()
 
     def __call__(self, *, write: bool = True) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._db, self._bus, self._keys, self._cache, write=write)
+        return SqlUnitOfWork(
+            self._db, self._bus, self._keys, self._cache, write=write, staff_cache=self._staff_cache
+        )
 
 
 def _conforms(u: SqlUnitOfWork) -> UnitOfWork:

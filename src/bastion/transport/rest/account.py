@@ -34,6 +34,7 @@ class UserOut(BaseModel):
     role: str
     status: str
     totp_enabled: bool
+    email_otp_enabled: bool = False
 
 
 class LoginOut(BaseModel):
@@ -42,7 +43,11 @@ class LoginOut(BaseModel):
 
 
 def _user_out(user: User) -> UserOut:
-    return UserOut(**user_summary(user), totp_enabled=user.totp_enabled)
+    return UserOut(
+        **user_summary(user),
+        totp_enabled=user.totp_enabled,
+        email_otp_enabled=user.email_otp_enabled,
+    )
 
 
 def _cookie_secure(request: Request) -> bool:
