@@ -63,7 +63,20 @@ def _staff_key(conn: sa.Connection, keys: object) -> bytes:
     return key
 
 
+def _plain() -> sa.ColumnElement[bool]:
+    return sa.or_(
+        *(sa.and_(users.c[col].is_not(None), ~users.c[col].startswith(PREFIX)) for col in COLUMNS)
+    )
+
+
 def upgrade() -> None:
+    keys = context.config.attributes.get("keys")
+    # Checked before any DDL: SQLite does not roll DDL back, so refusing half-way would
+    # leave a schema between revisions.
+    if keys is None and op.get_bind().execute(sa.select(users.c.id).where(_plain())).first():
+        raise RuntimeError(
+            "sealing the stored TOTP secrets needs the key-encryption key: run `bastion migrate`"
+        )
     op.create_table(
         "staff_keys",
         sa.Column("name", sa.String(20), primary_key=True),
@@ -107,22 +120,14 @@ def upgrade() -> None:
         )
         for column in COLUMNS:
             batch.alter_column(column, type_=sa.String(200), existing_type=sa.String(64))
-    _seal_existing()
+    _seal_existing(keys)
 
 
-def _seal_existing() -> None:
+def _seal_existing(keys: object) -> None:
     conn = op.get_bind()
-    plain = sa.or_(
-        *(sa.and_(users.c[col].is_not(None), ~users.c[col].startswith(PREFIX)) for col in COLUMNS)
-    )
-    rows = conn.execute(sa.select(users).where(plain)).all()
+    rows = conn.execute(sa.select(users).where(_plain())).all()
     if not rows:
         return
-    keys = context.config.attributes.get("keys")
-    if keys is None:
-        raise RuntimeError(
-            "sealing the stored TOTP secrets needs the key-encryption key: run `bastion migrate`"
-        )
     aead = AESGCM(_staff_key(conn, keys))
     for row in rows:
         values = {}
