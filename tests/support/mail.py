@@ -42,7 +42,7 @@ class Received:
     def body(self) -> str:
         part = self.message.get_body(("plain",))
         assert part is not None
-        return str(part.get_content())
+        return str(part.get_content()).replace("\r\n", "\n")
 
     def reset_token(self) -> str:
         match = RESET_LINK.search(self.body)
