@@ -441,6 +441,8 @@ export interface StaffUser {
   status?: string;
   /** Two-step login (TOTP) is on for this account. */
   totp_enabled?: boolean;
+  /** E-mailed one-time codes are accepted as the second step. */
+  email_otp_enabled?: boolean;
 }
 
 export interface MeResponse {
