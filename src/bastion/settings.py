@@ -361,6 +361,8 @@ def _validate_mail(s: Settings) -> None:
             )
         if "@" not in s.mail_from:
             raise SettingsError("BASTION_MAIL_FROM must be set (an address) with BASTION_SMTP_URL")
+    if s.smtp_ca_file and not Path(s.smtp_ca_file).is_file():
+        raise SettingsError("BASTION_SMTP_CA_FILE must name a readable PEM file")
     if not 60 <= s.password_reset_ttl_s <= 24 * 3600:
         raise SettingsError("BASTION_PASSWORD_RESET_TTL_S must be between 60 and 86400")
     if not 60 <= s.email_otp_ttl_s <= 3600:

@@ -110,6 +110,7 @@ def test_url_parsing_and_secret_hiding() -> None:
         ({"BASTION_PASSWORD_RESET_TTL_S": "5"}, "BASTION_PASSWORD_RESET_TTL_S"),
         ({"BASTION_EMAIL_OTP_TTL_S": "86400"}, "BASTION_EMAIL_OTP_TTL_S"),
         ({"BASTION_RL_RESET_ACCOUNT": "lots"}, "BASTION_RL_RESET_ACCOUNT"),
+        ({"BASTION_SMTP_CA_FILE": "/nonexistent/ca.pem"}, "BASTION_SMTP_CA_FILE"),
     ],
 )
 def test_bad_mail_settings_are_refused_by_name(env: dict[str, str], named: str) -> None:
