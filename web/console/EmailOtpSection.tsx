@@ -11,12 +11,16 @@ interface Props {
   guard: Guard;
   email: string;
   initiallyEnabled?: boolean;
+  /** Called once e-mailed codes are confirmed on (the enrolment screen moves on). */
+  onEnabled?: () => void;
 }
 
 type Step = "status" | "code";
 
-export function EmailOtpSection({ api, guard, email, initiallyEnabled = false }: Props) {
+export function EmailOtpSection({ api, guard, email, initiallyEnabled = false, onEnabled }: Props) {
   const [enabled, setEnabled] = useState(initiallyEnabled);
+  // Shown only where mail is set up and the policy allows it (or to turn it off).
+  const [available, setAvailable] = useState(false);
   const [step, setStep] = useState<Step>("status");
   const [password, setPassword] = useState("");
   const [code, setCode] = useState("");
@@ -28,7 +32,9 @@ export function EmailOtpSection({ api, guard, email, initiallyEnabled = false }:
     let live = true;
     api.me().then(
       (res) => {
-        if (live && typeof res.user.email_otp_enabled === "boolean") setEnabled(res.user.email_otp_enabled);
+        if (!live) return;
+        if (typeof res.user.email_otp_enabled === "boolean") setEnabled(res.user.email_otp_enabled);
+        setAvailable(res.email_otp_available === true);
       },
       () => undefined,
     );
@@ -80,6 +86,7 @@ export function EmailOtpSection({ api, guard, email, initiallyEnabled = false }:
       setEnabled(true);
       setStep("status");
       setFeedback({ ok: true, text: t.emailOtpEnabled });
+      onEnabled?.();
     });
   };
 
@@ -88,6 +95,8 @@ export function EmailOtpSection({ api, guard, email, initiallyEnabled = false }:
       {feedback.text}
     </p>
   );
+
+  if (!available && !enabled) return null;
 
   return (
     <section class="card" aria-labelledby="email-otp-title" data-testid="email-otp-section">

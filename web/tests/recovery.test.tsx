@@ -2,6 +2,7 @@ import { render } from "preact";
 import { act } from "preact/test-utils";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ConsoleApi } from "../console/api";
+import { EmailOtpSection } from "../console/EmailOtpSection";
 import { ForgotPassword } from "../console/ForgotPassword";
 import { Login } from "../console/Login";
 import { ResetPassword, tokenFromHash } from "../console/ResetPassword";
@@ -144,5 +145,40 @@ describe("e-mailed code at sign-in", () => {
     });
     expect(el("login-email-code-note")?.textContent).toBe(t.loginEmailCodeSent);
     expect(document.activeElement).toBe(el("login-otp"));
+  });
+});
+
+describe("codes by e-mail in Account & security", () => {
+  const me = (available: boolean, enabled = false) => ({
+    status: 200,
+    body: { csrf_token: "c", user: { id: "u", email: "ona@example.com", name: "Ona", role: "agent", email_otp_enabled: enabled }, email_otp_available: available },
+  });
+  const guard = <T,>(fn: () => Promise<T>) => fn();
+
+  it("is hidden where mail is off or the policy forbids it", async () => {
+    replies.push(me(false));
+    await act(() => render(<EmailOtpSection api={new ConsoleApi(fakeFetch)} guard={guard} email="ona@example.com" />, root));
+    await settle();
+    expect(el("email-otp-section")).toBeNull();
+  });
+
+  it("turns on with the password and the e-mailed code", async () => {
+    let enabled = 0;
+    replies.push(me(true));
+    await act(() =>
+      render(<EmailOtpSection api={new ConsoleApi(fakeFetch)} guard={guard} email="ona@example.com" onEnabled={() => void enabled++} />, root),
+    );
+    await settle();
+    expect(el("email-otp-status")?.textContent).toBe(t.totpStatusOff);
+    await type("email-otp-password", "correct horse battery staple");
+    replies.push({ status: 202, body: { message: "sent" } });
+    await click("email-otp-toggle");
+    expect(calls[1]).toEqual({ url: "/api/v1/auth/email-otp/enable", body: { password: "correct horse battery staple" } });
+    await type("email-otp-code", "1234 5678");
+    replies.push({ status: 204, body: null });
+    await click("email-otp-confirm");
+    expect(calls[2]).toEqual({ url: "/api/v1/auth/email-otp/confirm", body: { code: "12345678" } });
+    expect(el("email-otp-status")?.textContent).toBe(t.totpStatusOn);
+    expect(enabled).toBe(1);
   });
 });

@@ -106,6 +106,8 @@ class MeOut(BaseModel):
     csrf_token: str
     user: UserOut
     enrollment_required: bool
+    # Mail is set up and the policy allows e-mailed codes (the console offers them).
+    email_otp_available: bool = False
 
 
 @router.get("/me", response_model=MeOut, responses=ERRORS)
@@ -117,10 +119,12 @@ async def me(request: Request) -> MeOut:
     token = request.cookies.get(SESSION_COOKIE)
     _principal, user = await svc.staff.authenticate(token, ip=ip_of(request), allow_unenrolled=True)
     assert token is not None
+    policy = await svc.auth.policy()
     return MeOut(
         csrf_token=csrf_for(token),
         user=_user_out(user),
         enrollment_required=await svc.auth.enrollment_required(user),
+        email_otp_available=svc.settings.mail_enabled and policy["allow_email_otp"],
     )
 
 
