@@ -124,6 +124,17 @@ async def test_emailed_code_sign_in(mail_server: Server, mail_sink: MailSink) ->
             "/api/v1/auth/login/email-code", json={"email": EMAIL, "password": "not it at all"}
         )
         assert (wrong.status_code, wrong.json()["code"]) == (401, "invalid_credentials")
+        # Password guesses through this route share the login's per-IP budget.
+        codes_seen = set()
+        for i in range(12):  # a new address each time: no account lock gets in first
+            r = await http.post(
+                "/api/v1/auth/login/email-code",
+                json={"email": f"ghost{i}@example.com", "password": "a guess at it"},
+            )
+            codes_seen.add(r.json()["code"])
+            if r.status_code == 429:
+                break
+        assert r.json()["code"] == "rate_limited", codes_seen
     log = server_log(srv)
     assert all(code not in log for code in codes)
 
