@@ -128,6 +128,7 @@ export class ConsoleApi {
 
   erasePerson(email: string, reason: string): Promise<EraseResult> {
     return this.call<EraseResult>("/api/v1/admin/gdpr/erase", { method: "POST", body: { email, reason } });
+  }
 
   // ---- account recovery and e-mailed codes (no session needed for the first three) ----
 

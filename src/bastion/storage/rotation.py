@@ -6,8 +6,9 @@ Steps (each safe to interrupt; running the command again resumes):
    under it (``FileKeyStore`` re-reads the key files when a data key is made, and
    unwraps with any KEK it has seen).
 2. Re-wrap ``visitor_keys`` rows (then the ``staff_keys`` row) still under another KEK,
-   in small batches, each its own short transaction, compare-and-set on the old ``kek_id``: concurrent writers wait
-   for at most one batch. Data keys do not change, so nothing sealed is rewritten.
+   in small batches, each its own short transaction, compare-and-set on the old
+   ``kek_id``: concurrent writers wait for at most one batch. Data keys do not
+   change, so nothing sealed is rewritten.
 3. Keep the old KEK as ``<kek>.old``, move the new one into ``<kek>``.
 4. After a grace period (a process that read the files just before step 1 may still
    commit a key wrapped by the old KEK), re-wrap whatever is left, then delete
