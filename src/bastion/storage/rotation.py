@@ -80,7 +80,7 @@ async def _rewrap(db: Database, keys: FileKeyStore, new_id: str, batch: int, pau
                 )
             ).all()
             if not rows:
-                return done + await _rewrap_staff(db, keys, new_id)
+                break
             unknown = [r for r in rows if not keys.known(r.kek_id)]
             if unknown:
                 left = (
@@ -102,6 +102,9 @@ async def _rewrap(db: Database, keys: FileKeyStore, new_id: str, batch: int, pau
             await conn.commit()
         done += len(rows)
         await asyncio.sleep(pause)  # let the server's writers in between batches
+    # Outside the batch's transaction: on SQLite a second write transaction would wait
+    # for the first one forever.
+    return done + await _rewrap_staff(db, keys, new_id)
 
 
 async def _rewrap_staff(db: Database, keys: FileKeyStore, new_id: str) -> int:

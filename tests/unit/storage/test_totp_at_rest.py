@@ -140,3 +140,29 @@ async def test_migration_seals_the_plaintext_secrets_it_finds(
         assert (user.totp_secret, user.totp_pending) == (SECRET, PENDING)
     finally:
         await world.svc.db.dispose()
+
+
+async def test_kek_rotation_rewraps_the_staff_key(world: World) -> None:
+    """After ``keys rotate`` the old KEK file is gone: sealed TOTP secrets must still open."""
+    from bastion.app import build_services
+    from bastion.storage.rotation import rotate_kek
+
+    await world.staff("ona@example.com")
+    login = await world.svc.auth.login("ona@example.com", PASSWORD, None, ip=None, user_agent=None)
+    principal, _ = await world.svc.staff.authenticate(login.session_token)
+    secret = (await world.svc.auth.totp_setup(principal))["secret"]
+    totp = pyotp.TOTP(secret, interval=PERIOD_S)
+    await world.svc.auth.totp_confirm(principal, totp.at(world.clock.now()), None)
+
+    report = await rotate_kek(world.svc.db, world.svc.settings.resolved_kek_file, grace_s=0)
+    async with world.svc.db.transaction(write=False) as conn:
+        ids = {r.kek_id for r in await conn.execute(select(t.staff_keys.c.kek_id))}
+    assert ids == {report.kek_id}
+    # Fresh services hold only the new KEK: the secret still unseals and the code works.
+    fresh = build_services(world.svc.settings, clock=world.clock)
+    try:
+        world.clock.advance(seconds=PERIOD_S)
+        code = totp.at(world.clock.now())
+        await fresh.auth.login("ona@example.com", PASSWORD, code, ip=None, user_agent=None)
+    finally:
+        await fresh.db.dispose()
