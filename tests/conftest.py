@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.mail import MailSink
 from tests.support.postgres import create_database, drop_database, require_postgres
 from tests.support.server import Server
 
@@ -51,3 +52,13 @@ def sqlite_server(tmp_path: Path) -> Iterator[Server]:
         yield srv
     finally:
         srv.stop()
+
+
+@pytest.fixture
+def mail_sink() -> Iterator[MailSink]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 collecting every message it gets."""
+    sink = MailSink().start()
+    try:
+        yield sink
+    finally:
+        sink.stop()

@@ -23,8 +23,10 @@ from bastion.domain.bans import BanService
 from bastion.domain.canned import CannedService
 from bastion.domain.conversations import ChatLimits, ChatService
 from bastion.domain.departments import DepartmentService
+from bastion.domain.email_otp import EmailOtpService
 from bastion.domain.files import FileLimits, FileService
 from bastion.domain.passkeys import PasskeyService
+from bastion.domain.password_reset import PasswordResetService
 from bastion.domain.ports import Bus, Clock
 from bastion.domain.privacy import PrivacyService
 from bastion.domain.retention import RetentionService
@@ -36,6 +38,7 @@ from bastion.domain.visitors import VisitorService
 from bastion.domain.widgets import WidgetService
 from bastion.jobs.backups import scheduled_backup
 from bastion.jobs.runner import JobRunner
+from bastion.mail.smtp import BackgroundMailer, SmtpMailer
 from bastion.security.envelope import FileKeyStore
 from bastion.security.headers import SecurityHeaders
 from bastion.security.passwords import PasswordHasher
@@ -61,6 +64,7 @@ from bastion.transport.rest import (
     pages,
     passkeys,
     privacy,
+    recovery,
     reports,
     transcript,
 )
@@ -100,7 +104,20 @@ def build_services(
         memory_kib=settings.argon2_memory_kib,
         parallelism=settings.argon2_parallelism,
     )
+    # Under the deployment's Redis prefix, like the bus: deployments (and test runs)
+    # sharing one Redis must never share counters.
+    limiter = RateLimiter(
+        rate_rules(settings),
+        redis_url=settings.redis_url,
+        prefix=f"{settings.redis_prefix}rl",
+    )
     auth = AuthService(uow, clock, hasher, absolute_s=settings.session_absolute_s)
+    mailer = (
+        SmtpMailer(settings.smtp_url.reveal(), settings.mail_from, ca_file=settings.smtp_ca_file)
+        if settings.mail_enabled
+        else None
+    )
+    background = BackgroundMailer(mailer) if mailer else None
     rp = settings.webauthn_rp
     chat = ChatService(
         uow,
@@ -159,13 +176,7 @@ def build_services(
         ),
         # The audit seam: the audit-log issue passes its sink here.
         bans=BanService(uow, clock),
-        # Under the deployment's Redis prefix, like the bus: deployments (and test runs)
-        # sharing one Redis must never share counters.
-        limiter=RateLimiter(
-            rate_rules(settings),
-            redis_url=settings.redis_url,
-            prefix=f"{settings.redis_prefix}rl",
-        ),
+        limiter=limiter,
         gate=ConnectionGate(
             max_total=settings.ws_max_connections, max_per_ip=settings.ws_max_per_ip
         ),
@@ -175,6 +186,21 @@ def build_services(
         web_dist=WEB_DIST,
         roles=RoleService(uow, clock),
         canned=CannedService(uow, clock),
+        # Reset links go out in the background (the answer must not depend on delivery);
+        # sign-in codes are sent while the person waits, so a failure can be shown.
+        password_reset=PasswordResetService(
+            uow,
+            clock,
+            hasher,
+            background,
+            limiter,
+            ttl_s=settings.password_reset_ttl_s,
+            base_url=settings.base_url,
+        ),
+        email_otp=EmailOtpService(
+            uow, clock, hasher, auth, mailer, limiter, ttl_s=settings.email_otp_ttl_s
+        ),
+        outbox=background,
         demo=demo,
     )
     register_jobs(svc, clock)
@@ -232,6 +258,8 @@ def create_app(
             await svc.jobs.stop()
             if isinstance(svc.hub.presence, RedisPresence):
                 await svc.hub.presence.close()
+            if svc.outbox is not None:
+                await svc.outbox.drain()
             await svc.bus.close()
             await svc.limiter.close()
             await svc.db.dispose()
@@ -253,6 +281,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(account.router)
     app.include_router(passkeys.router)
+    app.include_router(recovery.router)
     app.include_router(admin.router)
     app.include_router(bans.router)
     app.include_router(access.router)

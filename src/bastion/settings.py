@@ -111,6 +111,26 @@ class Settings:
     clamd: str = ""  # "tcp://127.0.0.1:3310" or a unix socket path
     clamd_timeout_s: int = 30
     rl_upload_bytes: str = "52428800/hour"  # bytes uploaded per IP and per uploader
+    # Outgoing e-mail (password reset, e-mailed sign-in codes); empty: mail is off.
+    smtp_url: Secret = field(default=Secret(""))
+    mail_from: str = ""
+    smtp_ca_file: str = ""  # extra CA bundle to trust for the SMTP server's certificate
+    password_reset_ttl_s: int = 30 * 60
+    email_otp_ttl_s: int = 10 * 60
+    rl_mail_ip: str = "20/hour"  # reset and code e-mails requested per IP
+    rl_reset_account: str = "3/hour"  # reset e-mails per address (known or not)
+    rl_email_code_account: str = "5/hour"  # e-mailed sign-in codes per account
+
+    @property
+    def mail_enabled(self) -> bool:
+        return bool(self.smtp_url.reveal())
+
+    @property
+    def base_url(self) -> str:
+        """Where people reach Bastion: BASTION_PUBLIC_URL, else this server's own address."""
+        if self.public_url:
+            return self.public_url
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     @property
     def resolved_kek_file(self) -> Path:
@@ -184,6 +204,9 @@ RATE_DEFAULTS = {
     "rl_conversations_ip": Settings.rl_conversations_ip,
     "rl_ws_connects": Settings.rl_ws_connects,
     "rl_upload_bytes": Settings.rl_upload_bytes,
+    "rl_mail_ip": Settings.rl_mail_ip,
+    "rl_reset_account": Settings.rl_reset_account,
+    "rl_email_code_account": Settings.rl_email_code_account,
 }
 
 
@@ -273,6 +296,11 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "upload_max_bytes": _int(env, "BASTION_UPLOAD_MAX_BYTES", 10 * 1024 * 1024),
         "clamd": env.get("BASTION_CLAMD", "").strip(),
         "clamd_timeout_s": _int(env, "BASTION_CLAMD_TIMEOUT_S", 30),
+        "smtp_url": Secret(env.get("BASTION_SMTP_URL", "")),
+        "mail_from": env.get("BASTION_MAIL_FROM", ""),
+        "smtp_ca_file": env.get("BASTION_SMTP_CA_FILE", ""),
+        "password_reset_ttl_s": _int(env, "BASTION_PASSWORD_RESET_TTL_S", 30 * 60),
+        "email_otp_ttl_s": _int(env, "BASTION_EMAIL_OTP_TTL_S", 10 * 60),
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     settings = Settings(**values)  # type: ignore[arg-type]  # keys mirror the dataclass fields
@@ -326,3 +354,34 @@ def _validate(s: Settings) -> None:
         raise SettingsError("BASTION_CLAMD_TIMEOUT_S must be 1 or more")
     if s.public_url and urlsplit(s.public_url).scheme not in ("http", "https"):
         raise SettingsError("BASTION_PUBLIC_URL must be an http(s) URL")
+    _validate_mail(s)
+
+
+def _validate_mail(s: Settings) -> None:
+    # Messages name the variable, never its value: the URL may hold the SMTP password.
+    url = s.smtp_url.reveal()
+    if url:
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError on a malformed port
+        except ValueError:
+            raise SettingsError("BASTION_SMTP_URL is not a valid URL") from None
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise SettingsError(
+                "BASTION_SMTP_URL must look like smtp://user:pass@host:587 or smtps://host:465"
+            )
+        if parts.query not in ("", "tls=off"):
+            raise SettingsError("BASTION_SMTP_URL accepts only the option ?tls=off")
+        loopback = parts.hostname in ("127.0.0.1", "::1", "localhost")
+        if parts.query == "tls=off" and parts.password is not None and not loopback:
+            raise SettingsError(
+                "BASTION_SMTP_URL: ?tls=off with a password is allowed only for localhost"
+            )
+        if "@" not in s.mail_from:
+            raise SettingsError("BASTION_MAIL_FROM must be set (an address) with BASTION_SMTP_URL")
+    if s.smtp_ca_file and not Path(s.smtp_ca_file).is_file():
+        raise SettingsError("BASTION_SMTP_CA_FILE must name a readable PEM file")
+    if not 60 <= s.password_reset_ttl_s <= 24 * 3600:
+        raise SettingsError("BASTION_PASSWORD_RESET_TTL_S must be between 60 and 86400")
+    if not 60 <= s.email_otp_ttl_s <= 3600:
+        raise SettingsError("BASTION_EMAIL_OTP_TTL_S must be between 60 and 3600")

@@ -28,6 +28,7 @@ from bastion.transport.ws.codec import AGENT_FRAMES, VISITOR_FRAMES
 from tests.support import samples
 from tests.support.clamd import Clamd
 from tests.support.client import WsClient, connect_visitor, login
+from tests.support.mail import MailSink
 from tests.support.server import AGENT_PASSWORD, Server
 
 CALLERS = [
@@ -83,6 +84,13 @@ REST: dict[str, str] = {
     "POST /api/v1/auth/passkeys/{passkey_id}/delete": "D  D  D  N  N  N  N  D  D  D",
     "POST /api/v1/auth/passkeys/login/options": "A  A  A  A  A  A  A  A  A  A",
     "POST /api/v1/auth/passkeys/login": "A  A  A  A  A  A  A  A  A  A",
+    # Account recovery: anyone may ask (the answers reveal nothing to strangers).
+    "POST /api/v1/auth/password-reset": "A  A  A  A  A  A  A  A  A  A",
+    "POST /api/v1/auth/password-reset/confirm": "A  A  A  A  A  A  A  A  A  A",
+    "POST /api/v1/auth/login/email-code": "A  A  A  A  A  A  A  A  A  A",
+    "POST /api/v1/auth/email-otp/enable": "D  D  D  A  A  A  A  D  D  D",
+    "POST /api/v1/auth/email-otp/confirm": "D  D  D  A  A  A  A  D  D  D",
+    "POST /api/v1/auth/email-otp/disable": "D  D  D  A  A  A  A  D  D  D",
     "GET /api/v1/users": "D  D  D  D  D  A  A  D  D  D",
     "POST /api/v1/users": "D  D  D  D  D  A  A  D  D  D",
     "PUT /api/v1/users/{user_id}/role": "D  D  D  D  D  A  A  D  D  D",
@@ -228,12 +236,16 @@ async def world(tmp_path: Path, clamd: Clamd) -> Any:
         "BASTION_RL_WS_CONNECTS": "1000/minute",
         "BASTION_CLAMD": clamd.address,
     }
-    srv = Server(data_dir=tmp_path / "data", database_url=None, demo=True, extra_env=lifted)
+    # Mail on (a real aiosmtpd), so the e-mail routes run past their access checks.
+    sink = MailSink().start()
+    mail = {"BASTION_SMTP_URL": sink.url, "BASTION_MAIL_FROM": "bastion@example.com"}
+    srv = Server(data_dir=tmp_path / "data", database_url=None, demo=True, extra_env=lifted | mail)
     srv.data_dir.mkdir()
     try:
         yield await _populate(srv)
     finally:
         srv.stop()
+        sink.stop()
 
 
 async def _populate(srv: Server) -> World:
@@ -358,6 +370,18 @@ def _request(w: World, route: str) -> tuple[str, str, dict[str, Any] | None, dic
         },
         "POST /api/v1/auth/login": {"email": "nobody@example.com", "password": "wrong password!"},
         "POST /api/v1/auth/totp/confirm": {"code": "000000"},
+        "POST /api/v1/auth/password-reset": {"email": "nobody@example.com"},
+        "POST /api/v1/auth/password-reset/confirm": {
+            "token": "pr_notatoken",
+            "new_password": "x" * 20,
+        },
+        "POST /api/v1/auth/login/email-code": {
+            "email": "nobody@example.com",
+            "password": "wrong password!",
+        },
+        "POST /api/v1/auth/email-otp/enable": {"password": "not the password"},
+        "POST /api/v1/auth/email-otp/confirm": {"code": "00000000"},
+        "POST /api/v1/auth/email-otp/disable": {"password": "not the password"},
         "POST /api/v1/auth/totp/disable": {"password": "not the password"},
         "POST /api/v1/auth/password": {"current_password": "wrong", "new_password": "x" * 20},
         "POST /api/v1/users": {

@@ -7,13 +7,39 @@ from pathlib import Path
 import pytest
 
 from tests.support.factories import World, make_world
+from tests.support.mail import MailSink
 from tests.support.postgres import create_database, drop_database, require_postgres
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[World]:
     """Domain services over real storage: embedded SQLite, and PostgreSQL."""
-    env: dict[str, str] = {}
+    async for w in _world(request, tmp_path, {}):
+        yield w
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def mail_world(
+    request: pytest.FixtureRequest, tmp_path: Path, mail_sink: MailSink
+) -> AsyncIterator[World]:
+    """:func:`world` with e-mail on, delivered to the test's ``mail_sink`` (aiosmtpd)."""
+    async for w in _world(request, tmp_path, mail_env(mail_sink)):
+        yield w
+
+
+def mail_env(sink: MailSink, **extra: str) -> dict[str, str]:
+    return {
+        "BASTION_SMTP_URL": sink.url,
+        "BASTION_MAIL_FROM": "Bastion <bastion@example.com>",
+        "BASTION_PUBLIC_URL": "https://chat.example.com",
+        **extra,
+    }
+
+
+async def _world(
+    request: pytest.FixtureRequest, tmp_path: Path, env: dict[str, str]
+) -> AsyncIterator[World]:
+    env = dict(env)
     name = None
     if request.param == "postgres":
         await asyncio.to_thread(require_postgres)

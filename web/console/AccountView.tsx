@@ -15,6 +15,7 @@ import {
 } from "./account";
 import type { ConsoleApi } from "./api";
 import { PasskeysSection } from "./Passkeys";
+import { EmailOtpSection } from "./EmailOtpSection";
 import { t } from "./strings";
 
 /** Relative "last active" times are refreshed this often. */
@@ -60,6 +61,7 @@ export function AccountView({ api, email, totpEnabled, waiting, onBack, onSessio
         onDone={() => undefined}
       />
       <PasskeysSection api={api} guard={guard} />
+      <EmailOtpSection api={api} guard={guard} email={email} />
       <SessionsSection api={api} guard={guard} version={sessionsVersion} />
       <PasswordSection api={api} guard={guard} email={email} onChanged={() => setSessionsVersion((v) => v + 1)} />
     </section>

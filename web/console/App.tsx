@@ -4,18 +4,29 @@ import { ApiError } from "../shared/http";
 import type { MeResponse, StaffUser } from "../shared/protocol";
 import type { ConsoleApi } from "./api";
 import { Enrollment } from "./Enrollment";
+import { ForgotPassword } from "./ForgotPassword";
 import { Login } from "./Login";
+import { RESET_PATH, ResetPassword, takeResetToken } from "./ResetPassword";
 import { t } from "./strings";
 import { Workspace } from "./Workspace";
 
 type Auth =
   | { phase: "loading" }
   | { phase: "login"; notice: string | null }
+  | { phase: "forgot"; email: string }
+  | { phase: "reset"; token: string | null }
   | { phase: "enroll"; user: StaffUser }
   | { phase: "in"; user: StaffUser };
 
 export function App({ api }: { api: ConsoleApi }) {
-  const [auth, setAuth] = useState<Auth>({ phase: "loading" });
+  // A reset link opens the console at /console/reset-password#token=…: that page, signed in or not.
+  const [auth, setAuth] = useState<Auth>(() =>
+    window.location.pathname === RESET_PATH ? { phase: "reset", token: takeResetToken() } : { phase: "loading" },
+  );
+  const toLogin = useCallback(() => {
+    if (window.location.pathname === RESET_PATH) window.history.replaceState(null, "", "/console/");
+    setAuth({ phase: "login", notice: null });
+  }, []);
 
   const route = useCallback(
     (res: MeResponse) => setAuth({ phase: res.enrollment_required === true ? "enroll" : "in", user: res.user }),
@@ -23,9 +34,11 @@ export function App({ api }: { api: ConsoleApi }) {
   );
 
   useEffect(() => {
+    if (auth.phase !== "loading") return;
     api.me().then(route, (err: unknown) =>
       setAuth({ phase: "login", notice: err instanceof ApiError && err.status === 401 ? null : t.errGeneric }),
     );
+    // Only the first render asks the server; later phases are set by the pages themselves.
   }, [api, route]);
 
   const loggedOut = (expired: boolean) => setAuth({ phase: "login", notice: expired ? t.sessionExpired : null });
@@ -37,11 +50,28 @@ export function App({ api }: { api: ConsoleApi }) {
       </div>
     );
   }
+  if (auth.phase === "reset") {
+    return (
+      <ResetPassword
+        api={api}
+        token={auth.token}
+        onDone={toLogin}
+        onAskAgain={() => {
+          window.history.replaceState(null, "", "/console/");
+          setAuth({ phase: "forgot", email: "" });
+        }}
+      />
+    );
+  }
+  if (auth.phase === "forgot") {
+    return <ForgotPassword api={api} initialEmail={auth.email} onBack={toLogin} />;
+  }
   if (auth.phase === "login") {
     return (
       <Login
         api={api}
         notice={auth.notice}
+        onForgot={(email) => setAuth({ phase: "forgot", email })}
         // The login answer does not say whether two-step enrolment is still required; /me does.
         onLoggedIn={(user) => api.me().then(route, () => setAuth({ phase: "in", user }))}
       />

@@ -7,6 +7,7 @@ import type { StaffUser } from "../shared/protocol";
 import { TotpSection, useSessionGuard } from "./AccountView";
 import type { ConsoleApi } from "./api";
 import { PasskeysSection } from "./Passkeys";
+import { EmailOtpSection } from "./EmailOtpSection";
 import { t } from "./strings";
 
 interface Props {
@@ -62,6 +63,7 @@ export function Enrollment({ api, user, onEnrolled, onLoggedOut }: Props) {
           />
           {/* A passkey counts as two-step login too. */}
           <PasskeysSection api={api} guard={guard} onChanged={(count) => count > 0 && onEnrolled()} />
+          <EmailOtpSection api={api} guard={guard} email={user.email} onEnabled={onEnrolled} />
         </section>
       </main>
     </div>

@@ -8,15 +8,18 @@ import type { StaffUser } from "../shared/protocol";
 import { apiErrorText } from "./account";
 import type { ConsoleApi } from "./api";
 import { PasskeyLogin } from "./PasskeyLogin";
+import { EmailCodeButton } from "./EmailCodeButton";
 import { t } from "./strings";
 
 interface Props {
   api: ConsoleApi;
   notice: string | null;
   onLoggedIn: (user: StaffUser) => void;
+  /** "Forgot password?" (ForgotPassword.tsx), with the e-mail typed so far. */
+  onForgot?: (email: string) => void;
 }
 
-export function Login({ api, notice, onLoggedIn }: Props) {
+export function Login({ api, notice, onLoggedIn, onForgot }: Props) {
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [otp, setOtp] = useState("");
@@ -119,6 +122,9 @@ export function Login({ api, notice, onLoggedIn }: Props) {
             </span>
           )}
         </label>
+        {otpNeeded && (
+          <EmailCodeButton api={api} email={email} password={password} onSent={() => setFocusOtp((n) => n + 1)} />
+        )}
         {error && (
           <p class="login-error" role="alert" data-testid="login-error">
             {error}
@@ -133,6 +139,11 @@ export function Login({ api, notice, onLoggedIn }: Props) {
           onLoggedIn={onLoggedIn}
           onError={setError}
         />
+        {onForgot && (
+          <button class="link-button" type="button" data-testid="login-forgot" onClick={() => onForgot(email.trim())}>
+            {t.forgotLink}
+          </button>
+        )}
       </form>
     </main>
   );

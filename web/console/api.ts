@@ -137,6 +137,37 @@ export class ConsoleApi {
     return this.call<EraseResult>("/api/v1/admin/gdpr/erase", { method: "POST", body: { email, reason } });
   }
 
+  // ---- account recovery and e-mailed codes (no session needed for the first three) ----
+
+  /** Always the same answer for unknown addresses; the link goes to the account's mailbox. */
+  async requestPasswordReset(email: string): Promise<void> {
+    await this.call<unknown>("/api/v1/auth/password-reset", { method: "POST", body: { email } });
+  }
+
+  async confirmPasswordReset(token: string, newPassword: string): Promise<void> {
+    await this.call<unknown>("/api/v1/auth/password-reset/confirm", {
+      method: "POST",
+      body: { token, new_password: newPassword },
+    });
+  }
+
+  /** After the password step: e-mail a sign-in code instead of using the authenticator app. */
+  async requestLoginCode(email: string, password: string): Promise<void> {
+    await this.call<unknown>("/api/v1/auth/login/email-code", { method: "POST", body: { email, password } });
+  }
+
+  async emailOtpEnable(password: string): Promise<void> {
+    await this.call<unknown>("/api/v1/auth/email-otp/enable", { method: "POST", body: { password } });
+  }
+
+  async emailOtpConfirm(code: string): Promise<void> {
+    await this.call<unknown>("/api/v1/auth/email-otp/confirm", { method: "POST", body: { code } });
+  }
+
+  async emailOtpDisable(password: string): Promise<void> {
+    await this.call<unknown>("/api/v1/auth/email-otp/disable", { method: "POST", body: { password } });
+  }
+
   events(conversation: string, after: number): Promise<SeqEvent[]> {
     return fetchEvents(conversation, after, { credentials: "same-origin" }, this.fetchFn);
   }

@@ -491,6 +491,8 @@ export interface StaffUser {
   status?: string;
   /** Two-step login (TOTP) is on for this account. */
   totp_enabled?: boolean;
+  /** E-mailed one-time codes are accepted as the second step. */
+  email_otp_enabled?: boolean;
 }
 
 export interface MeResponse {
@@ -498,6 +500,8 @@ export interface MeResponse {
   csrf_token: string;
   /** The user's role requires two-step login and it is not set up: only enrolment is allowed. */
   enrollment_required?: boolean;
+  /** E-mail is set up and the policy allows e-mailed codes as the second step. */
+  email_otp_available?: boolean;
 }
 
 export type LoginResponse = MeResponse;

@@ -30,6 +30,14 @@ from bastion.domain.models import AuditEntry, Role, StaffSession, User
 from bastion.domain.permissions import Perm, allowed
 from bastion.domain.ports import Clock, PasswordHasher, UnitOfWork, UnitOfWorkFactory
 from bastion.domain.principals import StaffPrincipal
+from bastion.domain.second_factor import (
+    LOGIN,
+    SETTING_ALLOW_EMAIL_OTP,
+    email_otp_allowed,
+    normalise_code,
+    second_factor_on,
+    verify_code,
+)
 from bastion.security import totp
 from bastion.security.passwords import password_weakness
 from bastion.security.tokens import hash_token, new_token
@@ -59,6 +67,7 @@ class PasswordStep:
     user: User
     keys: list[tuple[str, int]]
     passkeys: int
+    allow_email: bool = True  # policy: e-mailed codes count as a second step
 
 
 def audit_entry(
@@ -145,16 +154,19 @@ class AuthService:
         """
         step = await self.check_password(email, password, ip=ip)
         user, now = step.user, self._clock.now()
-        if user.totp_enabled or step.passkeys:
-            if not otp or not user.totp_enabled:
+        # Codes typed into the form: TOTP (and its recovery codes), or an e-mailed code
+        # while the policy allows them (domain/second_factor.py).
+        typed = second_factor_on(user, step.allow_email)
+        if typed or step.passkeys:
+            if not otp or not typed:
                 # A passkey answers through its own route (domain/passkeys.py).
-                if not user.totp_enabled:
+                if not typed:
                     raise PasskeyRequired("use your passkey to finish signing in")
                 raise OtpRequired(
-                    "enter the code from your authenticator app"
+                    "enter the code from your authenticator app or e-mail"
                     + (", or use your passkey" if step.passkeys else "")
                 )
-            if not await self._check_second_factor(user, otp, now):
+            if not await self._check_second_factor(user, otp, now, step.allow_email):
                 await self.record_failure(step.keys, now, ip, user, "otp")
                 raise InvalidOtp("that code is not valid")
         return await self.open_session(
@@ -174,6 +186,7 @@ class AuthService:
             user = await uow.users.get_by_email(email)
             allowlist = await uow.security.get(SETTING_IP_ALLOWLIST) or []
             passkeys = await uow.passkeys.count_for_user(user.id) if user else 0
+            allow_email = await email_otp_allowed(uow)
         ok = self._hasher.verify(user.password_hash if user else None, password[:1024])
         if user is None or not ok or user.disabled:
             await self.record_failure(keys, now, ip, user, "password")
@@ -181,7 +194,7 @@ class AuthService:
         if not ip_in(ip, allowlist):
             await self._record(audit_entry(now, "auth.ip_refused", actor=user.id, ip=ip))
             raise IpNotAllowed("staff access is not allowed from this address")
-        return PasswordStep(user=user, keys=keys, passkeys=passkeys)
+        return PasswordStep(user=user, keys=keys, passkeys=passkeys, allow_email=allow_email)
 
     @staticmethod
     async def check_unlocked(uow: UnitOfWork, keys: list[tuple[str, int]], now: datetime) -> None:
@@ -227,15 +240,19 @@ class AuthService:
             await uow.commit()
         return LoginResult(session_token=token, user=user)
 
-    async def _check_second_factor(self, user: User, code: str, now: datetime) -> bool:
-        assert user.totp_secret is not None
-        step = totp.matching_step(user.totp_secret, code, now)
+    async def _check_second_factor(
+        self, user: User, code: str, now: datetime, allow_email: bool
+    ) -> bool:
+        step = totp.matching_step(user.totp_secret, code, now) if user.totp_secret else None
         async with self._uow() as uow:
-            if step is not None:
+            if allow_email and user.email_otp_enabled and normalise_code(code) is not None:
+                ok = await verify_code(uow, user.id, LOGIN, code, now)
+                action = "auth.email_otp_used" if ok else "auth.otp_failed"
+            elif step is not None:
                 ok = await uow.users.claim_totp_step(user.id, step)
                 action = "auth.totp_used" if ok else "auth.totp_replay"
             else:
-                recovery = totp.normalise_recovery_code(code)
+                recovery = totp.normalise_recovery_code(code) if user.totp_enabled else None
                 ok = recovery is not None and await uow.recovery_codes.use(
                     user.id, hash_token(recovery), now
                 )
@@ -443,10 +460,13 @@ class AuthService:
     # ---- policies ---------------------------------------------------------------------
 
     async def enrollment_required(self, user: User) -> bool:
-        """The user's role requires a second factor (TOTP or a passkey) they do not have."""
+        """The user's role requires a second factor (TOTP, a passkey, or e-mailed codes
+        while the policy allows them) they do not have.
+        """
         async with self._uow(write=False) as uow:
             required = await uow.security.get(SETTING_REQUIRE_2FA) or []
-            if user.role not in required or user.totp_enabled:
+            allow_email = await email_otp_allowed(uow)
+            if user.role not in required or second_factor_on(user, allow_email):
                 return False
             return await uow.passkeys.count_for_user(user.id) == 0
 
@@ -455,6 +475,7 @@ class AuthService:
             return {
                 "require_2fa_roles": await uow.security.get(SETTING_REQUIRE_2FA) or [],
                 "ip_allowlist": await uow.security.get(SETTING_IP_ALLOWLIST) or [],
+                "allow_email_otp": await email_otp_allowed(uow),
             }
 
     async def set_require_2fa(
@@ -469,6 +490,14 @@ class AuthService:
             raise InvalidInput("unknown role", field="roles")
         await self._set_policy(SETTING_REQUIRE_2FA, cleaned, actor, ip)
         return cleaned
+
+    async def set_allow_email_otp(
+        self, actor: StaffPrincipal | None, allow: bool, ip: str | None
+    ) -> bool:
+        """Whether e-mailed codes count as a second step (off: authenticator apps only)."""
+        self._check_admin(actor)
+        await self._set_policy(SETTING_ALLOW_EMAIL_OTP, allow, actor, ip)
+        return allow
 
     async def set_ip_allowlist(
         self, actor: StaffPrincipal | None, ranges: list[str], ip: str | None
@@ -487,7 +516,7 @@ class AuthService:
             raise Forbidden("your role cannot change security settings")
 
     async def _set_policy(
-        self, key: str, value: list[str], actor: StaffPrincipal | None, ip: str | None
+        self, key: str, value: list[str] | bool, actor: StaffPrincipal | None, ip: str | None
     ) -> None:
         now = self._clock.now()
         async with self._uow() as uow:

@@ -205,3 +205,31 @@ class ScannerUnavailable(DomainError):
 
     code = "scanner_unavailable"
     status = 503
+
+
+class MailUnavailable(DomainError):
+    """No SMTP server is configured (BASTION_SMTP_URL): features that send e-mail are off."""
+
+    code = "mail_unavailable"
+    status = 503
+
+
+class MailFailed(DomainError):
+    """The SMTP server could not be reached or refused the message."""
+
+    code = "mail_failed"
+    status = 503
+
+
+class ResetTokenInvalid(DomainError):
+    """A password-reset link that is unknown, used or expired (one code for all three)."""
+
+    code = "reset_token_invalid"
+    status = 400
+
+
+class EmailOtpNotAllowed(DomainError):
+    """E-mailed sign-in codes are off: by the security policy, or for this account."""
+
+    code = "email_otp_not_allowed"
+    status = 403

@@ -83,6 +83,8 @@ class User:
     totp_secret: str | None = None
     totp_pending: str | None = None
     totp_last_step: int | None = None
+    # E-mailed one-time codes accepted as the second step (docs/security.md).
+    email_otp_enabled: bool = False
 
     @property
     def totp_enabled(self) -> bool:
@@ -274,3 +276,37 @@ class StoredFile:
     state: FileState
     created_at: datetime
     seq: int | None = None  # the conversation event that announced it
+
+
+@dataclass(frozen=True)
+class OutgoingMail:
+    """One plain-text e-mail. Bodies may hold a link or code: never log them."""
+
+    to: str
+    subject: str
+    body: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class PasswordReset:
+    """A reset link's token, kept only as its hash; single use, short-lived."""
+
+    token_hash: str
+    user_id: str
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EmailCode:
+    """An e-mailed one-time code (sign-in, or confirming e-mail as a factor), hashed."""
+
+    id: str
+    user_id: str
+    purpose: str  # "login" | "enable"
+    code_hash: str
+    created_at: datetime
+    expires_at: datetime
+    attempts: int = 0
+    used_at: datetime | None = None

@@ -16,8 +16,11 @@ from bastion.domain.models import (
     Conversation,
     ConvState,
     Department,
+    EmailCode,
     Event,
+    OutgoingMail,
     Passkey,
+    PasswordReset,
     RoleDef,
     StaffSession,
     StoredFile,
@@ -52,6 +55,27 @@ class KeyStore(Protocol):
     def lookup_hmac(self, kind: str, value: str) -> str:
         """A keyed hash for equality look-ups on a sealed field (key kept outside the DB)."""
         ...
+
+
+class Mailer(Protocol):
+    """Sends e-mail (adapter: ``bastion.mail.smtp``). None in its place means mail is off."""
+
+    async def send(self, mail: OutgoingMail) -> None:
+        """Deliver one message; raises ``MailFailed`` when it cannot."""
+        ...
+
+
+class RateVerdict(Protocol):
+    @property
+    def allowed(self) -> bool: ...
+    @property
+    def retry_after(self) -> int: ...
+
+
+class RateLimits(Protocol):
+    """Named moving-window limits shared by every node (``security.ratelimit``)."""
+
+    async def hit(self, rule: str, *key: str) -> RateVerdict: ...
 
 
 class WidgetRepo(Protocol):
@@ -89,6 +113,7 @@ class UserRepo(Protocol):
     async def count(self) -> int: ...
     async def list_all(self) -> list[User]: ...
     async def set_totp(self, user_id: str, *, secret: str | None, pending: str | None) -> None: ...
+    async def set_email_otp(self, user_id: str, enabled: bool) -> None: ...
     async def claim_totp_step(self, user_id: str, step: int) -> bool:
         """Record ``step`` as used; False if it (or a later one) was used: replay."""
         ...
@@ -111,6 +136,32 @@ class RecoveryCodeRepo(Protocol):
         ...
 
     async def count_unused(self, user_id: str) -> int: ...
+
+
+class PasswordResetRepo(Protocol):
+    async def add(self, reset: PasswordReset) -> None: ...
+    async def get(self, token_hash: str) -> PasswordReset | None: ...
+    async def claim(self, token_hash: str, at: datetime) -> bool:
+        """Mark an unused, unexpired token used; False if it was not (single use)."""
+        ...
+
+    async def end_all(self, user_id: str, at: datetime) -> int:
+        """Mark every unused token of the user used; returns how many."""
+        ...
+
+
+class EmailCodeRepo(Protocol):
+    async def add(self, code: EmailCode) -> None: ...
+    async def latest(self, user_id: str, purpose: str) -> EmailCode | None:
+        """The newest unused code of the user for ``purpose``."""
+        ...
+
+    async def count_attempt(self, code_id: str) -> None: ...
+    async def claim(self, code_id: str, at: datetime) -> bool:
+        """Mark the code used; False if it already was (single use)."""
+        ...
+
+    async def end_all(self, user_id: str, purpose: str, at: datetime) -> None: ...
 
 
 class LoginFailureRepo(Protocol):
@@ -412,6 +463,8 @@ class UnitOfWork(Protocol):
     roles: RoleRepo
     canned: CannedRepo
     people: PersonRepo
+    password_resets: PasswordResetRepo
+    email_codes: EmailCodeRepo
 
     files: FileRepo
 

@@ -11,6 +11,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bastion.domain.ports import KeyStore
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -44,8 +46,12 @@ async def current_revision(url: str) -> str | None:
         await engine.dispose()
 
 
-async def migrate(url: str) -> str:
-    """Bring the schema to head; returns the revision. Refuses an unknown (newer) one."""
+async def migrate(url: str, keys: KeyStore | None = None) -> str:
+    """Bring the schema to head; returns the revision. Refuses an unknown (newer) one.
+
+    ``keys`` (the KEK holder) lets revisions that seal existing rows do so (0011); without
+    it they refuse when there is something to seal.
+    """
     current = await current_revision(url)
     script = ScriptDirectory.from_config(_config(url))
     known = {rev.revision for rev in script.walk_revisions()}
@@ -60,6 +66,7 @@ async def migrate(url: str) -> str:
             def _upgrade(sync_conn: Connection) -> None:
                 cfg = _config(url)
                 cfg.attributes["connection"] = sync_conn
+                cfg.attributes["keys"] = keys
                 command.upgrade(cfg, "head")
 
             await conn.run_sync(_upgrade)

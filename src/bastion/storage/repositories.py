@@ -31,6 +31,7 @@ from bastion.domain.ports import DuplicateCommand
 from bastion.security.envelope import normalise_email
 from bastion.storage import tables as t
 from bastion.storage.cipher import VisitorCipher
+from bastion.storage.staff_cipher import StaffCipher
 
 
 def utc(ts: datetime | None) -> datetime | None:
@@ -252,8 +253,13 @@ class SqlVisitorTokenRepo(_Repo):
 
 
 class SqlUserRepo(_Repo):
-    @staticmethod
-    def _row(row: Row[Any]) -> User:
+    """Users; TOTP secrets are sealed on write and unsealed on read (``StaffCipher``)."""
+
+    def __init__(self, conn: AsyncConnection, cipher: StaffCipher) -> None:
+        super().__init__(conn)
+        self._cipher = cipher
+
+    async def _row(self, row: Row[Any]) -> User:
         return User(
             id=row.id,
             email=row.email,
@@ -263,19 +269,20 @@ class SqlUserRepo(_Repo):
             status=AgentStatus(row.status),
             created_at=_utc(row.created_at),
             disabled=bool(row.disabled),
-            totp_secret=row.totp_secret,
-            totp_pending=row.totp_pending,
+            totp_secret=await self._cipher.unseal(row.id, "totp_secret", row.totp_secret),
+            totp_pending=await self._cipher.unseal(row.id, "totp_pending", row.totp_pending),
             totp_last_step=row.totp_last_step,
             max_chats=row.max_chats,
+            email_otp_enabled=bool(row.email_otp_enabled),
         )
 
     async def get(self, user_id: str) -> User | None:
         row = (await self._c.execute(select(t.users).where(t.users.c.id == user_id))).first()
-        return self._row(row) if row else None
+        return await self._row(row) if row else None
 
     async def get_by_email(self, email: str) -> User | None:
         row = (await self._c.execute(select(t.users).where(t.users.c.email == email))).first()
-        return self._row(row) if row else None
+        return await self._row(row) if row else None
 
     async def add(self, user: User) -> None:
         await self._c.execute(
@@ -306,13 +313,22 @@ class SqlUserRepo(_Repo):
 
     async def list_all(self) -> list[User]:
         rows = await self._c.execute(select(t.users).order_by(t.users.c.created_at))
-        return [self._row(r) for r in rows]
+        return [await self._row(r) for r in rows.all()]
 
     async def set_totp(self, user_id: str, *, secret: str | None, pending: str | None) -> None:
         await self._c.execute(
             update(t.users)
             .where(t.users.c.id == user_id)
-            .values(totp_secret=secret, totp_pending=pending, totp_last_step=None)
+            .values(
+                totp_secret=await self._cipher.seal(user_id, "totp_secret", secret),
+                totp_pending=await self._cipher.seal(user_id, "totp_pending", pending),
+                totp_last_step=None,
+            )
+        )
+
+    async def set_email_otp(self, user_id: str, enabled: bool) -> None:
+        await self._c.execute(
+            update(t.users).where(t.users.c.id == user_id).values(email_otp_enabled=enabled)
         )
 
     async def claim_totp_step(self, user_id: str, step: int) -> bool:
@@ -339,7 +355,7 @@ class SqlUserRepo(_Repo):
         row = (
             await self._c.execute(select(t.users).where(t.users.c.id == user_id).with_for_update())
         ).first()
-        return self._row(row) if row else None
+        return await self._row(row) if row else None
 
 
 class SqlSessionRepo(_Repo):

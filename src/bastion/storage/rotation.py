@@ -5,9 +5,10 @@ Steps (each safe to interrupt; running the command again resumes):
 1. Write the new KEK to ``<kek>.next``. From then on every process wraps new data keys
    under it (``FileKeyStore`` re-reads the key files when a data key is made, and
    unwraps with any KEK it has seen).
-2. Re-wrap ``visitor_keys`` rows still under another KEK, in small batches, each its own
-   short transaction, compare-and-set on the old ``kek_id``: concurrent writers wait
-   for at most one batch. Data keys do not change, so nothing sealed is rewritten.
+2. Re-wrap ``visitor_keys`` rows (then the ``staff_keys`` row) still under another KEK,
+   in small batches, each its own short transaction, compare-and-set on the old
+   ``kek_id``: concurrent writers wait for at most one batch. Data keys do not
+   change, so nothing sealed is rewritten.
 3. Keep the old KEK as ``<kek>.old``, move the new one into ``<kek>``.
 4. After a grace period (a process that read the files just before step 1 may still
    commit a key wrapped by the old KEK), re-wrap whatever is left, then delete
@@ -79,7 +80,7 @@ async def _rewrap(db: Database, keys: FileKeyStore, new_id: str, batch: int, pau
                 )
             ).all()
             if not rows:
-                return done
+                break
             unknown = [r for r in rows if not keys.known(r.kek_id)]
             if unknown:
                 left = (
@@ -101,6 +102,32 @@ async def _rewrap(db: Database, keys: FileKeyStore, new_id: str, batch: int, pau
             await conn.commit()
         done += len(rows)
         await asyncio.sleep(pause)  # let the server's writers in between batches
+    # Outside the batch's transaction: on SQLite a second write transaction would wait
+    # for the first one forever.
+    return done + await _rewrap_staff(db, keys, new_id)
+
+
+async def _rewrap_staff(db: Database, keys: FileKeyStore, new_id: str) -> int:
+    """Re-wrap the staff data key (TOTP secrets, migration 0010): one row, same rules."""
+    c = t.staff_keys.c
+    async with db.transaction(write=True) as conn:
+        rows = (
+            await conn.execute(select(c.name, c.kek_id, c.wrapped).where(c.kek_id != new_id))
+        ).all()
+        for row in rows:
+            if not keys.known(row.kek_id):
+                raise RotationError(
+                    "the staff data key is wrapped by a key-encryption key that is not in the "
+                    "key directory; restore that key file (nothing was deleted)"
+                )
+            data_key = keys.unwrap(row.kek_id, bytes(row.wrapped), row.name)
+            await conn.execute(
+                update(t.staff_keys)
+                .where(c.name == row.name, c.kek_id == row.kek_id)
+                .values(kek_id=new_id, wrapped=keys.wrap_with(new_id, data_key, row.name))
+            )
+        await conn.commit()
+    return len(rows)
 
 
 async def rotate_kek(

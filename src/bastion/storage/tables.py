@@ -32,12 +32,13 @@ users = Table(
     Column("status", String(10), nullable=False),
     Column("disabled", Boolean, nullable=False),
     Column("created_at", TS, nullable=False),
-    # TOTP secrets are bearer-grade secrets; encryption at rest comes with the keys issue.
-    Column("totp_secret", String(64)),
-    Column("totp_pending", String(64)),
+    # Sealed under the staff data key, associated data naming the user (0011).
+    Column("totp_secret", String(200)),
+    Column("totp_pending", String(200)),
     Column("totp_last_step", BigInteger),
     Column("password_changed_at", TS),
     Column("max_chats", Integer),  # NULL: the deployment's default (0003)
+    Column("email_otp_enabled", Boolean, nullable=False, server_default="0"),  # 0011
 )
 
 staff_sessions = Table(
@@ -377,4 +378,39 @@ files = Table(
     Column("created_at", TS, nullable=False),
     Index("ix_files_conversation", "conversation_id"),
     Index("ix_files_visitor", "visitor_id"),
+)
+
+# Data keys for staff secrets (TOTP), wrapped by the KEK like visitor keys; one row,
+# name "staff" (0011).
+staff_keys = Table(
+    "staff_keys",
+    metadata,
+    Column("name", String(20), primary_key=True),
+    Column("kek_id", String(16), nullable=False),
+    Column("wrapped", LargeBinary, nullable=False),
+)
+
+password_resets = Table(
+    "password_resets",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", String(40), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=False),
+    Column("used_at", TS),
+    Index("ix_password_resets_user", "user_id"),
+)
+
+email_codes = Table(
+    "email_codes",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("user_id", String(40), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("purpose", String(10), nullable=False),  # login | enable
+    Column("code_hash", String(64), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("used_at", TS),
+    Index("ix_email_codes_user", "user_id", "purpose"),
 )

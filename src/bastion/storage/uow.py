@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from bastion.domain import ports
 from bastion.domain.ports import Bus, DuplicateCommand, UnitOfWork
 from bastion.storage import repositories as r
+from bastion.storage.auth_repos import SqlEmailCodeRepo, SqlPasswordResetRepo
 from bastion.storage.bans import SqlBanRepo
 from bastion.storage.canned import SqlCannedRepo
 from bastion.storage.cipher import KeyCache, VisitorCipher
@@ -20,6 +21,7 @@ from bastion.storage.files import SqlFileRepo
 from bastion.storage.passkeys import SqlPasskeyRepo, SqlWebAuthnChallengeRepo
 from bastion.storage.people import SqlPersonRepo
 from bastion.storage.roles import SqlRoleRepo
+from bastion.storage.staff_cipher import StaffCipher, StaffKeyCache
 
 log = structlog.get_logger(__name__)
 
@@ -48,6 +50,8 @@ class SqlUnitOfWork:
     canned: ports.CannedRepo
     people: ports.PersonRepo
     files: ports.FileRepo
+    password_resets: ports.PasswordResetRepo
+    email_codes: ports.EmailCodeRepo
 
     def __init__(
         self,
@@ -58,6 +62,7 @@ class SqlUnitOfWork:
         *,
         write: bool,
         store: ports.FileStore | None = None,
+        staff_cache: StaffKeyCache | None = None,
     ) -> None:
         self._db = db
         self._store = store
@@ -68,6 +73,7 @@ class SqlUnitOfWork:
         self._bus = bus
         self._keys = keys
         self._cache = cache
+        self._staff_cache = staff_cache or StaffKeyCache()
         self._write = write
         self._outbox: list[tuple[str, dict[str, Any]]] = []
         self._committed = False
@@ -84,7 +90,7 @@ class SqlUnitOfWork:
         self.widgets = r.SqlWidgetRepo(conn)
         self.visitors = r.SqlVisitorRepo(conn, cipher)
         self.visitor_tokens = r.SqlVisitorTokenRepo(conn)
-        self.users = r.SqlUserRepo(conn)
+        self.users = r.SqlUserRepo(conn, StaffCipher(conn, self._keys, self._staff_cache))
         self.sessions = r.SqlSessionRepo(conn)
         self.conversations = r.SqlConversationRepo(conn, cipher)
         self.events = r.SqlEventRepo(conn, cipher)
@@ -111,6 +117,8 @@ class SqlUnitOfWork:
                 written=self._blobs_written.append,
                 doomed=self._blobs_doomed.append,
             )
+        self.password_resets = SqlPasswordResetRepo(conn)
+        self.email_codes = SqlEmailCodeRepo(conn)
         return self
 
     async def __aexit__(
@@ -180,10 +188,17 @@ class SqlUnitOfWorkFactory:
         self._keys = keys
         self._cache = KeyCache()
         self._store = store
+        self._staff_cache = StaffKeyCache()
 
     def __call__(self, *, write: bool = True) -> SqlUnitOfWork:
         return SqlUnitOfWork(
-            self._db, self._bus, self._keys, self._cache, write=write, store=self._store
+            self._db,
+            self._bus,
+            self._keys,
+            self._cache,
+            write=write,
+            store=self._store,
+            staff_cache=self._staff_cache,
         )
 
 

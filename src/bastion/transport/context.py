@@ -13,8 +13,10 @@ from bastion.domain.bans import BanService
 from bastion.domain.canned import CannedService
 from bastion.domain.conversations import ChatService
 from bastion.domain.departments import DepartmentService
+from bastion.domain.email_otp import EmailOtpService
 from bastion.domain.files import FileService
 from bastion.domain.passkeys import PasskeyService
+from bastion.domain.password_reset import PasswordResetService
 from bastion.domain.ports import Bus
 from bastion.domain.privacy import PrivacyService
 from bastion.domain.retention import RetentionService
@@ -24,6 +26,7 @@ from bastion.domain.transcript import TranscriptService
 from bastion.domain.visitors import VisitorService
 from bastion.domain.widgets import WidgetService
 from bastion.jobs.runner import JobRunner
+from bastion.mail.smtp import BackgroundMailer
 from bastion.security.ratelimit import RateLimiter
 from bastion.settings import Settings
 from bastion.storage.db import Database
@@ -59,6 +62,9 @@ class Services:
     web_dist: Path
     roles: RoleService
     canned: CannedService
+    password_reset: PasswordResetService
+    email_otp: EmailOtpService
+    outbox: BackgroundMailer | None  # reset mails being delivered (drained at shutdown)
     demo: bool = False
 
 

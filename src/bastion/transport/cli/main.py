@@ -79,7 +79,8 @@ def _run(coro_fn: Callable[[], Awaitable[T]]) -> T:
 async def _prepare(settings: Settings) -> None:
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    await migrate(settings.resolved_database_url)
+    # The key store lets a revision seal rows it converts (0006: TOTP secrets).
+    await migrate(settings.resolved_database_url, FileKeyStore(settings.resolved_kek_file))
 
 
 async def _backfill(settings: Settings) -> int:
@@ -187,6 +188,13 @@ def serve(
         typer.echo(line)
     if demo:
         typer.echo(f"Demo page: {base_url}/demo/")
+    if not settings.mail_enabled:
+        # Only that mail is off: reset links and codes are never printed instead.
+        typer.echo(
+            "E-mail is off (BASTION_SMTP_URL unset): password reset and e-mailed sign-in "
+            "codes are unavailable.",
+            err=True,
+        )
     typer.echo(f"Bastion listening on {base_url}", err=True)
     options = uvicorn_options(settings, tls_options)
     if workers > 1:
@@ -335,6 +343,36 @@ def user_unlock(email: Annotated[str, typer.Option(help="Login e-mail.")]) -> No
     typer.echo(f"unlocked {email.strip().lower()}")
 
 
+@user_app.command("reset-password")
+def user_reset_password(email: Annotated[str, typer.Option(help="Login e-mail.")]) -> None:
+    """E-mail the user a single-use link to choose a new password (needs BASTION_SMTP_URL).
+
+    Nothing secret is printed: the link goes only to the account's own mailbox, so the
+    operator never holds it. Two-step login still applies after the reset.
+    """
+    settings = _settings()
+    if not settings.mail_enabled:
+        fail("e-mail is off (set BASTION_SMTP_URL and BASTION_MAIL_FROM); nothing was sent")
+
+    async def go() -> None:
+        from bastion.app import build_services
+
+        await _prepare(settings)
+        svc = build_services(settings)
+        try:
+            user = await svc.staff.find(email)
+            await svc.password_reset.request(user.email, None)
+            assert svc.outbox is not None
+            await svc.outbox.drain()
+            if svc.outbox.failed:
+                fail("the SMTP server did not take the message; nothing was sent")
+        finally:
+            await svc.db.dispose()
+
+    _run(go)
+    typer.echo(f"sent a password-reset link to {email.strip().lower()}")
+
+
 @user_app.command("end-sessions")
 def user_end_sessions(email: Annotated[str, typer.Option(help="Login e-mail.")]) -> None:
     """Log a user out everywhere (incident response)."""
@@ -362,6 +400,12 @@ def security_policy(
     allow_ip: Annotated[
         list[str] | None, typer.Option(help="Staff IP range (CIDR, repeat); 'any' clears.")
     ] = None,
+    email_otp: Annotated[
+        bool | None,
+        typer.Option(
+            "--email-otp/--no-email-otp", help="Accept e-mailed codes as the second step."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show or set the security policy. The operator may set an allow-list that excludes
@@ -380,6 +424,8 @@ def security_policy(
             if allow_ip is not None:
                 ranges = [] if allow_ip == ["any"] else allow_ip
                 await svc.auth.set_ip_allowlist(None, ranges, None)
+            if email_otp is not None:
+                await svc.auth.set_allow_email_otp(None, email_otp, None)
             return await svc.auth.policy()
         finally:
             await svc.db.dispose()
@@ -390,6 +436,7 @@ def security_policy(
     else:
         typer.echo(f"two-step login required for: {', '.join(policy['require_2fa_roles']) or '-'}")
         typer.echo(f"staff IP allow-list: {', '.join(policy['ip_allowlist']) or 'any address'}")
+        typer.echo(f"e-mailed codes accepted: {'yes' if policy['allow_email_otp'] else 'no'}")
 
 
 @widget_app.command("list")

@@ -34,6 +34,7 @@ class UserOut(BaseModel):
     role: str
     status: str
     totp_enabled: bool
+    email_otp_enabled: bool = False
 
 
 class LoginOut(BaseModel):
@@ -42,7 +43,11 @@ class LoginOut(BaseModel):
 
 
 def _user_out(user: User) -> UserOut:
-    return UserOut(**user_summary(user), totp_enabled=user.totp_enabled)
+    return UserOut(
+        **user_summary(user),
+        totp_enabled=user.totp_enabled,
+        email_otp_enabled=user.email_otp_enabled,
+    )
 
 
 def _cookie_secure(request: Request) -> bool:
@@ -101,6 +106,8 @@ class MeOut(BaseModel):
     csrf_token: str
     user: UserOut
     enrollment_required: bool
+    # Mail is set up and the policy allows e-mailed codes (the console offers them).
+    email_otp_available: bool = False
 
 
 @router.get("/me", response_model=MeOut, responses=ERRORS)
@@ -112,10 +119,12 @@ async def me(request: Request) -> MeOut:
     token = request.cookies.get(SESSION_COOKIE)
     _principal, user = await svc.staff.authenticate(token, ip=ip_of(request), allow_unenrolled=True)
     assert token is not None
+    policy = await svc.auth.policy()
     return MeOut(
         csrf_token=csrf_for(token),
         user=_user_out(user),
         enrollment_required=await svc.auth.enrollment_required(user),
+        email_otp_available=svc.settings.mail_enabled and policy["allow_email_otp"],
     )
 
 

@@ -76,6 +76,7 @@ async def end_user_sessions(user_id: UserId, request: Request, actor: Staff) -> 
 class PolicyOut(BaseModel):
     require_2fa_roles: list[str]
     ip_allowlist: list[str]
+    allow_email_otp: bool = True
 
 
 class PolicyIn(Strict):
@@ -85,6 +86,8 @@ class PolicyIn(Strict):
     ip_allowlist: list[Annotated[str, Field(max_length=64)]] | None = Field(
         default=None, max_length=200
     )
+    # Off: e-mailed codes are neither sent nor accepted (authenticator apps only).
+    allow_email_otp: bool | None = None
 
 
 def _check_admin(actor: StaffPrincipal) -> None:
@@ -108,6 +111,8 @@ async def put_policy(body: PolicyIn, request: Request, actor: Staff) -> dict[str
         await auth.set_require_2fa(actor, body.require_2fa_roles, ip_of(request))
     if body.ip_allowlist is not None:
         await auth.set_ip_allowlist(actor, body.ip_allowlist, ip_of(request))
+    if body.allow_email_otp is not None:
+        await auth.set_allow_email_otp(actor, body.allow_email_otp, ip_of(request))
     return await auth.policy()
 
 

@@ -23,7 +23,12 @@ from bastion.transport.context import SESSION_COOKIE
 EXEMPT = frozenset({"/healthz", "/readyz"})
 # (method, path pattern, rule): extra limits on top of the per-IP one.
 ROUTE_RULES: tuple[tuple[str, re.Pattern[str], str], ...] = (
-    ("POST", re.compile(r"/api/v1/auth/login|/api/v1/auth/passkeys/login(/options)?"), "login"),
+    # Every route that checks a password or answers a login (passkeys, e-mailed codes).
+    (
+        "POST",
+        re.compile(r"/api/v1/auth/login(/email-code)?|/api/v1/auth/passkeys/login(/options)?"),
+        "login",
+    ),
     ("POST", re.compile(r"/api/v1/widgets/[^/]+/sessions"), "sessions"),
 )
 

@@ -1,0 +1,1 @@
+"""Outgoing e-mail: the SMTP adapter of the domain's ``Mailer`` port."""

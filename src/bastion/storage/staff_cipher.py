@@ -1,0 +1,80 @@
+"""Sealing staff secrets (TOTP) at rest under the staff data key (migration 0011).
+
+One AES-256-GCM data key for staff secrets, stored in ``staff_keys`` wrapped by the KEK
+(owner ``"staff"``), apart from the per-visitor keys: erasing a visitor never touches it,
+and rotating the KEK re-wraps it like any other data key. Each value is sealed with
+associated data naming the user and column (``users:<id>:totp_secret``), so a secret
+copied onto another account's row does not decrypt.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bastion.domain.ports import KeyStore
+from bastion.security.envelope import PREFIX, new_data_key, seal, unseal
+from bastion.storage import tables as t
+
+OWNER = "staff"
+
+
+class StaffKeyCache:
+    """The unwrapped staff key, once read from a committed row."""
+
+    def __init__(self) -> None:
+        self.key: bytes | None = None
+
+
+class StaffCipher:
+    def __init__(self, conn: AsyncConnection, keys: KeyStore, cache: StaffKeyCache) -> None:
+        self._c = conn
+        self._keys = keys
+        self._cache = cache
+        self._fresh: bytes | None = None
+
+    async def _read(self) -> bytes | None:
+        row = (
+            await self._c.execute(
+                select(t.staff_keys.c.kek_id, t.staff_keys.c.wrapped).where(
+                    t.staff_keys.c.name == OWNER
+                )
+            )
+        ).first()
+        if row is None:
+            return None
+        key = self._keys.unwrap(row.kek_id, bytes(row.wrapped), OWNER)
+        self._cache.key = key
+        return key
+
+    async def _key(self) -> bytes:
+        key = self._fresh or self._cache.key or await self._read()
+        if key is not None:
+            return key
+        key = new_data_key()
+        try:
+            # A savepoint: another process making the key at the same moment must not
+            # abort this transaction, only send us to read theirs.
+            async with self._c.begin_nested():
+                # One consistent (KEK id, wrapped) pair, even while a rotation runs.
+                kek_id, wrapped = self._keys.wrap_current(key, OWNER)
+                await self._c.execute(
+                    insert(t.staff_keys).values(name=OWNER, kek_id=kek_id, wrapped=wrapped)
+                )
+        except IntegrityError:
+            theirs = await self._read()
+            assert theirs is not None
+            return theirs
+        self._fresh = key
+        return key
+
+    async def seal(self, user_id: str, column: str, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return seal(await self._key(), value, f"users:{user_id}:{column}")
+
+    async def unseal(self, user_id: str, column: str, value: str | None) -> str | None:
+        if value is None or not value.startswith(PREFIX):
+            return value  # NULL, or not yet sealed (0011 seals what it finds)
+        return unseal(await self._key(), value, f"users:{user_id}:{column}")
