@@ -410,6 +410,7 @@ const adminEn = {
   notHeld: "You do not hold this permission, so you cannot grant it.",
   roleSessionsNote: "Saving ends the sessions of everyone with this role.",
   require2fa: "Roles that must use two-step login",
+  allowEmailOtp: "Allow e-mailed sign-in codes as the second step (off: authenticator apps and passkeys only)",
   ipAllowlist: "Staff IP allow-list (one CIDR range per line; empty: anywhere)",
   lockoutGuard: "Your own address must stay in the list, or you would lock yourself out.",
   tokenName: "Token name",

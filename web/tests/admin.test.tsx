@@ -67,7 +67,10 @@ class FakeServer {
       status: 201,
       body: { id: "t_1", name: "ci", user_id: "u_me", scopes: (call.body as { scopes: string[] }).scopes, created_at: "", expires_at: "2026-02-01T00:00:00Z", last_used_at: null, revoked: false, token: "bt_secret_shown_once" },
     }),
-    "GET /api/v1/security/policy": () => ({ status: 200, body: { require_2fa_roles: ["admin"], ip_allowlist: [] } }),
+    "GET /api/v1/security/policy": () => ({
+      status: 200,
+      body: { require_2fa_roles: ["admin"], ip_allowlist: [], allow_email_otp: true },
+    }),
     "PUT /api/v1/security/policy": () => ({
       status: 403,
       body: { code: "forbidden", message: "your own address is not in the new list; you would be locked out" },
@@ -214,10 +217,16 @@ describe("the admin area", () => {
     await mount(ALL);
     await click(must("admin-tab-security"));
     expect(must<HTMLInputElement>("require2fa-desk").checked).toBe(false);
+    expect(must<HTMLInputElement>("policy-email-otp").checked).toBe(true);
+    await click(must("policy-email-otp"));
     await type("policy-ips", "10.0.0.0/8\n192.168.0.0/16");
     await act(() => must<HTMLFormElement>("policy-form").requestSubmit());
     await settle();
-    expect(server.writes()[0]?.body).toEqual({ require_2fa_roles: ["admin"], ip_allowlist: ["10.0.0.0/8", "192.168.0.0/16"] });
+    expect(server.writes()[0]?.body).toEqual({
+      require_2fa_roles: ["admin"],
+      ip_allowlist: ["10.0.0.0/8", "192.168.0.0/16"],
+      allow_email_otp: false,
+    });
     expect(must("admin-error").textContent).toContain("locked out");
     expect(root.textContent).toContain(a.lockoutGuard);
   });

@@ -1,4 +1,5 @@
-/** Security policy: roles that must use two-step login, and the staff IP allow-list.
+/** Security policy: roles that must use two-step login, whether e-mailed codes count as a
+ * second step, and the staff IP allow-list.
  * The server refuses a list that leaves out the caller's own address; its message says so. */
 import { useEffect, useState } from "preact/hooks";
 import type { AdminApi } from "./adminApi";
@@ -10,11 +11,13 @@ export function PolicyPanel({ admin }: { admin: AdminApi }) {
   const action = useAction();
   const [required, setRequired] = useState<string[]>([]);
   const [ranges, setRanges] = useState("");
+  const [emailOtp, setEmailOtp] = useState(true);
 
   useEffect(() => {
     if (!policy.data) return;
     setRequired(policy.data.require_2fa_roles);
     setRanges(policy.data.ip_allowlist.join("\n"));
+    setEmailOtp(policy.data.allow_email_otp !== false);
   }, [policy.data]);
 
   const save = async (e: Event) => {
@@ -23,7 +26,7 @@ export function PolicyPanel({ admin }: { admin: AdminApi }) {
       .split(/[\s,]+/u)
       .map((r) => r.trim())
       .filter(Boolean);
-    await action.run(() => admin.setPolicy({ require_2fa_roles: required, ip_allowlist }), a.saved);
+    await action.run(() => admin.setPolicy({ require_2fa_roles: required, ip_allowlist, allow_email_otp: emailOtp }), a.saved);
   };
 
   return (
@@ -52,6 +55,15 @@ export function PolicyPanel({ admin }: { admin: AdminApi }) {
             </label>
           ))}
         </fieldset>
+        <label class="admin-check">
+          <input
+            type="checkbox"
+            data-testid="policy-email-otp"
+            checked={emailOtp}
+            onChange={(e) => setEmailOtp(e.currentTarget.checked)}
+          />{" "}
+          {a.allowEmailOtp}
+        </label>
         <label class="field">
           <span>{a.ipAllowlist}</span>
           <textarea rows={4} value={ranges} onInput={(e) => setRanges(e.currentTarget.value)} data-testid="policy-ips" />

@@ -26,6 +26,8 @@ export interface Department {
 export interface Policy {
   require_2fa_roles: string[];
   ip_allowlist: string[];
+  /** Whether e-mailed sign-in codes may serve as the second step (else TOTP / passkeys only). */
+  allow_email_otp: boolean;
 }
 
 export interface TokenInfo {
