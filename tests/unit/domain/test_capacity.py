@@ -12,8 +12,8 @@ from sqlalchemy import update
 from bastion.domain.errors import AtCapacity, InvalidState
 from bastion.domain.models import Role
 from bastion.storage import tables as t
-from tests.support.factories import World, make_world
-from tests.support.postgres import create_database, drop_database, require_postgres
+from tests.support.factories import World
+from tests.unit.conftest import engine_world
 
 pytestmark = pytest.mark.asyncio
 
@@ -21,19 +21,8 @@ pytestmark = pytest.mark.asyncio
 @pytest.fixture(params=["sqlite", "postgres"])
 async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[World]:
     """A world whose agents may hold two active chats each."""
-    env = {"BASTION_AGENT_MAX_CHATS": "2"}
-    name = None
-    if request.param == "postgres":
-        await asyncio.to_thread(require_postgres)
-        url, name = await asyncio.to_thread(create_database)
-        env["BASTION_DATABASE_URL"] = url
-    w = await make_world(tmp_path, **env)
-    try:
+    async for w in engine_world(request, tmp_path, {"BASTION_AGENT_MAX_CHATS": "2"}):
         yield w
-    finally:
-        await w.svc.db.dispose()
-        if name:
-            await asyncio.to_thread(drop_database, name)
 
 
 async def _waiting(world: World, n: int) -> list[str]:

@@ -3,7 +3,6 @@ audited by count (SQLite and PostgreSQL, fake clock)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,26 +13,15 @@ from bastion.domain.errors import Forbidden, InvalidInput, NotFound
 from bastion.domain.models import ConvState, Role
 from bastion.domain.principals import StaffPrincipal
 from bastion.domain.retention import RetentionService
-from tests.support.factories import World, make_world
-from tests.support.postgres import create_database, drop_database, require_postgres
+from tests.support.factories import World
+from tests.unit.conftest import engine_world
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 async def rworld(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[World]:
     """Like the ``world`` fixture, with a 30-day default retention."""
-    env = {"BASTION_RETENTION_DAYS": "30"}
-    name = None
-    if request.param == "postgres":
-        await asyncio.to_thread(require_postgres)
-        url, name = await asyncio.to_thread(create_database)
-        env["BASTION_DATABASE_URL"] = url
-    w = await make_world(tmp_path, **env)
-    try:
+    async for w in engine_world(request, tmp_path, {"BASTION_RETENTION_DAYS": "30"}):
         yield w
-    finally:
-        await w.svc.db.dispose()
-        if name:
-            await asyncio.to_thread(drop_database, name)
 
 
 async def closed_chat(world: World, agent: StaffPrincipal, body: str = "my secret order") -> str:
