@@ -30,7 +30,8 @@ def test_round_trip(size: int) -> None:
     data = os.urandom(size)
     blob = sealed(data)
     assert opened(blob) == data
-    assert data[:64] not in blob or size == 0
+    # A short plaintext's bytes turn up in any blob by chance; 16 random bytes do not.
+    assert data[:64] not in blob or size < 16
 
 
 def test_damage_is_detected_and_named() -> None:
