@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bastion.security.ratelimit import RateLimiter
+from bastion.security.ratelimit import LocalWindows, RateLimiter
 from tests.support.redis import require_redis, unique_prefix
 
 
@@ -79,3 +79,51 @@ async def test_amounts_are_charged_and_a_dry_run_counts_nothing(make_limiter) ->
     assert (await limiter.charge("upload_bytes", "ip", "a", amount=4000)).allowed
     assert not (await limiter.charge("upload_bytes", "ip", "a", amount=1)).allowed
     assert (await limiter.charge("upload_bytes", "ip", "b", amount=10000)).allowed
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+async def test_the_local_window_moves_with_the_clock() -> None:
+    clock = FakeTime()
+    limiter = RateLimiter({"messages": "3/minute"}, now=clock)
+    for _ in range(3):
+        assert (await limiter.hit("messages", "c_1")).allowed
+        clock.t += 10
+    # Hits at 0, 10 and 20 s; at 30 s the window is full until the first leaves it (60 s).
+    refused = await limiter.hit("messages", "c_1")
+    assert not refused.allowed and refused.retry_after == 30
+    clock.t = 1000.0 + 60.5
+    assert (await limiter.hit("messages", "c_1")).allowed
+    assert not (await limiter.hit("messages", "c_1")).allowed  # 10, 20 and 60.5 s are in
+
+
+async def test_local_amounts_reset_with_their_window() -> None:
+    clock = FakeTime()
+    limiter = RateLimiter({"upload_bytes": "100/hour"}, now=clock)
+    assert (await limiter.charge("upload_bytes", "ip", amount=100)).allowed
+    clock.t += 1800
+    refused = await limiter.charge("upload_bytes", "ip", amount=1)
+    assert not refused.allowed and refused.retry_after == 1800
+    clock.t += 1800
+    assert (await limiter.charge("upload_bytes", "ip", amount=100)).allowed
+
+
+def test_idle_local_keys_are_swept() -> None:
+    clock = FakeTime()
+    windows = LocalWindows(clock, sweep_every_s=30)
+    for i in range(500):
+        assert windows.hit(("m", f"k{i}"), 5, 60) == 0
+    assert windows.charge(("b", "ip"), 10, 60, 1, dry_run=False) == 0
+    assert windows.size() == 501
+    clock.t += 45
+    assert windows.hit(("m", "fresh"), 5, 60) == 0  # sweeps; every key is still in its window
+    assert windows.size() == 502
+    clock.t += 40  # the first 501 keys' windows have passed
+    assert windows.hit(("m", "fresh"), 5, 60) == 0
+    assert windows.size() == 1
