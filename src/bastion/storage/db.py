@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from bastion.storage.sqlite_driver import one_hop_url
+
 
 class WriteUnit:
     """One unit of work's writes. ``commit`` makes them part of what will be committed;
@@ -178,7 +180,7 @@ class Database:
         # overflow connections (and their threads) be made and dropped per query, which the
         # benchmark caught. One writer at a time anyway (the lock), so one write connection.
         engine = create_async_engine(
-            url,
+            one_hop_url(url),
             connect_args={"timeout": 30},
             pool_size=1 if immediate else 8,
             max_overflow=0,
