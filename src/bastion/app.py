@@ -175,7 +175,7 @@ def build_services(
             max_strikes=settings.ws_max_strikes,
         ),
         # The audit seam: the audit-log issue passes its sink here.
-        bans=BanService(uow, clock),
+        bans=BanService(uow, clock, bus=bus),
         limiter=limiter,
         gate=ConnectionGate(
             max_total=settings.ws_max_connections, max_per_ip=settings.ws_max_per_ip

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import datetime, timedelta
+from typing import Any
 
 from bastion.domain.errors import Forbidden, InvalidInput, NotFound, Unavailable
 from bastion.domain.events import BANS_CHANNEL
 from bastion.domain.ids import IdFactory, new_id
 from bastion.domain.models import AuditEntry, Ban, BanKind
 from bastion.domain.permissions import Perm, allowed
-from bastion.domain.ports import Clock, UnitOfWorkFactory
+from bastion.domain.ports import Bus, Clock, UnitOfWorkFactory
 from bastion.domain.principals import StaffPrincipal
 
 MIN_DURATION_S = 60
@@ -86,17 +87,43 @@ def ban_notice(ban: Ban) -> dict[str, str]:
     return {"type": "ban", "kind": ban.kind.value, "target": ban.target}
 
 
+def lift_notice(ban: Ban) -> dict[str, str]:
+    """Tells every node's ban cache that a ban no longer holds (sockets ignore it)."""
+    return {"type": "ban_lifted", "kind": ban.kind.value, "target": ban.target}
+
+
+# How long a node trusts its copy of the active bans when no bus message says otherwise
+# (a lost message, or a ban made by a process with no shared bus).
+BAN_CACHE_S = 10
+
+
 class BanService:
+    """Bans, and the check every visitor frame passes through.
+
+    ``check_allowed`` runs for each message a visitor sends, so it reads a copy of the
+    active bans held in memory instead of the database: the copy is dropped when a ban or
+    a lift is announced on the bus (every node hears it) and after ``BAN_CACHE_S`` at
+    most. Expiry is checked against the clock on every call.
+    """
+
     def __init__(
         self,
         uow: UnitOfWorkFactory,
         clock: Clock,
         *,
         ids: IdFactory = new_id,
+        bus: Bus | None = None,
+        cache_s: int = BAN_CACHE_S,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._ids = ids
+        self._bus = bus
+        self._cache_for = timedelta(seconds=cache_s)
+        self._active: list[Ban] | None = None
+        self._fresh_until: datetime | None = None
+        self._generation = 0  # bumped by every reason to drop the copy
+        self._listening = False
 
     async def ban(
         self,
@@ -135,6 +162,7 @@ class BanService:
             await uow.audit.add(_audit(now, "ban.create", actor, ban, why))
             uow.on_commit(BANS_CHANNEL, ban_notice(ban))
             await uow.commit()
+        self._forget()
         return ban
 
     async def lift(self, actor: StaffPrincipal, ban_id: str) -> None:
@@ -146,7 +174,9 @@ class BanService:
                 raise NotFound("no such ban")
             await uow.bans.lift(ban_id, actor.user_id, now)
             await uow.audit.add(_audit(now, "ban.lift", actor, ban, None))
+            uow.on_commit(BANS_CHANNEL, lift_notice(ban))
             await uow.commit()
+        self._forget()
 
     async def list_active(self, actor: StaffPrincipal) -> list[Ban]:
         check_may_ban(actor)
@@ -155,10 +185,33 @@ class BanService:
 
     async def check_allowed(self, *, visitor_id: str | None = None, ip: str | None = None) -> None:
         """Raise :class:`Unavailable` when an active ban covers the visitor or the address."""
-        async with self._uow(write=False) as uow:
-            bans = await uow.bans.active_for(visitor_id, self._clock.now())
-        if any(ban_matches(b, visitor_id, ip) for b in bans):
+        now = self._clock.now()
+        bans = await self._current(now)
+        if any(b.expires_at > now and ban_matches(b, visitor_id, ip) for b in bans):
             raise Unavailable(UNAVAILABLE)
+
+    async def _current(self, now: datetime) -> list[Ban]:
+        if not self._listening and self._bus is not None:
+            await self._bus.subscribe(BANS_CHANNEL, self._on_notice)
+            self._listening = True
+        if self._active is None or self._fresh_until is None or now >= self._fresh_until:
+            self._forget()
+            generation = self._generation
+            async with self._uow(write=False) as uow:
+                active = await uow.bans.all_active(now)
+            if generation == self._generation:
+                # Nothing was announced while reading: the copy may be kept.
+                self._active, self._fresh_until = active, now + self._cache_for
+            return active
+        return self._active
+
+    def _forget(self) -> None:
+        self._active, self._fresh_until = None, None
+        self._generation += 1
+
+    async def _on_notice(self, _channel: str, _message: dict[str, Any]) -> None:
+        # A ban, a lift, or "resync" after the bus reconnected (messages may be lost).
+        self._forget()
 
 
 def _audit(

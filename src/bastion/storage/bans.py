@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Row
 
 from bastion.domain.models import Ban, BanKind
@@ -61,11 +61,8 @@ class SqlBanRepo(_Repo):
         )
         return [self._row(r) for r in rows]
 
-    async def active_for(self, visitor_id: str | None, now: datetime) -> list[Ban]:
-        which = _b.kind == BanKind.NETWORK.value
-        if visitor_id is not None:
-            which = or_(which, (_b.kind == BanKind.VISITOR.value) & (_b.target == visitor_id))
+    async def all_active(self, now: datetime) -> list[Ban]:
         rows = await self._c.execute(
-            select(t.bans).where(_b.lifted_at.is_(None), _b.expires_at > now, which)
+            select(t.bans).where(_b.lifted_at.is_(None), _b.expires_at > now)
         )
         return [self._row(r) for r in rows]

@@ -26,6 +26,7 @@ from bastion.security.envelope import (
 from bastion.storage import tables as t
 
 CACHE_SIZE = 4096
+OWNERS_SIZE = 50_000
 
 
 class KeyCache:
@@ -35,9 +36,21 @@ class KeyCache:
     then rolls back must not outlive it.
     """
 
-    def __init__(self, size: int = CACHE_SIZE) -> None:
+    def __init__(self, size: int = CACHE_SIZE, owners: int = OWNERS_SIZE) -> None:
         self._size = size
         self._keys: OrderedDict[str, bytes] = OrderedDict()
+        # Which visitor's key seals a conversation's events: fixed for its life, so a
+        # node keeps it instead of reading it again for every event (ids only).
+        self._owners: dict[str, str] = {}
+        self._owners_size = owners
+
+    def owner(self, conversation_id: str) -> str | None:
+        return self._owners.get(conversation_id)
+
+    def remember_owner(self, conversation_id: str, visitor_id: str) -> None:
+        if len(self._owners) >= self._owners_size:
+            self._owners.clear()  # cheap bound; refilled from the database as used
+        self._owners[conversation_id] = visitor_id
 
     def get(self, visitor_id: str) -> bytes | None:
         key = self._keys.get(visitor_id)
@@ -62,6 +75,7 @@ class VisitorCipher:
         self._c = conn
         self._keys = keys
         self._cache = cache
+        self.owners = cache
         self._fresh: dict[str, bytes] = {}  # keys made in this transaction
 
     async def _key(self, visitor_id: str, *, create: bool) -> bytes:

@@ -467,7 +467,10 @@ class SqlConversationRepo(_Repo):
                 select(t.conversations).where(t.conversations.c.id == conversation_id)
             )
         ).first()
-        return self._row(row) if row else None
+        if row is None:
+            return None
+        self._cipher.owners.remember_owner(row.id, row.visitor_id)
+        return self._row(row)
 
     async def add(self, conversation: Conversation) -> None:
         await self._c.execute(
@@ -664,10 +667,9 @@ class SqlEventRepo(_Repo):
     def __init__(self, conn: AsyncConnection, cipher: VisitorCipher) -> None:
         super().__init__(conn)
         self._cipher = cipher
-        self._owners: dict[str, str] = {}
 
     async def _owner(self, conversation_id: str) -> str:
-        owner = self._owners.get(conversation_id)
+        owner = self._cipher.owners.owner(conversation_id)
         if owner is None:
             owner = (
                 await self._c.execute(
@@ -676,7 +678,7 @@ class SqlEventRepo(_Repo):
                     )
                 )
             ).scalar_one()
-            self._owners[conversation_id] = owner
+            self._cipher.owners.remember_owner(conversation_id, owner)
         return owner
 
     async def _row(self, row: Row[Any]) -> Event:

@@ -95,3 +95,36 @@ async def test_bans_and_lifts_are_audited_with_the_ban(world: World) -> None:
         ("ban.create", agent.user_id, "network:198.51.100.9/32"),
     ]
     assert entries[1].details == {"reason": "link spam"}
+
+
+async def test_another_node_sees_a_ban_and_a_lift_at_once_through_the_bus(world: World) -> None:
+    """Each node checks against its own in-memory copy of the active bans; the bus
+    message of a ban or a lift made on any node drops every copy."""
+    from bastion.domain.bans import BanService
+
+    other_node = BanService(world.svc.bans._uow, world.clock, bus=world.bus)
+    agent = await world.staff("agent@example.com")
+    visitor = await world.visitor()
+    await other_node.check_allowed(visitor_id=visitor.visitor_id, ip="192.0.2.1")  # cached
+    ban = await world.svc.bans.ban(
+        agent, visitor=visitor.visitor_id, ip=None, duration_s=3600, reason="spam"
+    )
+    with pytest.raises(Unavailable):
+        await other_node.check_allowed(visitor_id=visitor.visitor_id, ip="192.0.2.1")
+    await world.svc.bans.lift(agent, ban.id)
+    await other_node.check_allowed(visitor_id=visitor.visitor_id, ip="192.0.2.1")
+
+
+async def test_a_ban_nobody_announced_holds_within_the_cache_time(world: World) -> None:
+    """A lost bus message (or a ban by a process with no shared bus) is picked up once
+    the node's copy is older than BAN_CACHE_S."""
+    from bastion.domain.bans import BAN_CACHE_S, BanService
+
+    quiet = BanService(world.svc.bans._uow, world.clock)  # no bus: hears nothing
+    agent = await world.staff("agent@example.com")
+    await quiet.check_allowed(ip="198.51.100.7")
+    await world.svc.bans.ban(agent, visitor=None, ip="198.51.100.7", duration_s=600, reason="x")
+    await quiet.check_allowed(ip="198.51.100.7")  # still its old copy
+    world.clock.advance(seconds=BAN_CACHE_S)
+    with pytest.raises(Unavailable):
+        await quiet.check_allowed(ip="198.51.100.7")
