@@ -1,7 +1,13 @@
-"""Where a node's time goes under load: py-spy on one node while the load generator runs.
+"""Where a node's time goes under load: py-spy or cProfile on one node while the load runs.
 
     python bench/profile.py --setup sqlite --rate 1500 --seconds 20
     python bench/profile.py --setup pg --rate 1500 --seconds 20
+    python bench/profile.py --setup sqlite --rate 60 --seconds 20 --tool cprofile
+
+``--tool cprofile`` starts node 0 through ``bench/nodeprobe.py`` instead: a deterministic
+profile of the event-loop thread and a count of SQL statements by text, over the same
+window (signals switch it on and off), so the cost per persisted message can be read off.
+``--tool sql`` counts statements and CPU only (no profiler overhead in the CPU figure).
 
 Starts the set-up (as ``bench/run.py`` does), offers ``--rate`` visitor messages/s for
 ``--seconds`` (plus warm-up), attaches ``py-spy record --nonblocking`` to node 0 once the
@@ -17,8 +23,12 @@ from __future__ import annotations
 import argparse
 import collections
 import datetime as dt
+import io
 import json
+import os
+import pstats
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -55,6 +65,29 @@ def summarise(folded: Path, top: int) -> tuple[str, int]:
     return "\n".join(lines) + "\n", total
 
 
+def summarise_cprofile(probe: Path, top: int, persisted_per_s: float) -> str:
+    """The top functions by own and cumulative time, and SQL statements per message."""
+    sql = json.loads(Path(f"{probe}.sql.json").read_text())
+    messages = persisted_per_s * sql["seconds"]
+    per_msg = lambda n: round(n / messages, 2) if messages else None  # noqa: E731
+    lines = [
+        f"window {sql['seconds']} s, process CPU {sql['process_cpu_s']} s "
+        f"(all threads), ~{round(messages)} messages persisted "
+        f"→ {per_msg(sql['process_cpu_s'] * 1000)} ms CPU and "
+        f"{per_msg(sql['statements'])} SQL statements per message",
+        "",
+        "statements by text (count, per message):",
+    ]
+    lines += [f"  {n:7d} {per_msg(n):7}  {text}" for text, n in sql["by_text"][:top]]
+    if not Path(f"{probe}.pstats").exists():
+        return "\n".join(lines) + "\n"
+    buf = io.StringIO()
+    stats = pstats.Stats(f"{probe}.pstats", stream=buf)
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+    return "\n".join(lines) + "\n\n" + buf.getvalue()
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--setup", choices=["sqlite", "pg"], default="sqlite")
@@ -63,18 +96,28 @@ def main() -> int:
     p.add_argument("--visitors", type=int, default=100)
     p.add_argument("--agents", type=int, default=20)
     p.add_argument("--top", type=int, default=40)
+    p.add_argument("--tool", choices=["py-spy", "cprofile", "sql"], default="py-spy")
     args = p.parse_args()
     if args.seconds > 120:
         p.error("bounded: --seconds ≤ 120")
     procstat.raise_fd_limit()
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H%M")
-    name = f"profile-{args.setup}-{int(args.rate)}-{stamp}-{git('rev-parse', '--short', 'HEAD')}"
+    tool = "" if args.tool == "py-spy" else f"{args.tool}-"
+    if args.tool == "sql":
+        os.environ["BENCH_NODEPROBE_PROFILE"] = "0"
+    name = (
+        f"profile-{tool}{args.setup}-{int(args.rate)}-{stamp}-{git('rev-parse', '--short', 'HEAD')}"
+    )
     RESULTS.mkdir(parents=True, exist_ok=True)
     folded = RESULTS / f"{name}.folded"
+    probe = RESULTS / name
+    launcher = (
+        () if args.tool == "py-spy" else (str(Path(__file__).with_name("nodeprobe.py")), str(probe))
+    )
     load_before = procstat.load_average()
     with (
         tempfile.TemporaryDirectory(prefix="bastion-profile-") as tmp,
-        SetUp(args.setup, Path(tmp), 1, args.setup == "pg", args.agents) as s,
+        SetUp(args.setup, Path(tmp), 1, args.setup == "pg", args.agents, launcher) as s,
     ):
         pid = s.nodes[0].proc.pid  # type: ignore[union-attr]
         cmd = [sys.executable, str(Path(__file__).with_name("loadgen.py")), "--base", s.base,
@@ -96,19 +139,30 @@ def main() -> int:
                 break
             time.sleep(0.5)
         time.sleep(3)
-        spy = subprocess.run(
-            [PY_SPY, "record", "--pid", str(pid), "--nonblocking", "--rate", "100",
-             "--duration", str(int(args.seconds * 0.8)), "--format", "raw",
-             "--output", str(folded)],
-            capture_output=True, text=True, timeout=args.seconds + 60, check=False,
-        )  # fmt: skip
+        if args.tool == "py-spy":
+            spy = subprocess.run(
+                [PY_SPY, "record", "--pid", str(pid), "--nonblocking", "--rate", "100", "--gil",
+                 "--duration", str(int(args.seconds * 0.8)), "--format", "raw",
+                 "--output", str(folded)],
+                capture_output=True, text=True, timeout=args.seconds + 60, check=False,
+            )  # fmt: skip
+            if spy.returncode != 0 or not folded.exists():
+                raise RuntimeError(f"py-spy failed: {spy.stderr[-1000:]}")
+        else:
+            os.kill(pid, signal.SIGUSR1)
+            time.sleep(args.seconds * 0.8)
+            os.kill(pid, signal.SIGUSR2)
         out, err = gen.communicate(timeout=args.seconds + 600)
         if gen.returncode != 0:
             raise RuntimeError(err[-1500:])
         report = json.loads(out)
-    if spy.returncode != 0 or not folded.exists():
-        raise RuntimeError(f"py-spy failed: {spy.stderr[-1000:]}")
-    text, _ = summarise(folded, args.top)
+    if args.tool == "py-spy":
+        text, _ = summarise(folded, args.top)
+    else:
+        persisted = sum(st["persisted_per_s"] for st in report.get("steps", [])) / max(
+            len(report.get("steps", [])), 1
+        )
+        text = summarise_cprofile(probe, args.top, persisted)
     steps = [
         {k: st[k] for k in ("offered_visitor_per_s", "persisted_per_s", "latency_ms", "procs")}
         for st in report.get("steps", [])

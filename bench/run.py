@@ -79,8 +79,17 @@ def loadgen(
 class SetUp(contextlib.ExitStack):
     """Nodes (and nginx) of one set-up; leaving the context stops them and drops the DB."""
 
-    def __init__(self, name: str, work: Path, nodes: int, pg: bool, agents: int) -> None:
+    def __init__(
+        self,
+        name: str,
+        work: Path,
+        nodes: int,
+        pg: bool,
+        agents: int,
+        launcher0: tuple[str, ...] = (),
+    ) -> None:
         super().__init__()
+        self.launcher0 = launcher0
         self.name, self.work, self.count, self.pg, self.agent_count = name, work, nodes, pg, agents
         self.nodes: list[servers.Node] = []
         self.nginx: servers.Nginx | None = None
@@ -107,6 +116,8 @@ class SetUp(contextlib.ExitStack):
         for i, port in enumerate(ports):
             data = self.work / f"node{i}"
             node = servers.Node(data, servers.node_env(data, extra), port=port)
+            if i == 0 and self.launcher0:
+                node.launcher = self.launcher0
             self.nodes.append(node)
             self.callback(node.stop)
             node.start()  # one at a time: the first migrates and bootstraps

@@ -80,6 +80,8 @@ class Node:
     env: dict[str, str]
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    # What runs the CLI: ``-m bastion``, or ``bench/nodeprobe.py PREFIX`` to profile it.
+    launcher: tuple[str, ...] = ("-m", "bastion")
 
     @property
     def base(self) -> str:
@@ -103,7 +105,7 @@ class Node:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 - the child owns it
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bastion", "serve", "--port", str(self.port)],
+            [sys.executable, *self.launcher, "serve", "--port", str(self.port)],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
