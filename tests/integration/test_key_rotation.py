@@ -27,6 +27,10 @@ LIFTED = {
     "BASTION_RL_MESSAGES": "100000/minute",
     "BASTION_RL_CONVERSATIONS_IP": "100000/hour",
     "BASTION_RL_WS_CONNECTS": "100000/minute",
+    # Each chatter sends every 10 ms once acked: past the per-socket frame bucket (20/s)
+    # as soon as the server answers quickly, and a refused frame is never acked.
+    "BASTION_WS_FRAMES_PER_S": "1000",
+    "BASTION_WS_FRAME_BURST": "1000",
 }
 
 
