@@ -302,6 +302,8 @@ def create_app(
     )
     app.add_middleware(Throttle, limiter=svc.limiter, trusted=settings.trusted_proxies)
     app.add_middleware(SecurityHeaders, hsts=settings.public_url.startswith("https://"))
+    # Outermost: the chat sockets skip the HTTP-only layers above (docs/performance.md).
+    app.add_middleware(ws_routes.WebSocketEdge)
     return app
 
 

@@ -106,6 +106,10 @@ class ClientSocket:
         self._inbox: Mailbox[tuple[str, dict[str, Any]]] = Mailbox(limits.queue_size)
         # Text frames to send; a (code, reason) tuple closes after what is queued before it.
         self._outbox: Mailbox[str | tuple[int, str] | None] = Mailbox(limits.queue_size + 1)
+        # The writer and the consumer run only while their mailbox has something in it:
+        # an idle socket holds no task but its reader (docs/performance.md, idle sockets).
+        self._writer_task: asyncio.Task[None] | None = None
+        self._consumer_task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._closing = False
         self._close_task: asyncio.Task[None] | None = None
@@ -132,11 +136,14 @@ class ClientSocket:
     async def send(self, frame: dict[str, Any]) -> None:
         if not self._closing:
             await self._outbox.put(json.dumps(frame, separators=(",", ":"), ensure_ascii=False))
+            self._start_writer()
 
     def post(self, channel: str, message: dict[str, Any]) -> None:
         """Called by the hub for every bus message on a followed channel."""
         try:
             self._inbox.put_nowait((channel, message))
+            if self._consumer_task is None:
+                self._consumer_task = asyncio.get_running_loop().create_task(self._consumer())
         except asyncio.QueueFull:
             if not self._closing:
                 log.info("ws_slow_consumer_closed")
@@ -145,21 +152,36 @@ class ClientSocket:
                     self._close_now(CLOSE_TRY_LATER, "too slow")
                 )
 
+    def _start_writer(self) -> None:
+        if self._writer_task is None:
+            self._writer_task = asyncio.get_running_loop().create_task(self._writer())
+
     async def _writer(self) -> None:
-        while True:
-            item = await self._outbox.get()
-            if item is None:
-                return
-            if isinstance(item, tuple):
-                await self._close_now(*item)
-                return
-            await self.ws.send_text(item)
+        """Send what is queued, in order; ends when the outbox is empty.
+
+        No await lies between the emptiness check and the end, so nothing queued meanwhile
+        is left behind. A send that fails means the peer is gone: the reader ends too.
+        """
+        try:
+            while len(self._outbox):
+                item = await self._outbox.get()
+                if item is None:
+                    return
+                if isinstance(item, tuple):
+                    await self._close_now(*item)
+                    return
+                await self.ws.send_text(item)
+        except Exception:  # noqa: BLE001 - a broken connection; the read loop sees it too
+            self._closing = True
+        finally:
+            self._writer_task = None
 
     async def _close(self, code: int, reason: str) -> None:
         """Close after the frames already queued (an error explaining why) are sent."""
         if not self._closing:
             self._closing = True
             await self._outbox.put((code, reason))
+            self._start_writer()
 
     async def _close_now(self, code: int, reason: str) -> None:
         self._closing = True
@@ -237,17 +259,23 @@ class ClientSocket:
                 await self.unwatch(frame["conversation"])
 
     async def _consumer(self) -> None:
-        while True:
-            channel, message = await self._inbox.get()
-            try:
-                if message.get("type") == "resync":
-                    await self._resync(channel)
-                else:
-                    await self._on_bus(message)
-            except DomainError:
-                continue
-            except Exception:
-                log.exception("ws_bus_message_failed", channel=channel.split(":", 1)[0])
+        """Handle bus messages in order; ends when the inbox is empty (as the writer)."""
+        try:
+            while len(self._inbox):
+                await self._consume(*(await self._inbox.get()))
+        finally:
+            self._consumer_task = None
+
+    async def _consume(self, channel: str, message: dict[str, Any]) -> None:
+        try:
+            if message.get("type") == "resync":
+                await self._resync(channel)
+            else:
+                await self._on_bus(message)
+        except DomainError:
+            return
+        except Exception:
+            log.exception("ws_bus_message_failed", channel=channel.split(":", 1)[0])
 
     async def _resync(self, channel: str) -> None:
         """The bus reconnected and may have lost messages on ``channel``: ask the database.
@@ -394,20 +422,22 @@ class ClientSocket:
         return False
 
     async def run(self) -> None:
-        writer = asyncio.create_task(self._writer())
-        consumer = asyncio.create_task(self._consumer())
         try:
             await self._read_loop()
         except WebSocketDisconnect:
             pass
         finally:
             self._closing = True
-            consumer.cancel()
-            with contextlib.suppress(asyncio.QueueFull):
-                self._outbox.put_nowait(None)
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(writer, 2)
-            writer.cancel()
+            if self._consumer_task is not None:
+                self._consumer_task.cancel()
+            writer = self._writer_task
+            if writer is not None:
+                # Let it send what is queued (an error explaining a close), then stop.
+                with contextlib.suppress(asyncio.QueueFull):
+                    self._outbox.put_nowait(None)
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(asyncio.shield(writer), 2)
+                writer.cancel()
             await self.hub.unfollow_all(self, self.channels)
             self.channels.clear()
             if self._on_close is not None:

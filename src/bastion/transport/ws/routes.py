@@ -5,19 +5,41 @@ before accepting.
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import Mapping
 
 from fastapi import APIRouter, WebSocket
 from fastapi.responses import JSONResponse
+from starlette.routing import websocket_session
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bastion.security.ratelimit import rate_limited_body
 from bastion.transport.context import SESSION_COOKIE, Services, ip_of, services
 from bastion.transport.origin import origin_is_own
 from bastion.transport.ws import codec
-from bastion.transport.ws.connection import ClientSocket
+from bastion.transport.ws.connection import ClientSocket, Handler
 from bastion.transport.ws.handlers import agent_handlers, release_agent, visitor_handlers
 
 router = APIRouter()
+
+# Each socket used to build its own table of handler closures (~1.6 KiB per idle socket);
+# the table depends only on the services, so one per process is shared.
+# (Services is an unhashable dataclass: keyed by id, checked against a weak reference.)
+_Tables = tuple[dict[str, Handler], dict[str, Handler]]
+_tables: dict[int, tuple[weakref.ref[Services], _Tables]] = {}
+
+
+def _handlers(svc: Services) -> _Tables:
+    held = _tables.get(id(svc))
+    if held is not None and held[0]() is svc:
+        return held[1]
+    tables = (
+        visitor_handlers(svc.visitors, svc.bans),
+        agent_handlers(svc.staff, svc.departments, svc.bans),
+    )
+    key = id(svc)
+    _tables[key] = (weakref.ref(svc, lambda _ref: _tables.pop(key, None)), tables)
+    return tables
 
 
 async def _refuse(ws: WebSocket, status: int, body: Mapping[str, object], retry_after: int) -> None:
@@ -65,7 +87,7 @@ async def visitor_socket(ws: WebSocket) -> None:
             hub=svc.hub,
             limits=svc.socket_limits,
             registry=codec.VISITOR_FRAMES,
-            handlers=visitor_handlers(svc.visitors, svc.bans),
+            handlers=_handlers(svc)[0],
             limiter=svc.limiter,
             ip=ip,
         )
@@ -87,7 +109,7 @@ async def agent_socket(ws: WebSocket) -> None:
             hub=svc.hub,
             limits=svc.socket_limits,
             registry=codec.AGENT_FRAMES,
-            handlers=agent_handlers(svc.staff, svc.departments, svc.bans),
+            handlers=_handlers(svc)[1],
             on_close=release_agent,
             limiter=svc.limiter,
             ip=ip,
@@ -105,3 +127,31 @@ async def agent_socket(ws: WebSocket) -> None:
 # open socket (docs/performance.md, idle sockets).
 router.add_websocket_route("/ws/visitor", visitor_socket)
 router.add_websocket_route("/ws/agent", agent_socket)
+
+
+class WebSocketEdge:
+    """Hands the two chat sockets straight to their endpoints, past the HTTP middlewares.
+
+    Every middleware between the server and an endpoint keeps a coroutine frame alive for
+    as long as the socket is open, and is resumed on every frame the socket receives. For
+    ``websocket`` scopes the security headers, the HTTP throttle and the body guard do
+    nothing (the endpoints check Origin, connection rates and caps themselves), and the
+    router has nothing to choose; so the outermost middleware sends these two paths to
+    their endpoints directly, with ``scope["app"]`` already set by the application.
+    Everything else passes through unchanged.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._routes: dict[str, ASGIApp] = {
+            "/ws/visitor": websocket_session(visitor_socket),
+            "/ws/agent": websocket_session(agent_socket),
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            endpoint = self._routes.get(scope["path"])
+            if endpoint is not None:
+                await endpoint(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
