@@ -43,7 +43,7 @@ from bastion.domain.permissions import Perm, allowed
 from bastion.domain.ports import Bus, Clock, DuplicateCommand, UnitOfWork, UnitOfWorkFactory
 from bastion.domain.principals import Principal, StaffPrincipal, VisitorPrincipal
 from bastion.domain.roles import resolve_permissions
-from bastion.domain.spam import SpamLimits, check_not_spam
+from bastion.domain.spam import Digests, RecentMessages, SpamLimits, check_not_spam
 from bastion.security.redaction import RedactionTimeout, redact, rules_from_config
 
 OPEN_STATES = (ConvState.WAITING, ConvState.ACTIVE)
@@ -145,6 +145,10 @@ class ChatService:
         self._limits = limits or ChatLimits()
         self._ids = ids
         self._access_window = timedelta(seconds=self._limits.access_after_close_s)
+        # The spam checks' view of each conversation's recent visitor messages, kept
+        # between messages while nothing else wrote to the conversation (spam.py).
+        self._digests = Digests()
+        self._recent = RecentMessages(self._limits.spam.history)
 
     # ---- idempotent command execution -------------------------------------------------
 
@@ -209,6 +213,12 @@ class ChatService:
         )
         await uow.events.add(event)
         uow.on_commit(conv_channel(conv.id), {"type": "event", "event": event_to_wire(event)})
+        sent = (
+            self._digests.sent(event.created_at, body)
+            if type_ is EventType.MSG and author_kind == "visitor" and body is not None
+            else None
+        )
+        uow.after_commit(lambda: self._recent.advance(conv.id, seq, sent))
         return event
 
     # ---- access checks ----------------------------------------------------------------
@@ -503,8 +513,14 @@ class ChatService:
     ) -> None:
         spam = self._limits.spam
         since = self._clock.now() - timedelta(seconds=spam.window_s)
-        recent = await uow.events.recent_bodies(conv.id, actor.visitor_id, since, spam.history)
-        check_not_spam(text, recent, spam)
+        recent = self._recent.get(conv.id, conv.last_seq)
+        if recent is None:
+            rows = await uow.events.recent_bodies(conv.id, actor.visitor_id, since, spam.history)
+            recent = [self._digests.sent(at, body) for at, body in reversed(rows)]
+            seen, at_seq = recent, conv.last_seq
+            # Kept only once this transaction commits: what it read is then committed too.
+            uow.after_commit(lambda: self._recent.fill(conv.id, at_seq, seen))
+        check_not_spam(text, recent, spam, self._digests, since)
 
     async def end_by_visitor(
         self, actor: VisitorPrincipal, command_id: str | None, conversation_id: str

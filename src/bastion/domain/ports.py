@@ -324,8 +324,8 @@ class EventRepo(Protocol):
     async def last_message(self, conversation_id: str) -> Event | None: ...
     async def recent_bodies(
         self, conversation_id: str, author_id: str, since: datetime, limit: int
-    ) -> list[str]:
-        """Bodies of the author's latest messages in the conversation since ``since``."""
+    ) -> list[tuple[datetime, str]]:
+        """(time, body) of the author's latest messages since ``since``, newest first."""
         ...
 
 
@@ -477,6 +477,9 @@ class UnitOfWork(Protocol):
     ) -> None: ...
     async def commit(self) -> None: ...
     def on_commit(self, channel: str, message: dict[str, Any]) -> None: ...
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the transaction has committed (never if it did not)."""
+        ...
 
 
 class UnitOfWorkFactory(Protocol):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -54,6 +54,51 @@ def email_hmac(cipher: VisitorCipher, email: str | None) -> str | None:
     return cipher.lookup_hmac("email", normalise_email(email))
 
 
+# ---- the message path's statements, built once ------------------------------------------
+# Building a Core statement and its cache key costs about as much CPU as running it on
+# SQLite (~55 µs each, docs/decisions/0008); the statements every message runs are built
+# here once, with bound parameters, and only executed per call.
+_WIDGET_BY_ID = select(t.widgets).where(t.widgets.c.id == bindparam("id"))
+_VISITOR_BY_ID = select(t.visitors).where(t.visitors.c.id == bindparam("id"))
+_CONVERSATION_BY_ID = select(t.conversations).where(t.conversations.c.id == bindparam("id"))
+_CONVERSATION_OWNER = select(t.conversations.c.visitor_id).where(
+    t.conversations.c.id == bindparam("id")
+)
+_NEXT_SEQ = (
+    update(t.conversations)
+    .where(t.conversations.c.id == bindparam("cid"))
+    .values(last_seq=t.conversations.c.last_seq + 1)
+    .returning(t.conversations.c.last_seq)
+)
+_INSERT_EVENT = insert(t.events)
+_EVENTS_AFTER = (
+    select(t.events)
+    .where(t.events.c.conversation_id == bindparam("cid"), t.events.c.seq > bindparam("after"))
+    .order_by(t.events.c.seq)
+    .limit(bindparam("lim"))
+)
+_RECENT_BODIES_AT = (
+    select(t.events.c.seq, t.events.c.body, t.events.c.created_at)
+    .where(
+        t.events.c.conversation_id == bindparam("cid"),
+        t.events.c.type == EventType.MSG.value,
+        t.events.c.author_id == bindparam("author"),
+        t.events.c.created_at >= bindparam("since"),
+    )
+    .order_by(t.events.c.seq.desc())
+    .limit(bindparam("lim"))
+)
+_COMMAND_RESULT = select(t.commands.c.result).where(
+    t.commands.c.principal == bindparam("principal"),
+    t.commands.c.command_id == bindparam("command_id"),
+)
+_INSERT_COMMAND = insert(t.commands)
+_ACCESS_UNTIL = select(t.conversation_access.c.until).where(
+    t.conversation_access.c.conversation_id == bindparam("cid"),
+    t.conversation_access.c.user_id == bindparam("uid"),
+)
+
+
 class _Repo:
     def __init__(self, conn: AsyncConnection) -> None:
         self._c = conn
@@ -72,7 +117,7 @@ class SqlWidgetRepo(_Repo):
         )
 
     async def get(self, widget_id: str) -> Widget | None:
-        row = (await self._c.execute(select(t.widgets).where(t.widgets.c.id == widget_id))).first()
+        row = (await self._c.execute(_WIDGET_BY_ID, {"id": widget_id})).first()
         return self._row(row) if row else None
 
     async def list_all(self) -> list[Widget]:
@@ -114,9 +159,7 @@ class SqlVisitorRepo(_Repo):
         self._cipher = cipher
 
     async def get(self, visitor_id: str) -> Visitor | None:
-        row = (
-            await self._c.execute(select(t.visitors).where(t.visitors.c.id == visitor_id))
-        ).first()
+        row = (await self._c.execute(_VISITOR_BY_ID, {"id": visitor_id})).first()
         if row is None:
             return None
         fields = await self._cipher.unseal(row.id, row.fields, f"visitors:{row.id}:fields")
@@ -462,11 +505,7 @@ class SqlConversationRepo(_Repo):
         )
 
     async def get(self, conversation_id: str) -> Conversation | None:
-        row = (
-            await self._c.execute(
-                select(t.conversations).where(t.conversations.c.id == conversation_id)
-            )
-        ).first()
+        row = (await self._c.execute(_CONVERSATION_BY_ID, {"id": conversation_id})).first()
         if row is None:
             return None
         self._cipher.owners.remember_owner(row.id, row.visitor_id)
@@ -490,12 +529,7 @@ class SqlConversationRepo(_Repo):
     async def next_seq(self, conversation_id: str) -> int:
         # UPDATE … RETURNING takes the row lock on PostgreSQL, so concurrent writers to one
         # conversation queue up here and every seq is used exactly once.
-        result = await self._c.execute(
-            update(t.conversations)
-            .where(t.conversations.c.id == conversation_id)
-            .values(last_seq=t.conversations.c.last_seq + 1)
-            .returning(t.conversations.c.last_seq)
-        )
+        result = await self._c.execute(_NEXT_SEQ, {"cid": conversation_id})
         return int(result.scalar_one())
 
     async def transition(
@@ -672,11 +706,7 @@ class SqlEventRepo(_Repo):
         owner = self._cipher.owners.owner(conversation_id)
         if owner is None:
             owner = (
-                await self._c.execute(
-                    select(t.conversations.c.visitor_id).where(
-                        t.conversations.c.id == conversation_id
-                    )
-                )
+                await self._c.execute(_CONVERSATION_OWNER, {"id": conversation_id})
             ).scalar_one()
             self._cipher.owners.remember_owner(conversation_id, owner)
         return owner
@@ -702,26 +732,26 @@ class SqlEventRepo(_Repo):
         owner = await self._owner(event.conversation_id)
         ad = f"events:{event.conversation_id}:{event.seq}"
         await self._c.execute(
-            insert(t.events).values(
-                conversation_id=event.conversation_id,
-                seq=event.seq,
-                type=event.type.value,
-                author_kind=event.author_kind,
-                author_id=event.author_id,
-                author_name=await self._cipher.seal(owner, event.author_name, ad + ":author_name"),
-                body=await self._cipher.seal(owner, event.body, ad + ":body"),
-                data=await self._cipher.seal(owner, json.dumps(event.data), ad + ":data"),
-                public_id=event.public_id,
-                created_at=event.created_at,
-            )
+            _INSERT_EVENT,
+            {
+                "conversation_id": event.conversation_id,
+                "seq": event.seq,
+                "type": event.type.value,
+                "author_kind": event.author_kind,
+                "author_id": event.author_id,
+                "author_name": await self._cipher.seal(
+                    owner, event.author_name, ad + ":author_name"
+                ),
+                "body": await self._cipher.seal(owner, event.body, ad + ":body"),
+                "data": await self._cipher.seal(owner, json.dumps(event.data), ad + ":data"),
+                "public_id": event.public_id,
+                "created_at": event.created_at,
+            },
         )
 
     async def after(self, conversation_id: str, after_seq: int, limit: int) -> list[Event]:
         rows = await self._c.execute(
-            select(t.events)
-            .where(t.events.c.conversation_id == conversation_id, t.events.c.seq > after_seq)
-            .order_by(t.events.c.seq)
-            .limit(limit)
+            _EVENTS_AFTER, {"cid": conversation_id, "after": after_seq, "lim": limit}
         )
         return [await self._row(r) for r in rows]
 
@@ -741,17 +771,10 @@ class SqlEventRepo(_Repo):
 
     async def recent_bodies(
         self, conversation_id: str, author_id: str, since: datetime, limit: int
-    ) -> list[str]:
+    ) -> list[tuple[datetime, str]]:
         rows = await self._c.execute(
-            select(t.events.c.seq, t.events.c.body)
-            .where(
-                t.events.c.conversation_id == conversation_id,
-                t.events.c.type == EventType.MSG.value,
-                t.events.c.author_id == author_id,
-                t.events.c.created_at >= since,
-            )
-            .order_by(t.events.c.seq.desc())
-            .limit(limit)
+            _RECENT_BODIES_AT,
+            {"cid": conversation_id, "author": author_id, "since": since, "lim": limit},
         )
         # Bodies are sealed at rest: open them with the same row binding as _row.
         owner = await self._owner(conversation_id)
@@ -760,7 +783,7 @@ class SqlEventRepo(_Repo):
             ad = f"events:{conversation_id}:{r.seq}"
             body = await self._cipher.unseal(owner, r.body, ad + ":body")
             if body is not None:
-                bodies.append(body)
+                bodies.append((_utc(r.created_at), body))
         return bodies
 
 
@@ -768,9 +791,7 @@ class SqlCommandRepo(_Repo):
     async def get(self, principal_key: str, command_id: str) -> dict[str, Any] | None:
         row = (
             await self._c.execute(
-                select(t.commands.c.result).where(
-                    t.commands.c.principal == principal_key, t.commands.c.command_id == command_id
-                )
+                _COMMAND_RESULT, {"principal": principal_key, "command_id": command_id}
             )
         ).first()
         return dict(json.loads(row.result)) if row else None
@@ -781,12 +802,13 @@ class SqlCommandRepo(_Repo):
         # On a duplicate the whole transaction is abandoned by the caller, so no savepoint.
         try:
             await self._c.execute(
-                insert(t.commands).values(
-                    principal=principal_key,
-                    command_id=command_id,
-                    result=json.dumps(result),
-                    created_at=at,
-                )
+                _INSERT_COMMAND,
+                {
+                    "principal": principal_key,
+                    "command_id": command_id,
+                    "result": json.dumps(result),
+                    "created_at": at,
+                },
             )
         except IntegrityError:
             raise DuplicateCommand from None
@@ -973,11 +995,8 @@ class SqlConversationAccessRepo(_Repo):
         )
 
     async def until(self, conversation_id: str, user_id: str) -> tuple[bool, datetime | None]:
-        c = t.conversation_access.c
         row = (
-            await self._c.execute(
-                select(c.until).where(c.conversation_id == conversation_id, c.user_id == user_id)
-            )
+            await self._c.execute(_ACCESS_UNTIL, {"cid": conversation_id, "uid": user_id})
         ).first()
         if row is None:
             return False, None

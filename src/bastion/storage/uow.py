@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 
@@ -76,6 +77,7 @@ class SqlUnitOfWork:
         self._staff_cache = staff_cache or StaffKeyCache()
         self._write = write
         self._outbox: list[tuple[str, dict[str, Any]]] = []
+        self._after: list[Callable[[], None]] = []
         self._committed = False
         self._stack: contextlib.AsyncExitStack | None = None
         self._unit: WriteUnit | None = None
@@ -132,6 +134,8 @@ class SqlUnitOfWork:
         await self._stack.aclose()
         await self._settle_blobs()
         if self._committed:
+            for callback in self._after:
+                callback()
             await self._flush_outbox()
 
     async def commit(self) -> None:
@@ -146,6 +150,9 @@ class SqlUnitOfWork:
 
     def on_commit(self, channel: str, message: dict[str, Any]) -> None:
         self._outbox.append((channel, message))
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self._after.append(callback)
 
     async def _settle_blobs(self) -> None:
         if self._store is None:

@@ -128,3 +128,21 @@ async def test_a_ban_nobody_announced_holds_within_the_cache_time(world: World) 
     world.clock.advance(seconds=BAN_CACHE_S)
     with pytest.raises(Unavailable):
         await quiet.check_allowed(ip="198.51.100.7")
+
+
+async def test_spam_counts_messages_sent_through_another_node(world: World) -> None:
+    """Each node keeps a conversation's recent messages between checks; a message written
+    by another node moves the conversation's seq on, so the copy is read again."""
+    from bastion.domain.conversations import ChatService
+    from bastion.domain.errors import DuplicateMessage
+
+    node_a = world.svc.chat
+    node_b = ChatService(node_a._uow, world.clock, world.bus, limits=node_a._limits)
+    visitor = await world.visitor()
+    conv = await world.start(visitor)
+    await node_a.send_message(visitor, None, conv, "buy now")
+    await node_a.send_message(visitor, None, conv, "Buy  NOW")  # node A keeps both
+    await node_b.send_message(visitor, None, conv, "buy now")
+    with pytest.raises(DuplicateMessage):
+        await node_a.send_message(visitor, None, conv, "buy now")
+    await node_a.send_message(visitor, None, conv, "something else")
