@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -66,7 +67,10 @@ class Socket:
                         cb(frame)
                         continue
                 if self.on_event is not None:
-                    self.on_event(frame)
+                    try:
+                        self.on_event(frame)
+                    except Exception as err:  # a bug in a callback must not end the reader
+                        print(f"[wsproto] on_event failed: {err!r}", file=sys.stderr)
         except websockets.ConnectionClosed:
             pass
         finally:
