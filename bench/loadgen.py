@@ -296,6 +296,7 @@ class Load:
         await asyncio.sleep(min(1.0, seconds / 4))
         self.win = Window()
         before = procstat.snapshot(self._pids())
+        ticks = procstat.machine_ticks()
         t0 = time.monotonic()
         await asyncio.sleep(seconds)
         took = time.monotonic() - t0
@@ -303,6 +304,7 @@ class Load:
         report = win.report(took)
         report["offered_visitor_per_s"] = rate
         report["procs"] = procstat.diff(before, procstat.snapshot(self._pids()), took)
+        report["machine_busy_pct"] = procstat.machine_busy_pct(ticks, procstat.machine_ticks())
         report["load_average"] = procstat.load_average()
         return report
 

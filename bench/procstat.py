@@ -73,6 +73,23 @@ def diff(
     return out
 
 
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine, all cores, from /proc/stat."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def machine_busy_pct(before: tuple[int, int], after: tuple[int, int]) -> float | None:
+    """Share of all cores busy between two ``machine_ticks`` (PostgreSQL, Redis, nginx,
+    the load generator and the nodes alike), as % of the whole machine."""
+    total = after[1] - before[1]
+    return round(100 * (after[0] - before[0]) / total, 1) if total > 0 else None
+
+
 def raise_fd_limit(want: int = 65536) -> int:
     """Raise this process's RLIMIT_NOFILE soft limit as far as the hard limit allows."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

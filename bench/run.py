@@ -40,7 +40,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     # seconds behind at any load; see docs/performance.md).
     "short": {"visitors": 100, "agents": 20, "step_seconds": 4, "idle": 300, "idle_s": 25,
               "max_p99_ms": 10000,
-              "steps": "20,40,80,160,320,640,1000,2000,3000"},
+              "steps": "20,40,80,160,320,480,640,1000,2000,3000"},
     "full": {"visitors": 200, "agents": 40, "step_seconds": 8, "idle": 3000, "idle_s": 75,
              "max_p99_ms": 10000,
              "steps": "10,20,40,60,80,120,160,240,320,640,1000,2000,3000"},
