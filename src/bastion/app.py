@@ -203,6 +203,7 @@ def build_services(
         outbox=background,
         demo=demo,
     )
+    svc.on_start.append(uow.listen)
     register_jobs(svc, clock)
     return svc
 
@@ -250,6 +251,8 @@ def create_app(
             await svc.bus.start()
         if isinstance(svc.hub.presence, RedisPresence):
             await svc.hub.presence.start()
+        for hook in svc.on_start:
+            await hook()
         if settings.jobs_enabled:
             svc.jobs.start()
         try:

@@ -11,6 +11,9 @@ STAFF_CHANNEL = "staff"
 # Every node's visitor sockets follow it, so a ban closes the sockets it covers at once.
 # Bans are rare: one shared channel costs nothing and reaches sockets of banned ranges.
 BANS_CHANNEL = "bans"
+# Every node's unit-of-work factory listens: an erased visitor's data key leaves every
+# node's key cache, not only the memory of the node that ran the erasure.
+ERASURES_CHANNEL = "erasures"
 
 
 def sessions_ended_notice(user_ids: list[str]) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from typing import Any
 
 from bastion.domain.auth import audit_entry
 from bastion.domain.errors import Forbidden, InvalidInput, NotFound
-from bastion.domain.events import iso, visitor_channel
+from bastion.domain.events import ERASURES_CHANNEL, iso, visitor_channel
 from bastion.domain.models import Event
 from bastion.domain.permissions import Perm, allowed
 from bastion.domain.ports import Clock, ErasureLedger, Scrubber, UnitOfWork, UnitOfWorkFactory
@@ -223,8 +223,10 @@ class PrivacyService:
                 )
                 for kind, n in (await uow.people.erase(visitor_id)).items():
                     totals[kind] = totals.get(kind, 0) + n
-                # Open sockets of this visitor, on any node, end after the commit.
+                # Open sockets of this visitor, on any node, end after the commit, and
+                # every node drops the visitor's data key from its key cache.
                 uow.on_commit(visitor_channel(visitor_id), {"type": "erased"})
+                uow.on_commit(ERASURES_CHANNEL, {"type": "erased", "visitor": visitor_id})
             await uow.audit.add(
                 audit_entry(
                     now,

@@ -67,6 +67,12 @@ class KeyCache:
     def forget(self, visitor_id: str) -> None:
         self._keys.pop(visitor_id, None)
 
+    def clear(self) -> None:
+        self._keys.clear()
+
+    def __contains__(self, visitor_id: str) -> bool:
+        return visitor_id in self._keys
+
 
 class VisitorCipher:
     """Seals and unseals one transaction's values under their visitor's data key."""

@@ -11,6 +11,7 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 
 from bastion.domain import ports
+from bastion.domain.events import ERASURES_CHANNEL
 from bastion.domain.ports import Bus, DuplicateCommand, UnitOfWork
 from bastion.storage import repositories as r
 from bastion.storage.auth_repos import SqlEmailCodeRepo, SqlPasswordResetRepo
@@ -196,6 +197,17 @@ class SqlUnitOfWorkFactory:
         self._cache = KeyCache()
         self._store = store
         self._staff_cache = StaffKeyCache()
+
+    async def listen(self) -> None:
+        """Follow erasures announced by any node (call once the bus is started)."""
+        await self._bus.subscribe(ERASURES_CHANNEL, self._on_erasure)
+
+    async def _on_erasure(self, _channel: str, message: dict[str, Any]) -> None:
+        if message.get("type") == "erased":
+            self._cache.forget(str(message.get("visitor")))
+        elif message.get("type") == "resync":
+            # The bus was down and may have lost an erasure: keep no key from before.
+            self._cache.clear()
 
     def __call__(self, *, write: bool = True) -> SqlUnitOfWork:
         return SqlUnitOfWork(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from starlette.requests import HTTPConnection
@@ -65,6 +66,8 @@ class Services:
     password_reset: PasswordResetService
     email_otp: EmailOtpService
     outbox: BackgroundMailer | None  # reset mails being delivered (drained at shutdown)
+    # Run by the server once the bus is started (before the first request).
+    on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     demo: bool = False
 
 

@@ -180,3 +180,27 @@ async def test_email_lookup_column_is_a_keyed_hash_and_is_backfilled(world: Worl
             await conn.execute(select(t.visitors.c.email_hmac).where(t.visitors.c.id == vid))
         ).scalar_one()
     assert again == digest
+
+
+async def test_erasure_empties_every_nodes_key_cache(world: World) -> None:
+    """Crypto-shredding must not leave the key in another node's memory: the erasure is
+    announced to every node's unit-of-work factory, which drops the visitor's data key
+    (and, after a bus outage that may have lost such a message, every key)."""
+    from bastion.storage.uow import SqlUnitOfWorkFactory
+
+    admin = await world.staff("admin@example.com", Role.ADMIN)
+    vid, _ = await person(world, EMAIL, "tulips")
+    other_vid, _ = await person(world, "someone.else@example.com", "cactus")
+    keys = world.svc.bans._uow._keys  # the node's KEK holder
+    other_node = SqlUnitOfWorkFactory(world.svc.db, world.bus, keys)
+    await other_node.listen()
+    for visitor_id in (vid, other_vid):  # the other node reads both people's messages
+        async with other_node(write=False) as uow:
+            assert await uow.visitors.get(visitor_id) is not None
+    assert vid in other_node._cache and other_vid in other_node._cache
+
+    await world.svc.privacy.erase_person(admin, EMAIL, "the customer asked")
+    assert vid not in other_node._cache
+    assert other_vid in other_node._cache
+    await world.bus.publish("erasures", {"type": "resync"})
+    assert other_vid not in other_node._cache
