@@ -140,6 +140,8 @@ class ClientSocket:
 
     def post(self, channel: str, message: dict[str, Any]) -> None:
         """Called by the hub for every bus message on a followed channel."""
+        if self._closing:
+            return  # nothing more is sent; do not start a consumer for a closing socket
         try:
             self._inbox.put_nowait((channel, message))
             if self._consumer_task is None:
