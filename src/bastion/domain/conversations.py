@@ -18,6 +18,7 @@ from bastion.domain.auth import audit_entry
 from bastion.domain.errors import (
     AtCapacity,
     ConsentRequired,
+    DomainError,
     Forbidden,
     InvalidInput,
     InvalidState,
@@ -163,14 +164,27 @@ class ChatService:
         A command id seen before returns the recorded result and changes nothing. Two
         concurrent deliveries of one id race on the commands table's primary key; the
         loser rolls back and returns the winner's result.
+
+        Replays are rare, so the first attempt does not look the id up first (one read less
+        per command): a replay is caught by the record's primary key when it is written,
+        and rolled back; a replay whose step now fails (its conversation has closed since,
+        say) is answered from the record too. Only then is the record read.
         """
-        for _attempt in range(2):
+        for attempt in range(2):
             async with self._uow() as uow:
-                if command_id is not None:
+                if command_id is not None and attempt > 0:
                     cached = await uow.commands.get(actor.key, command_id)
                     if cached is not None:
                         return cached
-                result = await step(uow)
+                try:
+                    result = await step(uow)
+                except DomainError:
+                    if command_id is None or attempt > 0:
+                        raise
+                    cached = await self._recorded(uow, actor, command_id)
+                    if cached is not None:
+                        return cached
+                    raise
                 if command_id is not None:
                     # The record keeps ids and seqs, never message text: it is not sealed
                     # per visitor like events are. A replay's client gets the text as a msg.
@@ -184,6 +198,19 @@ class ChatService:
                     await uow.commit()
                 return result
         raise InvalidState("command could not be applied, retry")
+
+    async def _recorded(
+        self, uow: UnitOfWork, actor: Principal, command_id: str
+    ) -> dict[str, Any] | None:
+        """The recorded result of ``command_id``: read in the failed step's transaction (it
+        sees a record still in its commit group), or in a fresh one if that one can no
+        longer read (a database error aborted it).
+        """
+        try:
+            return await uow.commands.get(actor.key, command_id)
+        except Exception:  # noqa: BLE001 - see the docstring
+            async with self._uow(write=False) as fresh:
+                return await fresh.commands.get(actor.key, command_id)
 
     async def _append(
         self,

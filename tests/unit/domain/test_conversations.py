@@ -247,3 +247,23 @@ async def test_rating_and_queue_positions(world: World) -> None:
     c3 = await world.start(v3)
     with pytest.raises(Forbidden):
         await chat.close(agent, None, c3)  # an agent accepts before closing
+
+
+async def test_a_replay_is_answered_from_its_record_even_when_it_could_not_run_now(
+    world: World,
+) -> None:
+    """The first attempt does not read the command record: a replay is caught when its
+    record is written (and rolled back), or, if its step now fails, answered from the
+    record all the same."""
+    chat = world.svc.chat
+    visitor = await world.visitor()
+    conv = await world.start(visitor)
+    first = await chat.send_message(visitor, "cmd-late", conv, "sent before the end")
+    ended = await chat.end_by_visitor(visitor, "cmd-end", conv)
+    # The conversation is closed now: a new message is refused, a replay is not.
+    assert await chat.send_message(visitor, "cmd-late", conv, "sent before the end") == first
+    assert await chat.end_by_visitor(visitor, "cmd-end", conv) == ended
+    with pytest.raises(InvalidState):
+        await chat.send_message(visitor, "cmd-new", conv, "too late")
+    frames, _ = await chat.events_after(visitor, conv, 0)
+    assert [f["message"]["body"] for f in frames if f["t"] == "msg"] == ["sent before the end"]
