@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bastion.domain.auth import audit_entry
@@ -26,6 +26,7 @@ from bastion.domain.errors import (
 )
 from bastion.domain.events import (
     STAFF_CHANNEL,
+    WIDGETS_CHANNEL,
     conv_channel,
     event_to_wire,
     iso,
@@ -45,7 +46,7 @@ from bastion.domain.ports import Bus, Clock, DuplicateCommand, UnitOfWork, UnitO
 from bastion.domain.principals import Principal, StaffPrincipal, VisitorPrincipal
 from bastion.domain.roles import resolve_permissions
 from bastion.domain.spam import Digests, RecentMessages, SpamLimits, check_not_spam
-from bastion.security.redaction import RedactionTimeout, redact, rules_from_config
+from bastion.security.redaction import RedactionTimeout, Rules, redact, rules_from_config
 
 OPEN_STATES = (ConvState.WAITING, ConvState.ACTIVE)
 DEFAULT_WAIT_S = 40
@@ -81,14 +82,17 @@ def check_body(body: str, limits: ChatLimits) -> str:
     return text
 
 
-async def do_redact(uow: UnitOfWork, widget_id: str, text: str) -> tuple[str, bool]:
+# How long a node trusts its copy of a widget's redaction rules when no bus message says
+# the widget changed (a lost message, or a change made by a process with no shared bus).
+RULES_CACHE_S = 10
+
+
+def apply_redaction(rules: Rules, text: str) -> tuple[str, bool]:
     """``text`` with card numbers and the widget's configured patterns masked.
 
     Runs before anything is stored or published, so the original reaches neither the
     database, the bus, the other side nor the logs. Returns (text, whether it changed).
     """
-    widget = await uow.widgets.get(widget_id)
-    rules = rules_from_config(widget.config.get("redaction_patterns") if widget else None)
     try:
         result = redact(text, rules)
     except RedactionTimeout:
@@ -150,6 +154,40 @@ class ChatService:
         # between messages while nothing else wrote to the conversation (spam.py).
         self._digests = Digests()
         self._recent = RecentMessages(self._limits.spam.history)
+        # Each widget's redaction rules, kept until the widget changes (WIDGETS_CHANNEL)
+        # or RULES_CACHE_S has passed: every message needs them.
+        self._rules: dict[str, tuple[datetime, Rules]] = {}
+        self._rules_generation = 0
+        self._rules_listening = False
+
+    # ---- redaction ---------------------------------------------------------------------
+
+    async def _redact(self, uow: UnitOfWork, widget_id: str, text: str) -> tuple[str, bool]:
+        return apply_redaction(await self._rules_for(uow, widget_id), text)
+
+    async def _rules_for(self, uow: UnitOfWork, widget_id: str) -> Rules:
+        if not self._rules_listening:
+            await self._bus.subscribe(WIDGETS_CHANNEL, self._on_widget_changed)
+            self._rules_listening = True
+        now = self._clock.now()
+        held = self._rules.get(widget_id)
+        if held is not None and now < held[0]:
+            return held[1]
+        widget = await uow.widgets.get(widget_id)
+        rules = rules_from_config(widget.config.get("redaction_patterns") if widget else None)
+        generation = self._rules_generation
+
+        def keep() -> None:  # only what committed, and only if no change was announced since
+            if generation == self._rules_generation:
+                self._rules[widget_id] = (now + timedelta(seconds=RULES_CACHE_S), rules)
+
+        uow.after_commit(keep)
+        return rules
+
+    async def _on_widget_changed(self, _channel: str, _message: dict[str, Any]) -> None:
+        # A widget changed, or "resync" after a bus outage (messages may have been lost).
+        self._rules.clear()
+        self._rules_generation += 1
 
     # ---- idempotent command execution -------------------------------------------------
 
@@ -391,7 +429,7 @@ class ChatService:
             seq = event.seq
             extra: dict[str, Any] = {}
             if body is not None:
-                stored, changed = await do_redact(uow, widget.id, body)
+                stored, changed = await self._redact(uow, widget.id, body)
                 extra = redaction_ack({}, stored, changed)
                 msg = await self._append(
                     uow,
@@ -517,7 +555,7 @@ class ChatService:
                 visitor = await uow.visitors.get(actor.visitor_id)
                 kind, author_id = "visitor", actor.visitor_id
                 name = visitor.name if visitor else None
-            stored, changed = await do_redact(uow, conv.widget_id, text)
+            stored, changed = await self._redact(uow, conv.widget_id, text)
             if isinstance(actor, VisitorPrincipal):
                 # Compared with stored (redacted) bodies, so compare the redacted form.
                 await self._check_spam(uow, conv, actor, stored)
@@ -579,7 +617,7 @@ class ChatService:
                 raise InvalidState("a waiting conversation cannot be rated")
             stored = comment
             if comment is not None:
-                stored, _ = await do_redact(uow, conv.widget_id, comment)
+                stored, _ = await self._redact(uow, conv.widget_id, comment)
             await uow.conversations.set_rating(conv.id, score, stored)
             event = await self._append(
                 uow,
@@ -664,7 +702,7 @@ class ChatService:
 
         async def step(uow: UnitOfWork) -> dict[str, Any]:
             conv = await self._load(uow, actor, conversation_id)
-            stored, changed = await do_redact(uow, conv.widget_id, text)
+            stored, changed = await self._redact(uow, conv.widget_id, text)
             event = await self._append(
                 uow,
                 conv,

@@ -14,6 +14,12 @@ BANS_CHANNEL = "bans"
 # Every node's unit-of-work factory listens: an erased visitor's data key leaves every
 # node's key cache, not only the memory of the node that ran the erasure.
 ERASURES_CHANNEL = "erasures"
+# A widget's settings changed: nodes drop what they keep of them (redaction rules).
+WIDGETS_CHANNEL = "widgets"
+
+
+def widget_notice(widget_id: str) -> dict[str, str]:
+    return {"type": "widget", "widget": widget_id}
 
 
 def sessions_ended_notice(user_ids: list[str]) -> dict[str, Any]:

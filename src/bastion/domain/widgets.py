@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bastion.domain.errors import Forbidden, InvalidInput, NotFound
+from bastion.domain.events import WIDGETS_CHANNEL, widget_notice
 from bastion.domain.ids import IdFactory, new_id
 from bastion.domain.models import AuditEntry, Widget
 from bastion.domain.permissions import Perm, allowed
@@ -149,6 +150,7 @@ class WidgetService:
                 department_id=widget.department_id,
             )
             await uow.widgets.update(updated)
+            uow.on_commit(WIDGETS_CHANNEL, widget_notice(widget.id))
             await uow.commit()
         return updated
 
@@ -174,6 +176,7 @@ class WidgetService:
                 department_id=widget.department_id,
             )
             await uow.widgets.update(updated)
+            uow.on_commit(WIDGETS_CHANNEL, widget_notice(widget.id))
             await uow.audit.add(
                 AuditEntry(
                     at=self._clock.now(),
@@ -212,6 +215,7 @@ class WidgetService:
                 created_at=widget.created_at,
             )
             await uow.widgets.update(updated)
+            uow.on_commit(WIDGETS_CHANNEL, widget_notice(widget.id))
             await uow.audit.add(
                 AuditEntry(
                     at=self._clock.now(),

@@ -82,3 +82,29 @@ async def test_a_pattern_past_its_time_budget_refuses_the_message(world: World) 
     assert "aaa" not in err.value.message
     frames, _ = await world.svc.chat.events_after(visitor, conv, 0)
     assert [f["t"] for f in frames] == ["conv.state"]
+
+
+async def test_a_pattern_change_reaches_every_node_at_once_and_a_deaf_one_within_seconds(
+    world: World,
+) -> None:
+    """Nodes keep each widget's rules between messages; the change is announced on the bus
+    (every node drops its copy), and a node that missed it re-reads within RULES_CACHE_S."""
+    from bastion.bus.memory import MemoryBus
+    from bastion.domain.conversations import RULES_CACHE_S, ChatService
+
+    first = world.svc.chat
+    other = ChatService(first._uow, world.clock, world.bus, limits=first._limits)
+    deaf = ChatService(first._uow, world.clock, MemoryBus(), limits=first._limits)
+    visitor = await world.visitor()
+    conv = await world.start(visitor)
+    text = "kodas 38703181745"
+    for node in (other, deaf):  # both keep "no patterns" for this widget
+        assert "body" not in await node.send_message(visitor, None, conv, text + " a")
+    patterns = [{"name": "lt_code", "regex": r"\b[3-6]\d{10}\b"}]
+    await world.svc.widgets.set_redaction_patterns(None, world.widget_id, patterns)
+    sent = await other.send_message(visitor, None, conv, text + " b")
+    assert sent["body"] == "kodas [lt_code redacted] b"
+    assert "body" not in await deaf.send_message(visitor, None, conv, text + " c")
+    world.clock.advance(seconds=RULES_CACHE_S)
+    sent = await deaf.send_message(visitor, None, conv, text + " d")
+    assert sent["body"] == "kodas [lt_code redacted] d"
