@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import datetime, timedelta
-from typing import Any
 
+from bastion.domain.copies import AnnouncedCopies
 from bastion.domain.errors import Forbidden, InvalidInput, NotFound, Unavailable
 from bastion.domain.events import BANS_CHANNEL
 from bastion.domain.ids import IdFactory, new_id
@@ -118,12 +118,8 @@ class BanService:
         self._uow = uow
         self._clock = clock
         self._ids = ids
-        self._bus = bus
-        self._cache_for = timedelta(seconds=cache_s)
-        self._active: list[Ban] | None = None
-        self._fresh_until: datetime | None = None
-        self._generation = 0  # bumped by every reason to drop the copy
-        self._listening = False
+        # One copy: every ban in force (a ban or a lift on any node drops it).
+        self._copy: AnnouncedCopies[list[Ban]] = AnnouncedCopies(bus, BANS_CHANNEL, cache_s)
 
     async def ban(
         self,
@@ -162,7 +158,7 @@ class BanService:
             await uow.audit.add(_audit(now, "ban.create", actor, ban, why))
             uow.on_commit(BANS_CHANNEL, ban_notice(ban))
             await uow.commit()
-        self._forget()
+        self._copy.forget()
         return ban
 
     async def lift(self, actor: StaffPrincipal, ban_id: str) -> None:
@@ -176,7 +172,7 @@ class BanService:
             await uow.audit.add(_audit(now, "ban.lift", actor, ban, None))
             uow.on_commit(BANS_CHANNEL, lift_notice(ban))
             await uow.commit()
-        self._forget()
+        self._copy.forget()
 
     async def list_active(self, actor: StaffPrincipal) -> list[Ban]:
         check_may_ban(actor)
@@ -186,32 +182,13 @@ class BanService:
     async def check_allowed(self, *, visitor_id: str | None = None, ip: str | None = None) -> None:
         """Raise :class:`Unavailable` when an active ban covers the visitor or the address."""
         now = self._clock.now()
-        bans = await self._current(now)
+        bans = await self._copy.get("active", now, lambda: self._in_force(now))
         if any(b.expires_at > now and ban_matches(b, visitor_id, ip) for b in bans):
             raise Unavailable(UNAVAILABLE)
 
-    async def _current(self, now: datetime) -> list[Ban]:
-        if not self._listening and self._bus is not None:
-            await self._bus.subscribe(BANS_CHANNEL, self._on_notice)
-            self._listening = True
-        if self._active is None or self._fresh_until is None or now >= self._fresh_until:
-            self._forget()
-            generation = self._generation
-            async with self._uow(write=False) as uow:
-                active = await uow.bans.all_active(now)
-            if generation == self._generation:
-                # Nothing was announced while reading: the copy may be kept.
-                self._active, self._fresh_until = active, now + self._cache_for
-            return active
-        return self._active
-
-    def _forget(self) -> None:
-        self._active, self._fresh_until = None, None
-        self._generation += 1
-
-    async def _on_notice(self, _channel: str, _message: dict[str, Any]) -> None:
-        # A ban, a lift, or "resync" after the bus reconnected (messages may be lost).
-        self._forget()
+    async def _in_force(self, now: datetime) -> list[Ban]:
+        async with self._uow(write=False) as uow:
+            return await uow.bans.all_active(now)
 
 
 def _audit(

@@ -11,10 +11,11 @@ from __future__ import annotations
 import statistics
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from bastion.domain.auth import audit_entry
+from bastion.domain.copies import AnnouncedCopies
 from bastion.domain.errors import (
     AtCapacity,
     ConsentRequired,
@@ -156,9 +157,7 @@ class ChatService:
         self._recent = RecentMessages(self._limits.spam.history)
         # Each widget's redaction rules, kept until the widget changes (WIDGETS_CHANNEL)
         # or RULES_CACHE_S has passed: every message needs them.
-        self._rules: dict[str, tuple[datetime, Rules]] = {}
-        self._rules_generation = 0
-        self._rules_listening = False
+        self._rules: AnnouncedCopies[Rules] = AnnouncedCopies(bus, WIDGETS_CHANNEL, RULES_CACHE_S)
 
     # ---- redaction ---------------------------------------------------------------------
 
@@ -166,28 +165,13 @@ class ChatService:
         return apply_redaction(await self._rules_for(uow, widget_id), text)
 
     async def _rules_for(self, uow: UnitOfWork, widget_id: str) -> Rules:
-        if not self._rules_listening:
-            await self._bus.subscribe(WIDGETS_CHANNEL, self._on_widget_changed)
-            self._rules_listening = True
-        now = self._clock.now()
-        held = self._rules.get(widget_id)
-        if held is not None and now < held[0]:
-            return held[1]
-        widget = await uow.widgets.get(widget_id)
-        rules = rules_from_config(widget.config.get("redaction_patterns") if widget else None)
-        generation = self._rules_generation
+        async def load() -> Rules:
+            widget = await uow.widgets.get(widget_id)
+            return rules_from_config(widget.config.get("redaction_patterns") if widget else None)
 
-        def keep() -> None:  # only what committed, and only if no change was announced since
-            if generation == self._rules_generation:
-                self._rules[widget_id] = (now + timedelta(seconds=RULES_CACHE_S), rules)
-
-        uow.after_commit(keep)
-        return rules
-
-    async def _on_widget_changed(self, _channel: str, _message: dict[str, Any]) -> None:
-        # A widget changed, or "resync" after a bus outage (messages may have been lost).
-        self._rules.clear()
-        self._rules_generation += 1
+        # Kept only once this transaction commits (it may see another unit's uncommitted
+        # change of the widget in the same SQLite commit group).
+        return await self._rules.get(widget_id, self._clock.now(), load, defer=uow.after_commit)
 
     # ---- idempotent command execution -------------------------------------------------
 
