@@ -21,12 +21,13 @@ from bastion.domain.errors import (
     NotFound,
     OtpRequired,
     PasskeyRequired,
+    SecondFactorUnavailable,
     TooManyAttempts,
     WeakPassword,
 )
 from bastion.domain.events import STAFF_CHANNEL, sessions_ended_notice
 from bastion.domain.ids import IdFactory, new_id
-from bastion.domain.models import AuditEntry, Role, StaffSession, User
+from bastion.domain.models import UNREADABLE_SECRET, AuditEntry, Role, StaffSession, User
 from bastion.domain.permissions import Perm, allowed
 from bastion.domain.ports import Clock, PasswordHasher, UnitOfWork, UnitOfWorkFactory
 from bastion.domain.principals import StaffPrincipal
@@ -39,6 +40,7 @@ from bastion.domain.second_factor import (
     verify_code,
 )
 from bastion.security import totp
+from bastion.security.envelope import DecryptionFailed
 from bastion.security.passwords import password_weakness
 from bastion.security.tokens import hash_token, new_token
 
@@ -52,6 +54,15 @@ FAILURE_MEMORY = timedelta(hours=24)
 
 SETTING_REQUIRE_2FA = "require_2fa_roles"
 SETTING_IP_ALLOWLIST = "staff_ip_allowlist"
+
+STAFF_KEY_UNREADABLE = (
+    "two-step login cannot be set up on this server right now; an operator must check its "
+    "key-encryption key"
+)
+UNREADABLE_TOTP = (
+    "codes from your authenticator app cannot be checked for this account; sign in with "
+    "a recovery code (or an e-mailed code), then set up the app again"
+)
 
 
 @dataclass(frozen=True)
@@ -243,7 +254,13 @@ class AuthService:
     async def _check_second_factor(
         self, user: User, code: str, now: datetime, allow_email: bool
     ) -> bool:
-        step = totp.matching_step(user.totp_secret, code, now) if user.totp_secret else None
+        """Whether ``code`` is a valid second step; raises ``SecondFactorUnavailable`` for
+        an app code when the stored secret does not open (fail closed, audited, not
+        counted as a failure: nothing was guessed).
+        """
+        secret = None if user.totp_unreadable else user.totp_secret
+        step = totp.matching_step(secret, code, now) if secret else None
+        unavailable = False
         async with self._uow() as uow:
             if allow_email and user.email_otp_enabled and normalise_code(code) is not None:
                 ok = await verify_code(uow, user.id, LOGIN, code, now)
@@ -251,14 +268,20 @@ class AuthService:
             elif step is not None:
                 ok = await uow.users.claim_totp_step(user.id, step)
                 action = "auth.totp_used" if ok else "auth.totp_replay"
+            elif user.totp_unreadable and totp.normalise_code(code) is not None:
+                ok, unavailable = False, True
+                action = "auth.second_factor_unavailable"
             else:
                 recovery = totp.normalise_recovery_code(code) if user.totp_enabled else None
                 ok = recovery is not None and await uow.recovery_codes.use(
                     user.id, hash_token(recovery), now
                 )
                 action = "auth.recovery_code_used" if ok else "auth.otp_failed"
-            await uow.audit.add(audit_entry(now, action, actor=user.id))
+            details = {"factor": "totp"} if unavailable else {}
+            await uow.audit.add(audit_entry(now, action, actor=user.id, **details))
             await uow.commit()
+        if unavailable:
+            raise SecondFactorUnavailable(UNREADABLE_TOTP)
         return ok
 
     async def record_failure(
@@ -320,13 +343,22 @@ class AuthService:
     # ---- two-step login ---------------------------------------------------------------
 
     async def totp_setup(self, actor: StaffPrincipal) -> dict[str, str]:
-        """Start enrolment: a new secret, pending until confirmed with a code."""
+        """Start enrolment: a new secret, pending until confirmed with a code.
+
+        Also allowed while TOTP is on with an unreadable secret (set the app up again):
+        the broken secret stays until the new one is confirmed, so the account never
+        drops to the password alone.
+        """
         secret = totp.new_secret()
         async with self._uow() as uow:
             user = await self._user(uow, actor)
-            if user.totp_enabled:
+            if user.totp_enabled and not user.totp_unreadable:
                 raise Forbidden("two-step login is already on; turn it off first")
-            await uow.users.set_totp(user.id, secret=None, pending=secret)
+            kept = UNREADABLE_SECRET if user.totp_unreadable else None
+            try:
+                await uow.users.set_totp(user.id, secret=kept, pending=secret)
+            except DecryptionFailed:
+                raise SecondFactorUnavailable(STAFF_KEY_UNREADABLE) from None
             await uow.commit()
         uri = totp.provisioning_uri(secret, user.email)
         return {"secret": secret, "otpauth_uri": uri, "qr_svg_data_uri": totp.qr_svg_data_uri(uri)}
@@ -338,13 +370,32 @@ class AuthService:
             user = await self._user(uow, actor)
             if user.totp_pending is None:
                 raise Forbidden("start the set-up first")
+            if user.totp_pending == UNREADABLE_SECRET:
+                # Nothing to check the code against; a new set-up writes a new secret.
+                await uow.audit.add(
+                    audit_entry(
+                        now,
+                        "auth.second_factor_unavailable",
+                        actor=user.id,
+                        ip=ip,
+                        factor="totp_pending",
+                    )
+                )
+                await uow.commit()
+                raise SecondFactorUnavailable("the set-up could not be read back; start it again")
             step = totp.matching_step(user.totp_pending, code, now)
             if step is None:
                 raise InvalidOtp("that code is not valid; check your phone's clock")
-            await uow.users.set_totp(user.id, secret=user.totp_pending, pending=None)
+            try:
+                await uow.users.set_totp(user.id, secret=user.totp_pending, pending=None)
+            except DecryptionFailed:
+                raise SecondFactorUnavailable(STAFF_KEY_UNREADABLE) from None
             await uow.users.claim_totp_step(user.id, step)
             await uow.recovery_codes.replace(user.id, [hash_token(c) for c in codes], now)
-            await uow.audit.add(audit_entry(now, "auth.totp_enabled", actor=user.id, ip=ip))
+            details = {"replaced": "unreadable"} if user.totp_unreadable else {}
+            await uow.audit.add(
+                audit_entry(now, "auth.totp_enabled", actor=user.id, ip=ip, **details)
+            )
             await uow.commit()
         return codes
 

@@ -79,6 +79,16 @@ class InvalidOtp(DomainError):
     status = 401
 
 
+class SecondFactorUnavailable(DomainError):
+    """A stored TOTP secret (or the staff key sealing it) does not open — altered, or
+    copied from another account's row: app codes cannot be checked, so they are refused;
+    recovery and e-mailed codes still work.
+    """
+
+    code = "second_factor_unavailable"
+    status = 409
+
+
 class TooManyAttempts(DomainError):
     code = "too_many_attempts"
     status = 429

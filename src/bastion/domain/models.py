@@ -70,6 +70,13 @@ class VisitorToken:
     revoked: bool
 
 
+# What a repository puts in ``User.totp_secret`` or ``totp_pending`` when the stored value
+# does not open (altered, copied from another account's row, or its key is unreadable).
+# The account keeps its second step and no code can match it: fail closed. It may be
+# written back (``set_totp``), to keep a broken secret in place while a new one is set up.
+UNREADABLE_SECRET = "!unreadable"  # noqa: S105 - a marker, never a real secret (not base32)
+
+
 @dataclass(frozen=True)
 class User:
     id: str
@@ -89,6 +96,11 @@ class User:
     @property
     def totp_enabled(self) -> bool:
         return self.totp_secret is not None
+
+    @property
+    def totp_unreadable(self) -> bool:
+        """TOTP is on but its stored secret does not open: no app code can be checked."""
+        return self.totp_secret == UNREADABLE_SECRET
 
     # Active chats this agent may hold; None means the deployment's default.
     max_chats: int | None = None

@@ -105,6 +105,10 @@ class VisitorTokenRepo(Protocol):
 
 
 class UserRepo(Protocol):
+    """Staff accounts. A stored TOTP secret or pending secret that does not open reads
+    as ``models.UNREADABLE_SECRET``, never as an error: the user still loads.
+    """
+
     async def get(self, user_id: str) -> User | None: ...
     async def get_by_email(self, email: str) -> User | None: ...
     async def add(self, user: User) -> None: ...

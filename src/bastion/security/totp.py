@@ -30,20 +30,26 @@ def qr_svg_data_uri(uri: str) -> str:
     return str(segno.make(uri, error="m").svg_data_uri(scale=5, border=2))
 
 
+def normalise_code(code: str) -> str | None:
+    """The six digits of an app code, or None if ``code`` cannot be one."""
+    code = code.strip().replace(" ", "")
+    return code if len(code) == 6 and code.isdigit() else None
+
+
 def matching_step(secret: str, code: str, now: datetime) -> int | None:
     """The time step ``code`` belongs to (within the window), or None.
 
     The caller records the step so the same code, or an older one, is never accepted
     again (replay protection).
     """
-    code = code.strip().replace(" ", "")
-    if len(code) != 6 or not code.isdigit():
+    digits = normalise_code(code)
+    if digits is None:
         return None
     totp = pyotp.TOTP(secret, interval=PERIOD_S)
     current = int(now.timestamp()) // PERIOD_S
     for step in range(current - WINDOW, current + WINDOW + 1):
         # Constant-time compare: codes are secrets.
-        if hmac.compare_digest(totp.generate_otp(step), code):
+        if hmac.compare_digest(totp.generate_otp(step), digits):
             return step
     return None
 

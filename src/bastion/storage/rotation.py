@@ -29,6 +29,7 @@ from sqlalchemy import func, select, update
 
 from bastion.security.envelope import (
     KEY_BYTES,
+    DecryptionFailed,
     FileKeyStore,
     KeyFileError,
     fsync_dir,
@@ -120,7 +121,17 @@ async def _rewrap_staff(db: Database, keys: FileKeyStore, new_id: str) -> int:
                     "the staff data key is wrapped by a key-encryption key that is not in the "
                     "key directory; restore that key file (nothing was deleted)"
                 )
-            data_key = keys.unwrap(row.kek_id, bytes(row.wrapped), row.name)
+            try:
+                data_key = keys.unwrap(row.kek_id, bytes(row.wrapped), row.name)
+            except DecryptionFailed:
+                # Left as it is: a rotation never guesses, and a new key would not open
+                # the secrets sealed under this one. Sealed TOTP values are never read
+                # here (data keys do not change), so an altered user row cannot stop it.
+                raise RotationError(
+                    "the staff data key does not open with its key-encryption key (its row "
+                    "was altered, or the key file is not the one that wrapped it); it was "
+                    "left as it is and no key file was removed"
+                ) from None
             await conn.execute(
                 update(t.staff_keys)
                 .where(c.name == row.name, c.kek_id == row.kek_id)

@@ -5,19 +5,27 @@ One AES-256-GCM data key for staff secrets, stored in ``staff_keys`` wrapped by 
 and rotating the KEK re-wraps it like any other data key. Each value is sealed with
 associated data naming the user and column (``users:<id>:totp_secret``), so a secret
 copied onto another account's row does not decrypt.
+
+A value that does not open — altered, copied from another row, or its key unreadable —
+is read as ``UNREADABLE_SECRET`` and logged by user id and column: the user still loads
+(login, session checks, the admins' user list) and the domain refuses the factor.
 """
 
 from __future__ import annotations
 
+import structlog
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bastion.domain.models import UNREADABLE_SECRET
 from bastion.domain.ports import KeyStore
-from bastion.security.envelope import PREFIX, new_data_key, seal, unseal
+from bastion.security.envelope import PREFIX, DecryptionFailed, new_data_key, seal, unseal
 from bastion.storage import tables as t
 
 OWNER = "staff"
+
+log = structlog.get_logger(__name__)
 
 
 class StaffKeyCache:
@@ -44,7 +52,12 @@ class StaffCipher:
         ).first()
         if row is None:
             return None
-        key = self._keys.unwrap(row.kek_id, bytes(row.wrapped), OWNER)
+        try:
+            key = self._keys.unwrap(row.kek_id, bytes(row.wrapped), OWNER)
+        except DecryptionFailed:
+            # Not replaced by a new key: that would turn every sealed secret into noise.
+            log.warning("staff_key_unreadable", kek_id=row.kek_id)
+            raise
         self._cache.key = key
         return key
 
@@ -75,6 +88,12 @@ class StaffCipher:
         return seal(await self._key(), value, f"users:{user_id}:{column}")
 
     async def unseal(self, user_id: str, column: str, value: str | None) -> str | None:
+        """The plaintext, or ``UNREADABLE_SECRET`` when it does not open (never raises)."""
         if value is None or not value.startswith(PREFIX):
             return value  # NULL, or not yet sealed (0011 seals what it finds)
-        return unseal(await self._key(), value, f"users:{user_id}:{column}")
+        try:
+            return unseal(await self._key(), value, f"users:{user_id}:{column}")
+        except DecryptionFailed:
+            # Ids only: a log never holds a secret, sealed or not.
+            log.warning("staff_secret_unreadable", user_id=user_id, column=column)
+            return UNREADABLE_SECRET

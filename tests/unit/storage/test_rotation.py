@@ -10,7 +10,7 @@ from bastion.app import build_services
 from bastion.security.envelope import FileKeyStore, kek_id_of, next_kek_path, old_kek_path
 from bastion.storage import tables as t
 from bastion.storage.rotation import RotationError, rotate_kek
-from tests.support.factories import World
+from tests.support.factories import PASSWORD, World
 
 
 async def kek_ids(world: World) -> set[str]:
@@ -74,4 +74,26 @@ async def test_a_key_wrapped_by_an_absent_kek_stops_the_rotation(world: World) -
     else:
         raise AssertionError("rotation went on without the KEK of a data key")
     # Nothing was deleted: the old KEK stays while a data key may need it.
+    assert kek.exists()
+
+
+async def test_an_altered_staff_key_stops_the_rotation_with_a_reason(world: World) -> None:
+    """The staff key's row no longer opens: a one-line RotationError (the CLI prints it),
+    not a DecryptionFailed traceback, and the key files stay."""
+    kek = world.svc.settings.resolved_kek_file
+    await world.staff("ona@example.com")
+    login = await world.svc.auth.login("ona@example.com", PASSWORD, None, ip=None, user_agent=None)
+    principal, _ = await world.svc.staff.authenticate(login.session_token)
+    await world.svc.auth.totp_setup(principal)  # the first sealed secret makes the staff key
+    async with world.svc.db.transaction(write=True) as conn:
+        (wrapped,) = (await conn.execute(select(t.staff_keys.c.wrapped))).one()
+        altered = bytes(wrapped[:-1]) + bytes([wrapped[-1] ^ 1])
+        await conn.execute(update(t.staff_keys).values(wrapped=altered))
+        await conn.commit()
+    try:
+        await rotate_kek(world.svc.db, kek, grace_s=0)
+    except RotationError as err:
+        assert "staff data key does not open" in str(err)
+    else:
+        raise AssertionError("rotation went on past a staff key it could not open")
     assert kek.exists()

@@ -1,9 +1,11 @@
 """TOTP secrets are sealed at rest under the staff data key, bound to their user, and
-migration 0006 seals the plaintext secrets it finds (both engines)."""
+migration 0006 seals the plaintext secrets it finds (both engines); a sealed value or a
+staff key that no longer opens fails closed with ``second_factor_unavailable``."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,8 +17,10 @@ from sqlalchemy import select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bastion.domain.errors import OtpRequired
-from bastion.security.envelope import DecryptionFailed, FileKeyStore
+from bastion.domain.errors import OtpRequired, SecondFactorUnavailable
+from bastion.domain.models import Role
+from bastion.domain.principals import StaffPrincipal
+from bastion.security.envelope import FileKeyStore
 from bastion.security.totp import PERIOD_S
 from bastion.storage import tables as t
 from bastion.storage.migrate import MIGRATIONS, migrate
@@ -67,13 +71,19 @@ async def test_totp_secrets_are_sealed_and_bound_to_their_user(world: World) -> 
         staff_keys = (await conn.execute(select(t.staff_keys))).all()
     assert len(staff_keys) == 1 and staff_keys[0].name == "staff"
 
-    # Ona's sealed secret copied onto Jonas's row does not decrypt there.
+    # Ona's sealed secret copied onto Jonas's row does not decrypt there: Jonas still
+    # needs a second step, and Ona's codes do not give it (fail closed, no 500).
     async with world.svc.db.transaction(write=True) as conn:
         query = update(t.users).where(t.users.c.id == jonas.user_id)
         await conn.execute(query.values(totp_secret=sealed))
         await conn.commit()
-    with pytest.raises(DecryptionFailed):
+    with pytest.raises(OtpRequired):
         await world.svc.auth.login("jonas@example.com", PASSWORD, None, ip=None, user_agent=None)
+    world.clock.advance(seconds=PERIOD_S)
+    with pytest.raises(SecondFactorUnavailable):
+        await world.svc.auth.login(
+            "jonas@example.com", PASSWORD, totp.at(world.clock.now()), ip=None, user_agent=None
+        )
     assert ona.user_id != jonas.user_id
 
 
@@ -164,5 +174,74 @@ async def test_kek_rotation_rewraps_the_staff_key(world: World) -> None:
         world.clock.advance(seconds=PERIOD_S)
         code = totp.at(world.clock.now())
         await fresh.auth.login("ona@example.com", PASSWORD, code, ip=None, user_agent=None)
+    finally:
+        await fresh.db.dispose()
+
+
+async def _enrolled(world: World, email: str) -> tuple[StaffPrincipal, pyotp.TOTP, list[str]]:
+    await world.staff(email)
+    login = await world.svc.auth.login(email, PASSWORD, None, ip=None, user_agent=None)
+    principal, _ = await world.svc.staff.authenticate(login.session_token)
+    totp = pyotp.TOTP((await world.svc.auth.totp_setup(principal))["secret"], interval=PERIOD_S)
+    codes = await world.svc.auth.totp_confirm(principal, totp.at(world.clock.now()), None)
+    world.clock.advance(seconds=PERIOD_S)
+    return principal, totp, codes
+
+
+def _flip(sealed: str) -> str:
+    blob = bytearray(base64.b64decode(sealed[3:]))
+    blob[-1] ^= 0x01  # one bit of the GCM tag
+    return "e1:" + base64.b64encode(bytes(blob)).decode()
+
+
+async def test_an_unreadable_pending_secret_asks_for_a_new_set_up(world: World) -> None:
+    await world.staff("ona@example.com")
+    login = await world.svc.auth.login("ona@example.com", PASSWORD, None, ip=None, user_agent=None)
+    principal, _ = await world.svc.staff.authenticate(login.session_token)
+    setup = await world.svc.auth.totp_setup(principal)
+    pending = (await _users(world))["ona@example.com"][1]
+    assert pending is not None
+    async with world.svc.db.transaction(write=True) as conn:
+        query = update(t.users).where(t.users.c.id == principal.user_id)
+        await conn.execute(query.values(totp_pending=_flip(pending)))
+        await conn.commit()
+    code = pyotp.TOTP(setup["secret"], interval=PERIOD_S).at(world.clock.now())
+    with pytest.raises(SecondFactorUnavailable, match="start it again"):
+        await world.svc.auth.totp_confirm(principal, code, None)
+    admin = await world.staff("ada@example.com", Role.ADMIN)
+    [entry] = await world.svc.auth.audit(admin, 10, "auth.second_factor_unavailable")
+    assert (entry.actor, entry.details) == (principal.user_id, {"factor": "totp_pending"})
+    # Starting again writes a new pending secret, which confirms.
+    setup = await world.svc.auth.totp_setup(principal)
+    code = pyotp.TOTP(setup["secret"], interval=PERIOD_S).at(world.clock.now())
+    assert len(await world.svc.auth.totp_confirm(principal, code, None)) == 10
+
+
+async def test_an_unreadable_staff_key_fails_closed(world: World) -> None:
+    """The staff key's row no longer opens (altered, or another deployment's KEK): every
+    TOTP user still loads and needs a second step; recovery codes sign in; set-up says
+    why it cannot proceed instead of answering 500."""
+    from bastion.app import build_services
+
+    _principal, totp, codes = await _enrolled(world, "ona@example.com")
+    async with world.svc.db.transaction(write=True) as conn:
+        (wrapped,) = (await conn.execute(select(t.staff_keys.c.wrapped))).one()
+        altered = bytes(wrapped[:-1]) + bytes([wrapped[-1] ^ 1])
+        await conn.execute(update(t.staff_keys).values(wrapped=altered))
+        await conn.commit()
+    # Fresh services: the running ones hold the key unwrapped in memory.
+    fresh = build_services(world.svc.settings, clock=world.clock)
+    try:
+        auth = fresh.auth
+        with pytest.raises(OtpRequired):
+            await auth.login("ona@example.com", PASSWORD, None, ip=None, user_agent=None)
+        code = totp.at(world.clock.now())
+        with pytest.raises(SecondFactorUnavailable):
+            await auth.login("ona@example.com", PASSWORD, code, ip=None, user_agent=None)
+        login = await auth.login("ona@example.com", PASSWORD, codes[0], ip=None, user_agent=None)
+        principal, user = await fresh.staff.authenticate(login.session_token)
+        assert user.totp_enabled and user.totp_unreadable
+        with pytest.raises(SecondFactorUnavailable, match="key-encryption key"):
+            await auth.totp_setup(principal)
     finally:
         await fresh.db.dispose()

@@ -61,7 +61,9 @@ def _cookie_secure(request: Request) -> bool:
 
 @router.post("/login", response_model=LoginOut, responses=ERRORS | {429: ERRORS[401]})
 async def login(body: LoginIn, request: Request, response: Response) -> LoginOut:
-    """Password, then the second factor when enrolled (401 ``otp_required`` asks for it).
+    """Password, then the second factor when enrolled (401 ``otp_required`` asks for it;
+    409 ``second_factor_unavailable`` when the stored app secret does not open: use a
+    recovery or e-mailed code).
 
     Sets an HttpOnly, SameSite=Strict session cookie and returns the CSRF token.
     Repeated failures lock the account and the address for a growing time (429
