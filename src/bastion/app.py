@@ -27,7 +27,7 @@ from bastion.domain.email_otp import EmailOtpService
 from bastion.domain.files import FileLimits, FileService
 from bastion.domain.passkeys import PasskeyService
 from bastion.domain.password_reset import PasswordResetService
-from bastion.domain.ports import Bus, Clock
+from bastion.domain.ports import Bus, Clock, FileStore
 from bastion.domain.privacy import PrivacyService
 from bastion.domain.retention import RetentionService
 from bastion.domain.roles import RoleService
@@ -46,7 +46,7 @@ from bastion.security.ratelimit import RateLimiter
 from bastion.security.webauthn import PyWebAuthn
 from bastion.settings import RATE_DEFAULTS, Settings, load_settings
 from bastion.storage.db import Database, DatabaseScrubber
-from bastion.storage.files import LocalFileStore
+from bastion.storage.files import DatabaseFileStore, LocalFileStore
 from bastion.storage.jobs import SqlJobLedger
 from bastion.storage.ledger import FileErasureLedger, ledger_path
 from bastion.storage.uow import SqlUnitOfWorkFactory
@@ -85,6 +85,15 @@ def rate_rules(settings: Settings) -> dict[str, str]:
     return {name.removeprefix("rl_"): getattr(settings, name) for name in RATE_DEFAULTS}
 
 
+def file_store(settings: Settings, db: Database, clock: Clock) -> FileStore:
+    """Where sealed file bytes go (BASTION_FILE_STORE): the database, which every node of a
+    cluster shares, or ``<data dir>/files``.
+    """
+    if settings.resolved_file_store == "database":
+        return DatabaseFileStore(db, clock)
+    return LocalFileStore(settings.data_dir / "files")
+
+
 def build_services(
     settings: Settings, *, clock: Clock | None = None, bus: Bus | None = None, demo: bool = False
 ) -> Services:
@@ -98,7 +107,7 @@ def build_services(
     db = Database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
     # Read on first use (serve loads it at start): building an app touches no files.
     keys = FileKeyStore(settings.resolved_kek_file)
-    uow = SqlUnitOfWorkFactory(db, bus, keys, store=LocalFileStore(settings.data_dir / "files"))
+    uow = SqlUnitOfWorkFactory(db, bus, keys, store=file_store(settings, db, clock))
     hasher = PasswordHasher(
         time_cost=settings.argon2_time_cost,
         memory_kib=settings.argon2_memory_kib,

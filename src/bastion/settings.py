@@ -111,6 +111,9 @@ class Settings:
     clamd: str = ""  # "tcp://127.0.0.1:3310" or a unix socket path
     clamd_timeout_s: int = 30
     rl_upload_bytes: str = "52428800/hour"  # bytes uploaded per IP and per uploader
+    # Where sealed file bytes live: "database" (every node reads them), "directory"
+    # (``<data dir>/files``), or "auto": the database on PostgreSQL, the directory on SQLite.
+    file_store: str = "auto"
     # Outgoing e-mail (password reset, e-mailed sign-in codes); empty: mail is off.
     smtp_url: Secret = field(default=Secret(""))
     mail_from: str = ""
@@ -159,6 +162,13 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def resolved_file_store(self) -> str:
+        """``database`` or ``directory``: ``file_store`` with ``auto`` decided by the engine."""
+        if self.file_store == "auto":
+            return "directory" if self.is_sqlite else "database"
+        return self.file_store
 
     @property
     def webauthn_rp(self) -> tuple[str, tuple[str, ...]] | None:
@@ -296,6 +306,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "upload_max_bytes": _int(env, "BASTION_UPLOAD_MAX_BYTES", 10 * 1024 * 1024),
         "clamd": env.get("BASTION_CLAMD", "").strip(),
         "clamd_timeout_s": _int(env, "BASTION_CLAMD_TIMEOUT_S", 30),
+        "file_store": env.get("BASTION_FILE_STORE", "").strip().lower() or "auto",
         "smtp_url": Secret(env.get("BASTION_SMTP_URL", "")),
         "mail_from": env.get("BASTION_MAIL_FROM", ""),
         "smtp_ca_file": env.get("BASTION_SMTP_CA_FILE", ""),
@@ -352,6 +363,8 @@ def _validate(s: Settings) -> None:
         )
     if s.clamd_timeout_s < 1:
         raise SettingsError("BASTION_CLAMD_TIMEOUT_S must be 1 or more")
+    if s.file_store not in ("auto", "database", "directory"):
+        raise SettingsError("BASTION_FILE_STORE must be auto, database or directory")
     if s.public_url and urlsplit(s.public_url).scheme not in ("http", "https"):
         raise SettingsError("BASTION_PUBLIC_URL must be an http(s) URL")
     _validate_mail(s)

@@ -392,7 +392,7 @@ class PersonRepo(Protocol):
 
 
 class FileStore(Protocol):
-    """Opaque blobs by key (the local data directory, or an object store). Holds only
+    """Opaque blobs by key (the local data directory, or the database). Holds only
     ciphertext: the file repository seals before ``put`` and unseals after ``get``.
     """
 

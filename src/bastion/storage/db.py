@@ -61,6 +61,8 @@ class GroupCommit:
         self._pending: list[asyncio.Future[None]] = []
         self._flush_queued = False
         self._flushers: set[asyncio.Task[None]] = set()
+        # The task running a unit now, and the unit's connection (``joined``).
+        self._running: tuple[asyncio.Task[Any] | None, AsyncConnection] | None = None
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[WriteUnit]:
@@ -68,9 +70,11 @@ class GroupCommit:
         async with self.lock:
             conn = await self._open()
             unit = WriteUnit(conn, await conn.begin_nested())
+            self._running = (asyncio.current_task(), conn)
             try:
                 yield unit
             finally:
+                self._running = None
                 if unit.committed:
                     waiter = asyncio.get_running_loop().create_future()
                     self._pending.append(waiter)
@@ -87,6 +91,12 @@ class GroupCommit:
                         self._queue_flush()  # nothing to commit: end the empty group
         if waiter is not None:
             await waiter
+
+    def joined(self) -> AsyncConnection | None:
+        """The connection of the unit the calling task is running, if it is running one."""
+        if self._running is not None and self._running[0] is asyncio.current_task():
+            return self._running[1]
+        return None
 
     def _queue_flush(self) -> None:
         """Queue one flusher on the lock, behind the units already waiting for it."""
@@ -173,6 +183,14 @@ class Database:
                 url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True
             )
             self.read_engine = self.write_engine
+        # Work beside a unit of work (``aside``) has a small pool of its own: it runs while
+        # the unit holds a connection, so it must never wait for one that units hold.
+        if self.is_sqlite:
+            self.aside_engine = self._sqlite_engine(url, immediate=False, sync=sqlite_synchronous)
+        else:
+            self.aside_engine = create_async_engine(
+                url, echo=echo, pool_size=2, max_overflow=3, pool_pre_ping=True
+            )
 
     @staticmethod
     def _sqlite_engine(url: str, *, immediate: bool, sync: str) -> AsyncEngine:
@@ -241,6 +259,28 @@ class Database:
                 await conn.begin()
                 yield conn
 
+    @asynccontextmanager
+    async def aside(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
+        """A short transaction of its own beside the caller's unit of work (the database
+        file store), committed when the block ends without an error.
+
+        SQLite has one writer, which a running write unit holds: a write from inside the
+        calling task's unit joins that unit as a savepoint (undone with it) rather than
+        wait for itself; any other write commits the open group first, like ``transaction``.
+        """
+        if write and self._group is not None:
+            conn = self._group.joined()
+            if conn is not None:
+                async with conn.begin_nested():
+                    yield conn
+                return
+            async with self.transaction(write=True) as conn:
+                yield conn
+                await conn.commit()
+            return
+        async with self.aside_engine.begin() as conn:
+            yield conn
+
     async def ping(self) -> bool:
         try:
             async with self.read_engine.connect() as conn:
@@ -257,6 +297,7 @@ class Database:
         await self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()
+        await self.aside_engine.dispose()
 
 
 def sqlite_path(url: str) -> Path:
@@ -282,6 +323,8 @@ class DatabaseScrubber:
         "conversation_access",
         "events",
         "commands",
+        "files",
+        "file_blobs",
     )
 
     def __init__(self, db: Database, extra_tables: tuple[str, ...] = ()) -> None:

@@ -1,5 +1,5 @@
-"""Files: the local file store (ciphertext blobs under the data directory) and the
-repository that seals file bytes under the conversation's visitor's data key.
+"""Files: the file stores (ciphertext blobs under the data directory, or in the database)
+and the repository that seals file bytes under the conversation's visitor's data key.
 
 Associated data binds each blob to its file id, conversation and visitor
 (``files:<file>:<conversation>:<visitor>``): a blob copied over another file's, or a row
@@ -16,13 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bastion.domain.models import FileState, StoredFile
-from bastion.domain.ports import FileStore
+from bastion.domain.ports import Clock, FileStore
 from bastion.storage import tables as t
 from bastion.storage.cipher import VisitorCipher
+from bastion.storage.db import Database
 from bastion.storage.repositories import _utc
 
 # File ids are ``f_`` and 22 URL-safe characters (domain/ids.py); nothing else becomes a path.
@@ -33,6 +35,12 @@ def _ad(file_id: str, conversation_id: str, visitor_id: str) -> str:
     return f"files:{file_id}:{conversation_id}:{visitor_id}"
 
 
+def _check_key(key: str) -> str:
+    if not _KEY.fullmatch(key):
+        raise ValueError("not a file-store key")
+    return key
+
+
 class LocalFileStore:
     """Blobs as files ``<root>/<key>.bin``, written atomically, readable by the owner only."""
 
@@ -40,9 +48,7 @@ class LocalFileStore:
         self._root = root
 
     def _path(self, key: str) -> Path:
-        if not _KEY.fullmatch(key):
-            raise ValueError("not a file-store key")
-        return self._root / f"{key}.bin"
+        return self._root / f"{_check_key(key)}.bin"
 
     def _put(self, key: str, blob: bytes) -> None:
         path = self._path(key)
@@ -72,6 +78,40 @@ class LocalFileStore:
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._delete, key)
+
+
+class DatabaseFileStore:
+    """Blobs as rows of ``file_blobs``, so every node of a cluster reads what any node
+    wrote. Each call is a short transaction of its own beside the caller's unit of work
+    (``Database.aside``), as a write to disk would be: the unit of work deletes the blobs
+    of a transaction that did not commit, and those whose rows it deleted once it has.
+    """
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def put(self, key: str, blob: bytes) -> None:
+        values = {"key": _check_key(key), "blob": blob, "created_at": self._clock.now()}
+        dialect = sqlite if self._db.is_sqlite else postgresql
+        upsert = dialect.insert(t.file_blobs).values(values)
+        statement = upsert.on_conflict_do_update(
+            index_elements=[t.file_blobs.c.key],
+            set_={"blob": upsert.excluded.blob, "created_at": upsert.excluded.created_at},
+        )
+        async with self._db.aside(write=True) as conn:
+            await conn.execute(statement)
+
+    async def get(self, key: str) -> bytes | None:
+        query = select(t.file_blobs.c.blob).where(t.file_blobs.c.key == _check_key(key))
+        async with self._db.aside(write=False) as conn:
+            blob = (await conn.execute(query)).scalar_one_or_none()
+        return None if blob is None else bytes(blob)
+
+    async def delete(self, key: str) -> None:
+        statement = delete(t.file_blobs).where(t.file_blobs.c.key == _check_key(key))
+        async with self._db.aside(write=True) as conn:
+            await conn.execute(statement)
 
 
 class SqlFileRepo:

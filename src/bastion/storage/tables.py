@@ -380,6 +380,17 @@ files = Table(
     Index("ix_files_visitor", "visitor_id"),
 )
 
+# The database file store's blobs (0012; BASTION_FILE_STORE): what the file repository
+# hands it, already sealed. Keyed by file id, but with no foreign key: a blob is written
+# in its own transaction before its ``files`` row and deleted after it.
+file_blobs = Table(
+    "file_blobs",
+    metadata,
+    Column("key", String(80), primary_key=True),
+    Column("blob", LargeBinary, nullable=False),
+    Column("created_at", TS, nullable=False),
+)
+
 # Data keys for staff secrets (TOTP), wrapped by the KEK like visitor keys; one row,
 # name "staff" (0011).
 staff_keys = Table(

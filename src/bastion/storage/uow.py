@@ -8,7 +8,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import structlog
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bastion.domain import ports
 from bastion.domain.events import ERASURES_CHANNEL
@@ -162,7 +162,7 @@ class SqlUnitOfWork:
         for key in gone:
             try:
                 await self._store.delete(key)
-            except OSError:
+            except (OSError, SQLAlchemyError):  # the directory or the database store
                 # Sealed bytes without a row: unreadable without the row's binding, and
                 # shredded with the visitor's key. Logged for a clean-up, never raised.
                 log.warning("file_blob_delete_failed")

@@ -22,7 +22,7 @@ from bastion.domain.errors import (
 )
 from bastion.domain.models import Role
 from bastion.storage import tables as t
-from tests.support import samples
+from tests.support import blobs, samples
 from tests.support.clamd import EICAR, Clamd
 from tests.support.factories import World, make_world
 from tests.support.postgres import create_database, drop_database, require_postgres
@@ -117,7 +117,7 @@ async def test_others_cannot_download(fw: World) -> None:
         await fw.svc.files.upload(visitor, conv, "late.txt", samples.text("closed"))
 
 
-async def test_refusals_store_nothing(fw: World, tmp_path: Path) -> None:
+async def test_refusals_store_nothing(fw: World) -> None:
     visitor = await fw.visitor()
     conv = await fw.start(visitor)
     files = fw.svc.files
@@ -134,8 +134,7 @@ async def test_refusals_store_nothing(fw: World, tmp_path: Path) -> None:
     assert _file_events(fw) == []
     async with fw.svc.chat._uow(write=False) as uow:
         assert await uow.files.list_for_visitor(visitor.visitor_id) == []
-    store = tmp_path / "files"
-    assert not store.exists() or not any(store.iterdir())
+    assert await blobs.keys(fw) == []
     admin = await fw.staff("admin@example.com", Role.ADMIN, name="Admin")
     infected = [e for e in await fw.svc.auth.audit(admin, 20, "file.")]
     assert [e.action for e in infected] == ["file.infected"]
@@ -166,30 +165,32 @@ async def test_no_plaintext_of_a_file_in_the_database_rows(fw: World) -> None:
         assert needle not in rows, needle
 
 
-async def test_erasure_helpers_list_and_delete_a_visitors_files(fw: World, tmp_path: Path) -> None:
+async def test_erasure_helpers_list_and_delete_a_visitors_files(fw: World) -> None:
     visitor = await fw.visitor()
     conv = await fw.start(visitor)
     up = await fw.svc.files.upload(visitor, conv, "a.pdf", samples.pdf())
-    blob = tmp_path / "files" / f"{up['file']['id']}.bin"
-    assert blob.exists() and b"Bastion sample" not in blob.read_bytes()
+    fid = up["file"]["id"]
+    sealed = await blobs.blob(fw, fid)
+    assert sealed is not None and b"Bastion sample" not in sealed
     async with fw.svc.chat._uow() as uow:
         listed = await uow.files.list_for_visitor(visitor.visitor_id)
         assert [(f.id, f.name, f.seq) for f in listed] == [(up["file"]["id"], "a.pdf", up["seq"])]
         assert await uow.files.delete_for_visitor(visitor.visitor_id) == 1
-        assert blob.exists()  # removed only once the deletion has committed
+        assert await blobs.blob(fw, fid) == sealed  # removed only once the deletion commits
         await uow.commit()
-    assert not blob.exists()
+    assert await blobs.keys(fw) == []
     with pytest.raises(NotFound):
         await fw.svc.files.download(visitor, up["file"]["id"])
 
 
-async def test_a_blob_moved_to_another_file_does_not_open(fw: World, tmp_path: Path) -> None:
+async def test_a_blob_moved_to_another_file_does_not_open(fw: World) -> None:
     visitor = await fw.visitor()
     conv = await fw.start(visitor)
     a = (await fw.svc.files.upload(visitor, conv, "a.txt", samples.text("first")))["file"]["id"]
     b = (await fw.svc.files.upload(visitor, conv, "b.txt", samples.text("second")))["file"]["id"]
-    store = tmp_path / "files"
-    (store / f"{b}.bin").write_bytes((store / f"{a}.bin").read_bytes())
+    moved = await blobs.blob(fw, a)
+    assert moved is not None
+    await blobs.store(fw).put(b, moved)
     with pytest.raises(NotFound, match="not available"):
         await fw.svc.files.download(visitor, b)
     assert (await fw.svc.files.download(visitor, a)).content == samples.text("first")
@@ -215,9 +216,7 @@ async def test_an_unreachable_scanner_fails_closed(tmp_path: Path) -> None:
         await w.svc.db.dispose()
 
 
-async def test_gdpr_export_holds_the_files_and_erasure_removes_them(
-    fw: World, tmp_path: Path
-) -> None:
+async def test_gdpr_export_holds_the_files_and_erasure_removes_them(fw: World) -> None:
     visitor = await fw.visitor()
     conv = await fw.start(visitor, fields={"name": "Ona", "email": "ona@example.lt"})
     up = await fw.svc.files.upload(visitor, conv, "passport.pdf", samples.pdf("ID 123"))
@@ -229,10 +228,9 @@ async def test_gdpr_export_holds_the_files_and_erasure_removes_them(
         assert archive.read(f"files/{fid}/passport.pdf") == samples.pdf("ID 123")
         record = json.loads(archive.read("person.json"))["records"][0]
     assert [f["name"] for f in record["files"]] == ["passport.pdf"]
-    blob = tmp_path / "files" / f"{fid}.bin"
-    assert blob.exists()
+    assert await blobs.keys(fw) == [fid]
     result = await fw.svc.privacy.erase_person(admin, "ona@example.lt", "the customer asked")
     assert result["counts"]["files"] == 1
-    assert not blob.exists()
+    assert await blobs.keys(fw) == []
     with pytest.raises(NotFound):
         await fw.svc.files.download(admin, fid)

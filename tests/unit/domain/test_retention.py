@@ -13,6 +13,7 @@ from bastion.domain.errors import Forbidden, InvalidInput, NotFound
 from bastion.domain.models import ConvState, Role
 from bastion.domain.principals import StaffPrincipal
 from bastion.domain.retention import RetentionService
+from tests.support import blobs
 from tests.support.factories import World
 from tests.unit.conftest import engine_world
 
@@ -163,13 +164,10 @@ async def test_a_purge_deletes_the_chats_files_and_their_bytes(world: World) -> 
             )
             await uow.files.add(stored, b"%PDF-1.4\n")
             await uow.commit()
-    blobs = world.svc.settings.data_dir / "files"
-    before = sorted(p.name for p in blobs.rglob("*") if p.is_file())
-    assert len(before) == 2
+    assert await blobs.keys(world) == ["f_kept", "f_purged"]
     purger = RetentionService(uow_factory, world.clock, default_days=2)
     assert await purger.purge() == {"conversations": 1, "events": 5, "files": 1}
-    after = sorted(p.name for p in blobs.rglob("*") if p.is_file())
-    assert len(after) == 1 and after[0] in before
+    assert await blobs.keys(world) == ["f_kept"]
     async with uow_factory(write=False) as uow:
         assert await uow.files.get("f_purged") is None
         assert await uow.files.get("f_kept") is not None
