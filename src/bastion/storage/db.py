@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from bastion.storage.sqlite_driver import one_hop_url
+from bastion.storage.sqlite_driver import HERE, Savepoint, one_hop_url
 
 
 class WriteUnit:
@@ -31,17 +31,26 @@ class WriteUnit:
     the group is durable; elsewhere it is the transaction itself.
     """
 
-    def __init__(self, conn: AsyncConnection, tx: AsyncTransaction) -> None:
+    def __init__(self, conn: AsyncConnection, tx: AsyncTransaction | Savepoint) -> None:
         self.conn = conn
         self._tx = tx
+        self._open = True
         self.committed = False
 
     async def commit(self) -> None:
-        await self._tx.commit()
+        if isinstance(self._tx, Savepoint):
+            await self._tx.release()
+        else:
+            await self._tx.commit()
+        self._open = False
         self.committed = True
 
     async def undo(self) -> None:
-        if self._tx.is_active:
+        if isinstance(self._tx, Savepoint):
+            if self._open:
+                self._open = False
+                await self._tx.rollback()
+        elif self._tx.is_active:
             await self._tx.rollback()
 
 
@@ -69,7 +78,8 @@ class GroupCommit:
         waiter: asyncio.Future[None] | None = None
         async with self.lock:
             conn = await self._open()
-            unit = WriteUnit(conn, await conn.begin_nested())
+            point = await Savepoint.open(conn, "unit")
+            unit = WriteUnit(conn, point or await conn.begin_nested())
             self._running = (asyncio.current_task(), conn)
             try:
                 yield unit
@@ -199,7 +209,7 @@ class Database:
         # benchmark caught. One writer at a time anyway (the lock), so one write connection.
         engine = create_async_engine(
             one_hop_url(url),
-            connect_args={"timeout": 30},
+            connect_args={"timeout": 30, "check_same_thread": False},
             pool_size=1 if immediate else 8,
             max_overflow=0,
             pool_timeout=60,
@@ -220,9 +230,13 @@ class Database:
 
         begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
 
+        # A deferred BEGIN takes no lock, so it runs on the event loop's thread; BEGIN
+        # IMMEDIATE may wait for another process's write lock, so it goes to the driver's.
+        here = {} if immediate else {HERE: True}
+
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(conn: Any) -> None:
-            conn.exec_driver_sql(begin)
+            conn.exec_driver_sql(begin, execution_options=here)
 
         return engine
 

@@ -31,6 +31,7 @@ from bastion.domain.ports import DuplicateCommand
 from bastion.security.envelope import normalise_email
 from bastion.storage import tables as t
 from bastion.storage.cipher import VisitorCipher
+from bastion.storage.sqlite_driver import Prepared
 from bastion.storage.staff_cipher import StaffCipher
 
 
@@ -57,27 +58,30 @@ def email_hmac(cipher: VisitorCipher, email: str | None) -> str | None:
 # ---- the message path's statements, built once ------------------------------------------
 # Building a Core statement and its cache key costs about as much CPU as running it on
 # SQLite (~55 µs each, docs/decisions/0008); the statements every message runs are built
-# here once, with bound parameters, and only executed per call.
-_WIDGET_BY_ID = select(t.widgets).where(t.widgets.c.id == bindparam("id"))
-_VISITOR_BY_ID = select(t.visitors).where(t.visitors.c.id == bindparam("id"))
-_CONVERSATION_BY_ID = select(t.conversations).where(t.conversations.c.id == bindparam("id"))
-_CONVERSATION_OWNER = select(t.conversations.c.visitor_id).where(
-    t.conversations.c.id == bindparam("id")
+# here once, with bound parameters, and only executed per call; on SQLite they run straight
+# on the connection (sqlite_driver.Prepared, ADR 0010).
+_WIDGET_BY_ID = Prepared(select(t.widgets).where(t.widgets.c.id == bindparam("id")))
+_VISITOR_BY_ID = Prepared(select(t.visitors).where(t.visitors.c.id == bindparam("id")))
+_CONVERSATION_BY_ID = Prepared(
+    select(t.conversations).where(t.conversations.c.id == bindparam("id"))
 )
-_NEXT_SEQ = (
+_CONVERSATION_OWNER = Prepared(
+    select(t.conversations.c.visitor_id).where(t.conversations.c.id == bindparam("id"))
+)
+_NEXT_SEQ = Prepared(
     update(t.conversations)
     .where(t.conversations.c.id == bindparam("cid"))
     .values(last_seq=t.conversations.c.last_seq + 1)
     .returning(t.conversations.c.last_seq)
 )
-_INSERT_EVENT = insert(t.events)
-_EVENTS_AFTER = (
+_INSERT_EVENT = Prepared(insert(t.events))
+_EVENTS_AFTER = Prepared(
     select(t.events)
     .where(t.events.c.conversation_id == bindparam("cid"), t.events.c.seq > bindparam("after"))
     .order_by(t.events.c.seq)
     .limit(bindparam("lim"))
 )
-_RECENT_BODIES_AT = (
+_RECENT_BODIES_AT = Prepared(
     select(t.events.c.seq, t.events.c.body, t.events.c.created_at)
     .where(
         t.events.c.conversation_id == bindparam("cid"),
@@ -88,14 +92,18 @@ _RECENT_BODIES_AT = (
     .order_by(t.events.c.seq.desc())
     .limit(bindparam("lim"))
 )
-_COMMAND_RESULT = select(t.commands.c.result).where(
-    t.commands.c.principal == bindparam("principal"),
-    t.commands.c.command_id == bindparam("command_id"),
+_COMMAND_RESULT = Prepared(
+    select(t.commands.c.result).where(
+        t.commands.c.principal == bindparam("principal"),
+        t.commands.c.command_id == bindparam("command_id"),
+    )
 )
-_INSERT_COMMAND = insert(t.commands)
-_ACCESS_UNTIL = select(t.conversation_access.c.until).where(
-    t.conversation_access.c.conversation_id == bindparam("cid"),
-    t.conversation_access.c.user_id == bindparam("uid"),
+_INSERT_COMMAND = Prepared(insert(t.commands))
+_ACCESS_UNTIL = Prepared(
+    select(t.conversation_access.c.until).where(
+        t.conversation_access.c.conversation_id == bindparam("cid"),
+        t.conversation_access.c.user_id == bindparam("uid"),
+    )
 )
 
 
@@ -117,7 +125,7 @@ class SqlWidgetRepo(_Repo):
         )
 
     async def get(self, widget_id: str) -> Widget | None:
-        row = (await self._c.execute(_WIDGET_BY_ID, {"id": widget_id})).first()
+        row = await _WIDGET_BY_ID.first(self._c, {"id": widget_id})
         return self._row(row) if row else None
 
     async def list_all(self) -> list[Widget]:
@@ -159,7 +167,7 @@ class SqlVisitorRepo(_Repo):
         self._cipher = cipher
 
     async def get(self, visitor_id: str) -> Visitor | None:
-        row = (await self._c.execute(_VISITOR_BY_ID, {"id": visitor_id})).first()
+        row = await _VISITOR_BY_ID.first(self._c, {"id": visitor_id})
         if row is None:
             return None
         fields = await self._cipher.unseal(row.id, row.fields, f"visitors:{row.id}:fields")
@@ -505,7 +513,7 @@ class SqlConversationRepo(_Repo):
         )
 
     async def get(self, conversation_id: str) -> Conversation | None:
-        row = (await self._c.execute(_CONVERSATION_BY_ID, {"id": conversation_id})).first()
+        row = await _CONVERSATION_BY_ID.first(self._c, {"id": conversation_id})
         if row is None:
             return None
         self._cipher.owners.remember_owner(row.id, row.visitor_id)
@@ -529,8 +537,8 @@ class SqlConversationRepo(_Repo):
     async def next_seq(self, conversation_id: str) -> int:
         # UPDATE … RETURNING takes the row lock on PostgreSQL, so concurrent writers to one
         # conversation queue up here and every seq is used exactly once.
-        result = await self._c.execute(_NEXT_SEQ, {"cid": conversation_id})
-        return int(result.scalar_one())
+        (row,) = await _NEXT_SEQ.rows(self._c, {"cid": conversation_id})
+        return int(row.last_seq)
 
     async def transition(
         self,
@@ -705,9 +713,8 @@ class SqlEventRepo(_Repo):
     async def _owner(self, conversation_id: str) -> str:
         owner = self._cipher.owners.owner(conversation_id)
         if owner is None:
-            owner = (
-                await self._c.execute(_CONVERSATION_OWNER, {"id": conversation_id})
-            ).scalar_one()
+            (row,) = await _CONVERSATION_OWNER.rows(self._c, {"id": conversation_id})
+            owner = row.visitor_id
             self._cipher.owners.remember_owner(conversation_id, owner)
         return owner
 
@@ -731,8 +738,8 @@ class SqlEventRepo(_Repo):
     async def add(self, event: Event) -> None:
         owner = await self._owner(event.conversation_id)
         ad = f"events:{event.conversation_id}:{event.seq}"
-        await self._c.execute(
-            _INSERT_EVENT,
+        await _INSERT_EVENT.rows(
+            self._c,
             {
                 "conversation_id": event.conversation_id,
                 "seq": event.seq,
@@ -750,8 +757,8 @@ class SqlEventRepo(_Repo):
         )
 
     async def after(self, conversation_id: str, after_seq: int, limit: int) -> list[Event]:
-        rows = await self._c.execute(
-            _EVENTS_AFTER, {"cid": conversation_id, "after": after_seq, "lim": limit}
+        rows = await _EVENTS_AFTER.rows(
+            self._c, {"cid": conversation_id, "after": after_seq, "lim": limit}
         )
         return [await self._row(r) for r in rows]
 
@@ -772,14 +779,14 @@ class SqlEventRepo(_Repo):
     async def recent_bodies(
         self, conversation_id: str, author_id: str, since: datetime, limit: int
     ) -> list[tuple[datetime, str]]:
-        rows = await self._c.execute(
-            _RECENT_BODIES_AT,
+        rows = await _RECENT_BODIES_AT.rows(
+            self._c,
             {"cid": conversation_id, "author": author_id, "since": since, "lim": limit},
         )
         # Bodies are sealed at rest: open them with the same row binding as _row.
         owner = await self._owner(conversation_id)
         bodies = []
-        for r in rows.all():
+        for r in rows:
             ad = f"events:{conversation_id}:{r.seq}"
             body = await self._cipher.unseal(owner, r.body, ad + ":body")
             if body is not None:
@@ -789,11 +796,9 @@ class SqlEventRepo(_Repo):
 
 class SqlCommandRepo(_Repo):
     async def get(self, principal_key: str, command_id: str) -> dict[str, Any] | None:
-        row = (
-            await self._c.execute(
-                _COMMAND_RESULT, {"principal": principal_key, "command_id": command_id}
-            )
-        ).first()
+        row = await _COMMAND_RESULT.first(
+            self._c, {"principal": principal_key, "command_id": command_id}
+        )
         return dict(json.loads(row.result)) if row else None
 
     async def add(
@@ -801,8 +806,8 @@ class SqlCommandRepo(_Repo):
     ) -> None:
         # On a duplicate the whole transaction is abandoned by the caller, so no savepoint.
         try:
-            await self._c.execute(
-                _INSERT_COMMAND,
+            await _INSERT_COMMAND.rows(
+                self._c,
                 {
                     "principal": principal_key,
                     "command_id": command_id,
@@ -995,9 +1000,7 @@ class SqlConversationAccessRepo(_Repo):
         )
 
     async def until(self, conversation_id: str, user_id: str) -> tuple[bool, datetime | None]:
-        row = (
-            await self._c.execute(_ACCESS_UNTIL, {"cid": conversation_id, "uid": user_id})
-        ).first()
+        row = await _ACCESS_UNTIL.first(self._c, {"cid": conversation_id, "uid": user_id})
         if row is None:
             return False, None
         return True, utc(row.until)
