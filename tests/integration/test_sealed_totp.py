@@ -160,6 +160,7 @@ async def test_an_altered_secret_fails_closed_and_recovery_still_works(srv: Serv
         agent = await Account.open(http, AGENT, recovery[0])
         me = await agent.get("/api/v1/auth/me")
         assert me.status_code == 200 and me.json()["user"]["totp_enabled"] is True
+        assert me.json()["user"]["totp_unreadable"] is True  # the console offers a new set-up
         setup = await agent.post("/api/v1/auth/totp/setup")
         assert setup.status_code == 200, setup.text
         r = await _login(http, AGENT, totp.now())
@@ -167,6 +168,8 @@ async def test_an_altered_secret_fails_closed_and_recovery_still_works(srv: Serv
         fresh = pyotp.TOTP(setup.json()["secret"], interval=PERIOD_S)
         done = await agent.post("/api/v1/auth/totp/confirm", {"code": fresh.now()})
         assert done.status_code == 200, done.text
+        me = await agent.get("/api/v1/auth/me")
+        assert me.json()["user"]["totp_unreadable"] is False
         r = await _login(http, AGENT, _next_code(fresh))
         assert r.status_code == 200, r.text
         r = await _login(http, AGENT, _next_code(totp))

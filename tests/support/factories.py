@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pyotp
+from sqlalchemy import select, update
+
 from bastion.app import build_services
 from bastion.domain.models import Role
 from bastion.domain.principals import StaffPrincipal, VisitorPrincipal
+from bastion.security.totp import PERIOD_S
 from bastion.settings import load_settings
+from bastion.storage import tables as t
 from bastion.storage.migrate import migrate
 from bastion.transport.context import Services
 
@@ -77,6 +83,30 @@ class World:
             role=user.role,
             permissions=await self.svc.roles.permissions_for(user.role),
         )
+
+    async def enrol_totp(self, actor: StaffPrincipal) -> pyotp.TOTP:
+        """Turn the authenticator app on for ``actor`` (set up, then confirm with a code);
+        the clock moves on one step, so the app's next code is not a replay.
+        """
+        setup = await self.svc.auth.totp_setup(actor)
+        totp = pyotp.TOTP(setup["secret"], interval=PERIOD_S)
+        await self.svc.auth.totp_confirm(actor, totp.at(self.clock.now()), None)
+        self.clock.advance(seconds=PERIOD_S)
+        return totp
+
+    async def spoil_totp_secret(self, user_id: str) -> None:
+        """Flip one bit of the user's sealed TOTP secret in the database (an altered row):
+        it no longer opens and reads as unreadable (``User.totp_unreadable``).
+        """
+        c = t.users.c
+        async with self.svc.db.transaction(write=True) as conn:
+            sealed = (await conn.execute(select(c.totp_secret).where(c.id == user_id))).scalar()
+            assert isinstance(sealed, str) and sealed.startswith("e1:")
+            blob = bytearray(base64.b64decode(sealed[3:]))
+            blob[-1] ^= 0x01  # one bit of the GCM tag
+            spoilt = "e1:" + base64.b64encode(bytes(blob)).decode()
+            await conn.execute(update(t.users).where(c.id == user_id).values(totp_secret=spoilt))
+            await conn.commit()
 
     async def start(self, visitor: VisitorPrincipal, **kw: Any) -> str:
         result = await self.svc.chat.start_chat(

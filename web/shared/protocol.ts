@@ -491,6 +491,8 @@ export interface StaffUser {
   status?: string;
   /** Two-step login (TOTP) is on for this account. */
   totp_enabled?: boolean;
+  /** TOTP is on but its stored secret does not open: app codes are refused until it is set up again. */
+  totp_unreadable?: boolean;
   /** E-mailed one-time codes are accepted as the second step. */
   email_otp_enabled?: boolean;
 }

@@ -44,6 +44,7 @@ from bastion.domain.principals import StaffPrincipal
 from bastion.domain.second_factor import (
     ENABLE,
     LOGIN,
+    UNREADABLE_APP_HINT,
     code_hash,
     email_otp_allowed,
     new_code,
@@ -123,9 +124,13 @@ class EmailOtpService:
             passkeys = await uow.passkeys.count_for_user(user.id)
         if not self._hasher.verify(user.password_hash, password[:1024]):
             raise InvalidCredentials("wrong password")
-        others = user.totp_enabled or passkeys > 0
+        # An app whose secret does not open is no factor left (domain/models.py).
+        others = user.totp_usable or passkeys > 0
         if user.role in policy["require_2fa_roles"] and not others:
-            raise Forbidden("your role requires two-step login; set up an app or a passkey first")
+            raise Forbidden(
+                "your role requires two-step login; set up an app or a passkey first"
+                + (UNREADABLE_APP_HINT if user.totp_unreadable else "")
+            )
         async with self._uow() as uow:
             await uow.users.set_email_otp(user.id, False)
             await uow.email_codes.end_all(user.id, LOGIN, now)

@@ -102,6 +102,13 @@ class User:
         """TOTP is on but its stored secret does not open: no app code can be checked."""
         return self.totp_secret == UNREADABLE_SECRET
 
+    @property
+    def totp_usable(self) -> bool:
+        """TOTP is on and its secret opens: the app counts as a factor the user still has
+        when another one is removed (an unreadable one leaves recovery codes only).
+        """
+        return self.totp_enabled and not self.totp_unreadable
+
     # Active chats this agent may hold; None means the deployment's default.
     max_chats: int | None = None
 

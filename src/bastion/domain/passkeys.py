@@ -43,6 +43,7 @@ from bastion.domain.ids import IdFactory, new_id
 from bastion.domain.models import Passkey, User, WebAuthnChallenge
 from bastion.domain.ports import Clock, PasswordHasher, UnitOfWorkFactory
 from bastion.domain.principals import StaffPrincipal
+from bastion.domain.second_factor import UNREADABLE_APP_HINT
 from bastion.security.tokens import hash_token, new_token
 
 CHALLENGE_TTL = timedelta(minutes=5)
@@ -360,7 +361,8 @@ class PasskeyService:
         async with self._uow() as uow:
             required = await uow.security.get(SETTING_REQUIRE_2FA) or []
             left = await uow.passkeys.count_for_user(user.id)
-            last = user.role in required and not user.totp_enabled and left <= 1
+            # An app whose secret does not open is no factor left (domain/models.py).
+            last = user.role in required and not user.totp_usable and left <= 1
             if not last and not await uow.passkeys.delete(user.id, passkey_id):
                 raise NotFound("no such passkey")
             action = "passkey.delete_refused" if last else "passkey.deleted"
@@ -372,6 +374,7 @@ class PasskeyService:
             raise Forbidden(
                 "your role requires two-step login: add another passkey or an "
                 "authenticator app before removing this one"
+                + (UNREADABLE_APP_HINT if user.totp_unreadable else "")
             )
 
     # ---- login ------------------------------------------------------------------------

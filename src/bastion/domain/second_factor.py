@@ -20,6 +20,13 @@ LOGIN = "login"
 ENABLE = "enable"
 
 
+# Added to a refusal to remove a factor while the app is on but its secret does not open:
+# the user believes the app is still there, and the fix is to set it up again.
+UNREADABLE_APP_HINT = (
+    " (your authenticator app cannot be checked for this account: set it up again first)"
+)
+
+
 def new_code() -> str:
     return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
 

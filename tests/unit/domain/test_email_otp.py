@@ -157,6 +157,32 @@ async def test_policy_can_refuse_emailed_codes(mail_world: World, mail_sink: Mai
     await world.svc.staff.authenticate(result.session_token, allow_unenrolled=True)
 
 
+async def test_an_app_whose_secret_does_not_open_does_not_let_them_go(
+    mail_world: World, mail_sink: MailSink
+) -> None:
+    """E-mailed codes stay on while they are the role's only working factor: an app
+    whose sealed secret does not open leaves recovery codes alone."""
+    world = mail_world
+    await world.staff(EMAIL)
+    admin = await world.staff("admin@example.com", Role.ADMIN)
+    principal = await _turn_on(world, mail_sink)
+    await world.enrol_totp(principal)
+    await world.svc.auth.set_require_2fa(admin, ["agent"], None)
+    await world.spoil_totp_secret(principal.user_id)
+    with pytest.raises(Forbidden, match=r"set up an app or a passkey first.*set it up again"):
+        await world.svc.email_otp.disable(principal, PASSWORD, None)
+    code = await _code_for_login(world, mail_sink, 2)  # still on: a code signs in
+    await world.svc.auth.login(EMAIL, PASSWORD, code, ip=None, user_agent=None)
+
+    # Set up again, the app counts: e-mailed codes may go, and the app signs in.
+    totp = await world.enrol_totp(principal)
+    await world.svc.email_otp.disable(principal, PASSWORD, None)
+    with pytest.raises(EmailOtpNotAllowed):
+        await world.svc.email_otp.request_login_code(EMAIL, PASSWORD, None)
+    code = totp.at(world.clock.now())
+    await world.svc.auth.login(EMAIL, PASSWORD, code, ip=None, user_agent=None)
+
+
 async def test_emailed_codes_need_mail(world: World) -> None:
     await world.staff(EMAIL)
     principal, _ = await _signed_in(world)

@@ -250,6 +250,33 @@ async def test_a_passkey_satisfies_the_2fa_policy_and_the_last_one_stays(world: 
     assert {"passkey.deleted", "passkey.delete_refused"} <= set(await _actions(world))
 
 
+async def test_an_app_whose_secret_does_not_open_is_no_factor_left(world: World) -> None:
+    """Under a role that requires two-step login the last passkey may go while the app
+    works, and stays while the app's sealed secret does not open (recovery codes alone
+    are not a second factor to keep).
+    """
+    admin = await world.staff("admin@example.com", Role.ADMIN, name="Admin")
+    await world.staff(EMAIL)
+    await world.svc.auth.set_require_2fa(admin, ["agent"], None)
+    actor = await _signed_in(world)
+    key = SoftAuthenticator(origin=ORIGIN)
+    await world.enrol_totp(actor)
+    first = await _register(world, actor, key)
+    await world.svc.passkeys.delete(actor, first.id, PASSWORD, IP)  # the app is left
+
+    second = await _register(world, actor, key, name="Backup key")
+    await world.spoil_totp_secret(actor.user_id)
+    with pytest.raises(Forbidden, match=r"add another passkey.*set it up again"):
+        await world.svc.passkeys.delete(actor, second.id, PASSWORD, IP)
+    assert [p.id for p in await world.svc.passkeys.of_user(actor)] == [second.id]
+    assert (await _actions(world))[0] == "passkey.delete_refused"
+
+    # Set up again, the app counts once more.
+    await world.enrol_totp(actor)
+    await world.svc.passkeys.delete(actor, second.id, PASSWORD, IP)
+    assert await world.svc.passkeys.of_user(actor) == []
+
+
 def test_the_relying_party_comes_from_the_public_url() -> None:
     def rp(**env: str) -> object:
         return load_settings({"BASTION_DATA_DIR": "/nonexistent-never-used", **env}).webauthn_rp

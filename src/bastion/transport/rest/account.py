@@ -34,6 +34,9 @@ class UserOut(BaseModel):
     role: str
     status: str
     totp_enabled: bool
+    # TOTP is on but its stored secret does not open: app codes answer 409
+    # second_factor_unavailable until the app is set up again (/totp/setup).
+    totp_unreadable: bool = False
     email_otp_enabled: bool = False
 
 
@@ -46,6 +49,7 @@ def _user_out(user: User) -> UserOut:
     return UserOut(
         **user_summary(user),
         totp_enabled=user.totp_enabled,
+        totp_unreadable=user.totp_unreadable,
         email_otp_enabled=user.email_otp_enabled,
     )
 
