@@ -30,7 +30,7 @@ from typing import Any  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 
-from bastion.storage.sqlite_driver import Prepared  # noqa: E402
+from bastion.storage.sqlite_driver import OBSERVERS  # noqa: E402
 
 PREFIX = Path(sys.argv[1])
 # ``--tool sql``: count statements and CPU only, without the profiler's own overhead.
@@ -74,8 +74,9 @@ def _stop(*_: Any) -> None:
 
 
 event.listen(Engine, "before_cursor_execute", _count)
-# Statements SQLite runs straight on the connection (Prepared) skip the engine's events.
-Prepared.observers.append(lambda sql: _count(None, None, sql))
+# Statements run straight on the driver's connection (storage.prepared) skip the engine's
+# events.
+OBSERVERS.append(lambda sql: _count(None, None, sql))
 signal.signal(signal.SIGUSR1, _start)
 signal.signal(signal.SIGUSR2, _stop)
 

@@ -31,7 +31,7 @@ from bastion.domain.ports import DuplicateCommand
 from bastion.security.envelope import normalise_email
 from bastion.storage import tables as t
 from bastion.storage.cipher import VisitorCipher
-from bastion.storage.sqlite_driver import Prepared
+from bastion.storage.prepared import Prepared
 from bastion.storage.staff_cipher import StaffCipher
 
 
@@ -58,8 +58,8 @@ def email_hmac(cipher: VisitorCipher, email: str | None) -> str | None:
 # ---- the message path's statements, built once ------------------------------------------
 # Building a Core statement and its cache key costs about as much CPU as running it on
 # SQLite (~55 µs each, docs/decisions/0008); the statements every message runs are built
-# here once, with bound parameters, and only executed per call; on SQLite they run straight
-# on the connection (sqlite_driver.Prepared, ADR 0010).
+# here once, with bound parameters, and only executed per call, straight on the driver's
+# connection (storage.prepared, ADR 0010).
 _WIDGET_BY_ID = Prepared(select(t.widgets).where(t.widgets.c.id == bindparam("id")))
 _VISITOR_BY_ID = Prepared(select(t.visitors).where(t.visitors.c.id == bindparam("id")))
 _CONVERSATION_BY_ID = Prepared(

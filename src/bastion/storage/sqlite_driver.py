@@ -18,7 +18,7 @@ from __future__ import annotations
 import collections
 import sqlite3
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import exc
 from sqlalchemy.dialects import registry
@@ -30,10 +30,13 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.base import Executable
 from sqlalchemy.util.concurrency import await_
 
 DRIVER = "bastion_aiosqlite"
+
+# Called with each statement's text run straight on a connection here or by
+# ``storage.prepared``, which skips the engine's events (the benchmark's counter).
+OBSERVERS: list[Callable[[str], None]] = []
 
 # Execution option: the statement never waits for a lock or the disk, so it may run on
 # the event loop's thread (``OneHopDialect.do_execute``), like savepoints do.
@@ -184,49 +187,7 @@ def one_hop_url(url: str) -> str:
     return parsed.set(drivername=f"sqlite+{DRIVER}").render_as_string(hide_password=False)
 
 
-class Prepared:
-    """A Core statement of the message path, run straight on the SQLite connection.
-
-    On the ``sqlite+bastion_aiosqlite`` dialect, inside a transaction the caller began, the
-    statement runs on the event loop's thread through the ``sqlite3`` connection itself:
-    compiled once per set of parameter names, parameters and results converted by the
-    column types' own processors, rows returned as named tuples. This skips SQLAlchemy's
-    per-execution machinery (execution context, result set-up, the greenlet bridge), which
-    was most of the CPU of a short statement (docs/decisions/0010). Anywhere else (other
-    dialects, no transaction, another statement in flight on the connection) it is
-    executed through SQLAlchemy as usual; both paths return rows with the same fields.
-
-    Only for short indexed statements without expanding (``IN``) parameters: the event
-    loop waits for them.
-    """
-
-    __slots__ = ("_plans", "statement")
-
-    # Called with each statement's text when it runs here (the benchmark's counter).
-    observers: ClassVar[list[Callable[[str], None]]] = []
-
-    def __init__(self, statement: Executable) -> None:
-        self.statement = statement
-        self._plans: dict[frozenset[str], _Plan] = {}
-
-    async def rows(self, conn: AsyncConnection, params: dict[str, Any]) -> Sequence[Any]:
-        """Every row the statement returns (none for a plain INSERT)."""
-        raw = _raw_here(conn)
-        if raw is None:
-            result = await conn.execute(self.statement, params)
-            return result.all() if result.returns_rows else []
-        keys = frozenset(params)
-        plan = self._plans.get(keys)
-        if plan is None:
-            plan = self._plans[keys] = _Plan(self.statement, conn.dialect, keys)
-        return plan.run(raw, params)
-
-    async def first(self, conn: AsyncConnection, params: dict[str, Any]) -> Any | None:
-        rows = await self.rows(conn, params)
-        return rows[0] if rows else None
-
-
-def _raw_here(conn: AsyncConnection) -> sqlite3.Connection | None:
+def raw_here(conn: AsyncConnection) -> sqlite3.Connection | None:
     """The connection's ``sqlite3`` connection when a statement may run on it here."""
     if not isinstance(conn.dialect, OneHopDialect) or not conn.in_transaction():
         return None
@@ -251,7 +212,7 @@ class Savepoint:
 
     @classmethod
     async def open(cls, conn: AsyncConnection, name: str) -> Savepoint | None:
-        raw = _raw_here(conn)
+        raw = raw_here(conn)
         if raw is None:
             return None
         adapted = conn.sync_connection.connection.dbapi_connection  # type: ignore[union-attr]
@@ -269,53 +230,9 @@ class Savepoint:
     async def _run(self, sql: str) -> None:
         # The mutex is free unless a cancelled statement is still running on the thread.
         async with self._adapted._execute_mutex:
-            for observe in Prepared.observers:
+            for observe in OBSERVERS:
                 observe(sql)
             try:
                 self._raw.execute(sql).close()
             except sqlite3.Error as err:
                 raise exc.DBAPIError.instance(sql, None, err, sqlite3.Error) from None
-
-
-class _Plan:
-    """One compiled form of a statement: its SQL, parameter order and conversions."""
-
-    __slots__ = ("_compiled", "_in", "_out", "_row", "_sql")
-
-    def __init__(self, statement: Executable, dialect: Any, keys: frozenset[str]) -> None:
-        compiled = statement.compile(dialect=dialect, column_keys=sorted(keys))  # type: ignore[attr-defined]
-        if compiled.literal_execute_params or compiled.post_compile_params:
-            raise ValueError("Prepared statements take no expanding parameters")
-        self._compiled = compiled
-        self._sql: str = compiled.string
-        self._in = [
-            (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
-            for name in compiled.positiontup
-        ]
-        columns = list(getattr(statement, "exported_columns", ()))
-        self._out = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
-        self._row = collections.namedtuple("_Row", [c.key for c in columns], rename=True)  # type: ignore[misc]
-
-    def run(self, raw: sqlite3.Connection, params: dict[str, Any]) -> list[Any]:
-        values = self._compiled.construct_params(params)
-        args = [
-            value if convert is None or value is None else convert(value)
-            for name, convert in self._in
-            for value in (values[name],)
-        ]
-        for observe in Prepared.observers:
-            observe(self._sql)
-        try:
-            cur = raw.execute(self._sql, args)
-            fetched = cur.fetchall() if cur.description else []
-            cur.close()
-        except sqlite3.Error as err:
-            # Parameters are never part of the error (they hold sealed message text).
-            raise exc.DBAPIError.instance(
-                self._sql, None, err, sqlite3.Error, hide_parameters=True
-            ) from None
-        out, row = self._out, self._row
-        return [
-            row(*(v if f is None or v is None else f(v) for f, v in zip(out, r, strict=True)))
-            for r in fetched
-        ]
