@@ -7,6 +7,12 @@ hand-offs, not SQLite, were most of a node's CPU (docs/decisions/0008). Here a s
 one function run on the connection's thread: execute, fetch every row, close the cursor,
 and hand back the rows with the cursor's description, row count and last row id.
 
+Statements that never wait for a lock or the disk skip the hand-off and run on the event
+loop's thread (docs/decisions/0010): savepoints, the deferred ``BEGIN`` of a read,
+``ROLLBACK``, statements marked ``HERE``, and the message path's prepared statements
+(``storage/prepared.py`` through :func:`raw_here`; group-commit units through
+:class:`Savepoint`). ``BEGIN IMMEDIATE`` and ``COMMIT`` always go to the thread.
+
 Registered as ``sqlite+bastion_aiosqlite``; :func:`one_hop_url` turns an
 ``sqlite+aiosqlite`` URL into it. Depends on aiosqlite's ``Connection._execute`` and
 ``_conn`` and on SQLAlchemy's ``AsyncAdapt_dbapi_cursor`` hooks; both are pinned, and the
