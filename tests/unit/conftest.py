@@ -14,7 +14,7 @@ from tests.support.postgres import create_database, drop_database, require_postg
 @pytest.fixture(params=["sqlite", "postgres"])
 async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[World]:
     """Domain services over real storage: embedded SQLite, and PostgreSQL."""
-    async for w in engine_world(request, tmp_path, {}):
+    async for w in engine_world(request.param, tmp_path, {}):
         yield w
 
 
@@ -23,7 +23,7 @@ async def mail_world(
     request: pytest.FixtureRequest, tmp_path: Path, mail_sink: MailSink
 ) -> AsyncIterator[World]:
     """:func:`world` with e-mail on, delivered to the test's ``mail_sink`` (aiosmtpd)."""
-    async for w in engine_world(request, tmp_path, mail_env(mail_sink)):
+    async for w in engine_world(request.param, tmp_path, mail_env(mail_sink)):
         yield w
 
 
@@ -36,14 +36,12 @@ def mail_env(sink: MailSink, **extra: str) -> dict[str, str]:
     }
 
 
-async def engine_world(
-    request: pytest.FixtureRequest, tmp_path: Path, env: dict[str, str]
-) -> AsyncIterator[World]:
-    """A world on the engine ``request.param`` names, with extra settings ``env``; for
+async def engine_world(engine: str, tmp_path: Path, env: dict[str, str]) -> AsyncIterator[World]:
+    """A world on ``engine`` ("sqlite" or "postgres"), with extra settings ``env``; for
     fixtures that need a setting changed (PostgreSQL: a database made and dropped)."""
     env = dict(env)
     name = None
-    if request.param == "postgres":
+    if engine == "postgres":
         await asyncio.to_thread(require_postgres)
         url, name = await asyncio.to_thread(create_database)
         env["BASTION_DATABASE_URL"] = url

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.asyncio
 @pytest.fixture(params=["sqlite", "postgres"])
 async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[World]:
     """A world whose agents may hold two active chats each."""
-    async for w in engine_world(request, tmp_path, {"BASTION_AGENT_MAX_CHATS": "2"}):
+    async for w in engine_world(request.param, tmp_path, {"BASTION_AGENT_MAX_CHATS": "2"}):
         yield w
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import zipfile
@@ -25,25 +24,15 @@ from bastion.storage import tables as t
 from tests.support import blobs, samples
 from tests.support.clamd import EICAR, Clamd
 from tests.support.factories import World, make_world
-from tests.support.postgres import create_database, drop_database, require_postgres
+from tests.unit.conftest import engine_world
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 async def fw(request: pytest.FixtureRequest, tmp_path: Path, clamd: Clamd) -> AsyncIterator[World]:
     """A world whose file service scans with the test clamd (uploads capped at 64 KiB)."""
     env = {"BASTION_CLAMD": clamd.address, "BASTION_UPLOAD_MAX_BYTES": str(64 * 1024)}
-    name = None
-    if request.param == "postgres":
-        await asyncio.to_thread(require_postgres)
-        url, name = await asyncio.to_thread(create_database)
-        env["BASTION_DATABASE_URL"] = url
-    w = await make_world(tmp_path, **env)
-    try:
+    async for w in engine_world(request.param, tmp_path, env):
         yield w
-    finally:
-        await w.svc.db.dispose()
-        if name:
-            await asyncio.to_thread(drop_database, name)
 
 
 def _file_events(w: World) -> list[dict[str, object]]:

@@ -21,7 +21,7 @@ from tests.unit.conftest import engine_world
 @pytest.fixture(params=["sqlite", "postgres"])
 async def rworld(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[World]:
     """Like the ``world`` fixture, with a 30-day default retention."""
-    async for w in engine_world(request, tmp_path, {"BASTION_RETENTION_DAYS": "30"}):
+    async for w in engine_world(request.param, tmp_path, {"BASTION_RETENTION_DAYS": "30"}):
         yield w
 
 

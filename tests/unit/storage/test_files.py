@@ -19,8 +19,8 @@ from bastion.storage import tables as t
 from bastion.storage.db import Database
 from bastion.storage.files import DatabaseFileStore, LocalFileStore
 from tests.support import blobs
-from tests.support.factories import FakeClock, World, make_world
-from tests.support.postgres import create_database, drop_database, require_postgres
+from tests.support.factories import FakeClock, World
+from tests.unit.conftest import engine_world
 
 STORES = [
     pytest.param(("directory", "sqlite"), id="directory"),
@@ -33,19 +33,8 @@ STORES = [
 async def sw(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[World]:
     """A world whose files go to the store ``request.param`` names."""
     kind, engine = request.param
-    env = {"BASTION_FILE_STORE": kind}
-    name = None
-    if engine == "postgres":
-        await asyncio.to_thread(require_postgres)
-        url, name = await asyncio.to_thread(create_database)
-        env["BASTION_DATABASE_URL"] = url
-    w = await make_world(tmp_path, **env)
-    try:
+    async for w in engine_world(engine, tmp_path, {"BASTION_FILE_STORE": kind}):
         yield w
-    finally:
-        await w.svc.db.dispose()
-        if name:
-            await asyncio.to_thread(drop_database, name)
 
 
 async def _stored(
