@@ -150,7 +150,9 @@ async def test_an_altered_secret_fails_closed_and_recovery_still_works(srv: Serv
         admin = await Account.open(http, ADMIN)
         users = await admin.get("/api/v1/users")
         assert users.status_code == 200, users.text
-        assert {u["email"]: u["totp_enabled"] for u in users.json()}[AGENT] is True
+        listed = {u["email"]: (u["totp_enabled"], u["totp_unreadable"]) for u in users.json()}
+        assert listed[AGENT] == (True, True)  # the admins' list flags the broken app
+        assert listed[ADMIN] == (False, False)
         audit = await admin.get("/api/v1/audit?action=auth.second_factor_unavailable")
         assert audit.status_code == 200, audit.text
         assert [(e["actor"], e["details"]) for e in audit.json()] == [(user_id, {"factor": "totp"})]
@@ -170,6 +172,8 @@ async def test_an_altered_secret_fails_closed_and_recovery_still_works(srv: Serv
         assert done.status_code == 200, done.text
         me = await agent.get("/api/v1/auth/me")
         assert me.json()["user"]["totp_unreadable"] is False
+        users = await admin.get("/api/v1/users")
+        assert {u["email"]: u["totp_unreadable"] for u in users.json()}[AGENT] is False
         r = await _login(http, AGENT, _next_code(fresh))
         assert r.status_code == 200, r.text
         r = await _login(http, AGENT, _next_code(totp))

@@ -19,6 +19,7 @@ from bastion.settings import load_settings
 from bastion.storage import tables as t
 from bastion.storage.migrate import migrate
 from bastion.transport.context import Services
+from tests.support.mail import MailSink
 
 PASSWORD = "a long enough password"
 
@@ -93,6 +94,15 @@ class World:
         await self.svc.auth.totp_confirm(actor, totp.at(self.clock.now()), None)
         self.clock.advance(seconds=PERIOD_S)
         return totp
+
+    async def enable_email_otp(self, actor: StaffPrincipal, email: str, sink: MailSink) -> None:
+        """Turn e-mailed codes on for ``actor`` (whose address is ``email``): the password,
+        then the code ``sink`` received. Needs a world with mail (``mail_world``).
+        """
+        sent = len(sink.messages(email))
+        await self.svc.email_otp.start_enable(actor, PASSWORD, "10.0.0.1")
+        code = (await sink.await_message(email, sent + 1)).code()
+        await self.svc.email_otp.confirm_enable(actor, code, "10.0.0.1")
 
     async def spoil_totp_secret(self, user_id: str) -> None:
         """Flip one bit of the user's sealed TOTP secret in the database (an altered row):

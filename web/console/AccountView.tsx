@@ -26,6 +26,8 @@ interface Props {
   email: string;
   /** Two-step login state as last known (from /auth/me); re-read when the view opens. */
   totpEnabled: boolean;
+  /** TOTP is on but its stored secret does not open (/auth/me `totp_unreadable`). */
+  totpUnreadable?: boolean;
   waiting: number;
   onBack: () => void;
   onSessionGone: () => void;
@@ -34,7 +36,16 @@ interface Props {
 
 type Feedback = { kind: "error" | "ok"; text: string } | null;
 
-export function AccountView({ api, email, totpEnabled, waiting, onBack, onSessionGone, onTotpChanged }: Props) {
+export function AccountView({
+  api,
+  email,
+  totpEnabled,
+  totpUnreadable = false,
+  waiting,
+  onBack,
+  onSessionGone,
+  onTotpChanged,
+}: Props) {
   const headingRef = useRef<HTMLHeadingElement>(null);
   const [sessionsVersion, setSessionsVersion] = useState(0);
   const guard = useSessionGuard(onSessionGone);
@@ -57,6 +68,7 @@ export function AccountView({ api, email, totpEnabled, waiting, onBack, onSessio
         api={api}
         guard={guard}
         initiallyEnabled={totpEnabled}
+        initiallyUnreadable={totpUnreadable}
         onChanged={onTotpChanged}
         onDone={() => undefined}
       />
@@ -108,13 +120,23 @@ interface TotpProps {
   api: ConsoleApi;
   guard: Guard;
   initiallyEnabled: boolean;
+  /** On, but its secret does not open: offer to set it up again rather than show it working. */
+  initiallyUnreadable?: boolean;
   onChanged: (enabled: boolean) => void;
   /** The recovery codes have been acknowledged ("done"). */
   onDone: () => void;
 }
 
-export function TotpSection({ api, guard, initiallyEnabled, onChanged, onDone }: TotpProps) {
+export function TotpSection({
+  api,
+  guard,
+  initiallyEnabled,
+  initiallyUnreadable = false,
+  onChanged,
+  onDone,
+}: TotpProps) {
   const [enabled, setEnabled] = useState(initiallyEnabled);
+  const [unreadable, setUnreadable] = useState(initiallyUnreadable);
   const [step, setStep] = useState<TotpStep>({ kind: "status" });
   const [code, setCode] = useState("");
   const [password, setPassword] = useState("");
@@ -129,7 +151,10 @@ export function TotpSection({ api, guard, initiallyEnabled, onChanged, onDone }:
     let live = true;
     api.me().then(
       (res) => {
-        if (live && typeof res.user.totp_enabled === "boolean") setEnabled(res.user.totp_enabled);
+        if (live && typeof res.user.totp_enabled === "boolean") {
+          setEnabled(res.user.totp_enabled);
+          setUnreadable(res.user.totp_unreadable === true);
+        }
       },
       () => undefined,
     );
@@ -170,6 +195,7 @@ export function TotpSection({ api, guard, initiallyEnabled, onChanged, onDone }:
       try {
         const res = await api.totpConfirm(normaliseCode(code));
         setEnabled(true);
+        setUnreadable(false); // the new secret replaced the one that did not open
         onChanged(true);
         setStep({ kind: "codes", codes: Array.isArray(res.recovery_codes) ? res.recovery_codes : [] });
       } catch (err) {
@@ -189,6 +215,7 @@ export function TotpSection({ api, guard, initiallyEnabled, onChanged, onDone }:
         setPassword("");
       }
       setEnabled(false);
+      setUnreadable(false);
       onChanged(false);
       setFeedback({ kind: "ok", text: t.totpDisabled });
     });
@@ -295,6 +322,28 @@ export function TotpSection({ api, guard, initiallyEnabled, onChanged, onDone }:
         </div>
       </form>
     );
+  } else if (enabled && unreadable) {
+    // The server refuses the app's codes until it is set up again (recovery codes still
+    // work), so the section offers the set-up rather than showing the app as working.
+    body = (
+      <div class="stack">
+        <p class="notice notice--warn" role="alert" data-testid="totp-unreadable">
+          {t.totpUnreadable}
+        </p>
+        <FeedbackLine feedback={feedback} testid="totp-error" />
+        <div class="actions">
+          <button
+            class="button button--primary"
+            type="button"
+            disabled={busy}
+            data-testid="totp-setup"
+            onClick={() => void startSetup()}
+          >
+            {busy ? t.busy : t.totpSetupAgain}
+          </button>
+        </div>
+      </div>
+    );
   } else if (enabled) {
     body = (
       <form class="stack" onSubmit={disable}>
@@ -344,8 +393,11 @@ export function TotpSection({ api, guard, initiallyEnabled, onChanged, onDone }:
     <section class="card" aria-labelledby="totp-title" data-testid="totp-section">
       <div class="card-head">
         <h2 id="totp-title">{t.totpTitle}</h2>
-        <span class={enabled ? "pill pill--on" : "pill"} data-testid="totp-status">
-          {enabled ? t.totpStatusOn : t.totpStatusOff}
+        <span
+          class={enabled ? (unreadable ? "pill pill--warn" : "pill pill--on") : "pill"}
+          data-testid="totp-status"
+        >
+          {enabled ? (unreadable ? t.totpStatusUnreadable : t.totpStatusOn) : t.totpStatusOff}
         </span>
       </div>
       <p class="muted">{t.totpIntro}</p>

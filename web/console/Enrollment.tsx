@@ -58,6 +58,7 @@ export function Enrollment({ api, user, onEnrolled, onLoggedOut }: Props) {
             api={api}
             guard={guard}
             initiallyEnabled={user.totp_enabled === true}
+            initiallyUnreadable={user.totp_unreadable === true}
             onChanged={() => undefined}
             onDone={onEnrolled}
           />

@@ -64,6 +64,7 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
   }, [api, loadCanned]);
   const canAdmin = sectionsFor(perms.mine).length > 0;
   const [totpEnabled, setTotpEnabled] = useState(user.totp_enabled === true);
+  const [totpUnreadable, setTotpUnreadable] = useState(user.totp_unreadable === true);
   const accountButton = useRef<HTMLButtonElement>(null);
 
   const onFrame = useCallback((frame: ServerFrame) => {
@@ -322,13 +323,17 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
             api={api}
             email={user.email}
             totpEnabled={totpEnabled}
+            totpUnreadable={totpUnreadable}
             waiting={waiting.length}
             onBack={backToInbox}
             onSessionGone={() => {
               socketRef.current?.stop();
               loggedOut.current(true);
             }}
-            onTotpChanged={setTotpEnabled}
+            onTotpChanged={(enabled) => {
+              setTotpEnabled(enabled);
+              setTotpUnreadable(false); // set up again, or off: either way no broken secret
+            }}
           />
           {mayManagePrivacy(user.role) && (
             <div class="account">

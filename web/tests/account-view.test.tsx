@@ -42,12 +42,20 @@ class FakeServer {
     },
   ];
   totpEnabled = false;
+  totpUnreadable = false;
   routes: Record<string, Handler> = {
     "GET /api/v1/auth/me": () => ({
       status: 200,
       body: {
         csrf_token: CSRF,
-        user: { id: "u_1", email: "agent@example.com", name: "Jonas", role: "agent", totp_enabled: this.totpEnabled },
+        user: {
+          id: "u_1",
+          email: "agent@example.com",
+          name: "Jonas",
+          role: "agent",
+          totp_enabled: this.totpEnabled,
+          totp_unreadable: this.totpUnreadable,
+        },
       },
     }),
     "GET /api/v1/auth/sessions": () => ({ status: 200, body: this.sessions }),
@@ -228,6 +236,29 @@ describe("two-step login", () => {
     expect(must("totp-status").textContent).toBe(t.totpStatusOff);
     expect($("totp-setup")).not.toBeNull();
     expect(totpChanges).toEqual([false]);
+  });
+
+  it("says when the app can no longer be checked and offers to set it up again", async () => {
+    server.totpUnreadable = true; // as /auth/me answers when the stored secret does not open
+    await mount(true);
+    expect(must("totp-unreadable").textContent).toBe(t.totpUnreadable);
+    expect(must("totp-status").textContent).toBe(t.totpStatusUnreadable);
+    expect($("totp-enabled")).toBeNull(); // not presented as working
+    expect(must("totp-setup").textContent).toBe(t.totpSetupAgain);
+
+    await click("totp-setup");
+    expect($("totp-qr")).not.toBeNull();
+    await type("totp-code", "123456");
+    await click("totp-confirm");
+    await click("totp-done");
+    expect($("totp-unreadable")).toBeNull();
+    expect(must("totp-status").textContent).toBe(t.totpStatusOn);
+    expect($("totp-disable")).not.toBeNull();
+    expect(totpChanges).toEqual([true]);
+    expect(server.writes().map((c) => `${c.method} ${c.path}`)).toEqual([
+      "POST /api/v1/auth/totp/setup",
+      "POST /api/v1/auth/totp/confirm",
+    ]);
   });
 
   it("never renders a QR code that is not an SVG data URL", async () => {

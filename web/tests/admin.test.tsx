@@ -180,6 +180,21 @@ describe("the admin area", () => {
     expect(server.writes()).toEqual([{ method: "PUT", path: "/api/v1/users/u_2/disabled", csrf: CSRF, body: { disabled: true } }]);
   });
 
+  it("flags a user whose authenticator app can no longer be checked", async () => {
+    const original = server.routes["GET /api/v1/users"]!;
+    server.routes["GET /api/v1/users"] = (call) => {
+      const [me, other] = original(call).body as object[];
+      return { status: 200, body: [me, { ...other, totp_enabled: true, totp_unreadable: true }] };
+    };
+    await mount(ALL);
+    const rows = root.querySelectorAll<HTMLElement>('[data-testid="user-row"]');
+    expect(rows[0]!.querySelector('[data-testid="user-row-totp-unreadable"]')).toBeNull();
+    expect(rows[0]!.textContent).toContain(a.twoStep);
+    const badge = rows[1]!.querySelector('[data-testid="user-row-totp-unreadable"]');
+    expect(badge?.textContent).toBe(a.twoStepUnreadable);
+    expect(rows[1]!.textContent).not.toContain(a.twoStep);
+  });
+
   it("creates a custom role from held permissions only and shows role_in_use", async () => {
     await mount(["users.manage", "roles.manage", "chat.handle"]);
     await click(must("admin-tab-roles"));

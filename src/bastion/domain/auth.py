@@ -32,9 +32,13 @@ from bastion.domain.permissions import Perm, allowed
 from bastion.domain.ports import Clock, PasswordHasher, UnitOfWork, UnitOfWorkFactory
 from bastion.domain.principals import StaffPrincipal
 from bastion.domain.second_factor import (
+    APP,
     LOGIN,
     SETTING_ALLOW_EMAIL_OTP,
+    SETTING_REQUIRE_2FA,
     email_otp_allowed,
+    leaves_no_factor,
+    must_enrol,
     normalise_code,
     second_factor_on,
     verify_code,
@@ -52,7 +56,6 @@ MAX_LOCK = timedelta(hours=1)
 # A quiet period after which old failures are forgotten.
 FAILURE_MEMORY = timedelta(hours=24)
 
-SETTING_REQUIRE_2FA = "require_2fa_roles"
 SETTING_IP_ALLOWLIST = "staff_ip_allowlist"
 
 STAFF_KEY_UNREADABLE = (
@@ -400,14 +403,16 @@ class AuthService:
         return codes
 
     async def totp_disable(self, actor: StaffPrincipal, password: str, ip: str | None) -> None:
+        """Refused when the app is the last second factor of a role that requires one
+        (passkeys and allowed e-mailed codes are what would be left).
+        """
         now = self._clock.now()
         async with self._uow(write=False) as uow:
             user = await self._user(uow, actor)
-            required = await uow.security.get(SETTING_REQUIRE_2FA) or []
-            passkeys = await uow.passkeys.count_for_user(user.id)
+            last = await leaves_no_factor(uow, user, removing=APP)
         if not self._hasher.verify(user.password_hash, password):
             raise InvalidCredentials("wrong password")
-        if user.role in required and not passkeys:
+        if last:
             raise Forbidden("your role requires two-step login; add a passkey first")
         async with self._uow() as uow:
             await uow.users.set_totp(user.id, secret=None, pending=None)
@@ -515,11 +520,7 @@ class AuthService:
         while the policy allows them) they do not have.
         """
         async with self._uow(write=False) as uow:
-            required = await uow.security.get(SETTING_REQUIRE_2FA) or []
-            allow_email = await email_otp_allowed(uow)
-            if user.role not in required or second_factor_on(user, allow_email):
-                return False
-            return await uow.passkeys.count_for_user(user.id) == 0
+            return await must_enrol(uow, user)
 
     async def policy(self) -> dict[str, Any]:
         async with self._uow(write=False) as uow:

@@ -42,11 +42,13 @@ from bastion.domain.ports import (
 )
 from bastion.domain.principals import StaffPrincipal
 from bastion.domain.second_factor import (
+    EMAIL,
     ENABLE,
     LOGIN,
     UNREADABLE_APP_HINT,
     code_hash,
     email_otp_allowed,
+    leaves_no_factor,
     new_code,
     verify_code,
 )
@@ -120,13 +122,10 @@ class EmailOtpService:
         now = self._clock.now()
         async with self._uow(write=False) as uow:
             user = await self._user(uow, actor)
-            policy = await self._auth.policy()
-            passkeys = await uow.passkeys.count_for_user(user.id)
+            last = await leaves_no_factor(uow, user, removing=EMAIL)
         if not self._hasher.verify(user.password_hash, password[:1024]):
             raise InvalidCredentials("wrong password")
-        # An app whose secret does not open is no factor left (domain/models.py).
-        others = user.totp_usable or passkeys > 0
-        if user.role in policy["require_2fa_roles"] and not others:
+        if last:
             raise Forbidden(
                 "your role requires two-step login; set up an app or a passkey first"
                 + (UNREADABLE_APP_HINT if user.totp_unreadable else "")

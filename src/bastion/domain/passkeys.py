@@ -21,7 +21,6 @@ from typing import Any, NoReturn, Protocol
 
 from bastion.domain.auth import (
     SETTING_IP_ALLOWLIST,
-    SETTING_REQUIRE_2FA,
     AuthService,
     LoginResult,
     audit_entry,
@@ -43,7 +42,7 @@ from bastion.domain.ids import IdFactory, new_id
 from bastion.domain.models import Passkey, User, WebAuthnChallenge
 from bastion.domain.ports import Clock, PasswordHasher, UnitOfWorkFactory
 from bastion.domain.principals import StaffPrincipal
-from bastion.domain.second_factor import UNREADABLE_APP_HINT
+from bastion.domain.second_factor import PASSKEY, UNREADABLE_APP_HINT, leaves_no_factor
 from bastion.security.tokens import hash_token, new_token
 
 CHALLENGE_TTL = timedelta(minutes=5)
@@ -359,10 +358,8 @@ class PasskeyService:
             raise NotFound("no such passkey")
         await self._confirm_password(user, password, ip)
         async with self._uow() as uow:
-            required = await uow.security.get(SETTING_REQUIRE_2FA) or []
-            left = await uow.passkeys.count_for_user(user.id)
-            # An app whose secret does not open is no factor left (domain/models.py).
-            last = user.role in required and not user.totp_usable and left <= 1
+            # Counted in the write transaction that removes it (domain/second_factor.py).
+            last = await leaves_no_factor(uow, user, removing=PASSKEY)
             if not last and not await uow.passkeys.delete(user.id, passkey_id):
                 raise NotFound("no such passkey")
             action = "passkey.delete_refused" if last else "passkey.deleted"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bastion.domain.auth import SETTING_IP_ALLOWLIST, SETTING_REQUIRE_2FA, audit_entry, ip_in
+from bastion.domain.auth import SETTING_IP_ALLOWLIST, audit_entry, ip_in
 from bastion.domain.errors import (
     Conflict,
     Forbidden,
@@ -22,7 +22,7 @@ from bastion.domain.permissions import Perm, allowed
 from bastion.domain.ports import Clock, PasswordHasher, UnitOfWorkFactory
 from bastion.domain.principals import StaffPrincipal
 from bastion.domain.roles import check_holds, check_role_exists, resolve_permissions
-from bastion.domain.second_factor import email_otp_allowed, second_factor_on
+from bastion.domain.second_factor import must_enrol
 from bastion.security.passwords import password_weakness
 from bastion.security.tokens import hash_token
 
@@ -142,15 +142,8 @@ class StaffService:
             session = await uow.sessions.get(id_hash)
             user = await uow.users.get(session.user_id) if session else None
             allowlist = await uow.security.get(SETTING_IP_ALLOWLIST) or []
-            required = await uow.security.get(SETTING_REQUIRE_2FA) or []
-            # A passkey counts as the second factor too (looked up only when it matters),
-            # and so do e-mailed codes while the policy allows them.
-            allow_email = await email_otp_allowed(uow)
-            enrolled = user is not None and (
-                user.role not in required
-                or second_factor_on(user, allow_email)
-                or await uow.passkeys.count_for_user(user.id) > 0
-            )
+            # An app, a passkey, or e-mailed codes the policy allows (domain/second_factor.py).
+            enrolled = user is not None and not await must_enrol(uow, user)
             # Resolved per request, not cached: a role edit on another node applies at once.
             permissions = await resolve_permissions(uow, user.role) if user else frozenset()
         if (

@@ -22,6 +22,7 @@ from bastion.domain.models import Role
 from bastion.domain.principals import StaffPrincipal
 from bastion.security.totp import PERIOD_S
 from tests.support.factories import PASSWORD, World
+from tests.support.mail import MailSink
 
 EMAIL = "jonas@example.com"
 
@@ -159,6 +160,36 @@ async def test_role_requiring_2fa_blocks_until_enrolled(world: World) -> None:
     agent = await world.staff("agent2@example.com", name="A2")
     with pytest.raises(Forbidden):
         await world.svc.auth.set_require_2fa(agent, [], None)
+
+
+async def test_the_app_may_go_while_emailed_codes_are_left(
+    mail_world: World, mail_sink: MailSink
+) -> None:
+    """Under a role that requires two-step login, turning the app off is refused while
+    it is the only factor (or the policy forbids the e-mailed codes the user has on),
+    and allowed once e-mailed codes the policy accepts are left.
+    """
+    world = mail_world
+    admin = await world.staff("admin@example.com", Role.ADMIN, name="Admin")
+    await world.staff(EMAIL)
+    actor = await _session_principal(world, (await _login(world)).session_token)
+    totp = await world.enrol_totp(actor)
+    await world.svc.auth.set_require_2fa(admin, ["agent"], None)
+    with pytest.raises(Forbidden, match="add a passkey first"):
+        await world.svc.auth.totp_disable(actor, PASSWORD, None)
+
+    await world.enable_email_otp(actor, EMAIL, mail_sink)
+    await world.svc.auth.set_allow_email_otp(admin, False, None)
+    with pytest.raises(Forbidden):
+        await world.svc.auth.totp_disable(actor, PASSWORD, None)
+    await _login(world, otp=totp.at(world.clock.now()))  # the app is still on
+
+    await world.svc.auth.set_allow_email_otp(admin, True, None)
+    with pytest.raises(InvalidCredentials):  # the password comes first, as ever
+        await world.svc.auth.totp_disable(actor, "not my password", None)
+    await world.svc.auth.totp_disable(actor, PASSWORD, None)
+    with pytest.raises(OtpRequired):  # e-mailed codes are the second step now
+        await _login(world)
 
 
 async def test_ip_allowlist_is_enforced_and_cannot_lock_out_its_author(world: World) -> None:

@@ -35,9 +35,7 @@ async def _signed_in(world: World) -> tuple[StaffPrincipal, str]:
 
 async def _turn_on(world: World, sink: MailSink) -> StaffPrincipal:
     principal, _ = await _signed_in(world)
-    await world.svc.email_otp.start_enable(principal, PASSWORD, "10.0.0.1")
-    code = (await sink.await_message(EMAIL)).code()
-    await world.svc.email_otp.confirm_enable(principal, code, "10.0.0.1")
+    await world.enable_email_otp(principal, EMAIL, sink)
     return principal
 
 

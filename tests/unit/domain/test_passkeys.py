@@ -24,9 +24,11 @@ from bastion.domain.principals import StaffPrincipal
 from bastion.settings import load_settings
 from tests.support.authenticator import UP, SoftAuthenticator
 from tests.support.factories import PASSWORD, World
+from tests.support.mail import MailSink
 
 EMAIL = "jonas@example.com"
 ORIGIN = "http://localhost:8000"  # the development relying party: no BASTION_PUBLIC_URL
+MAIL_ORIGIN = "https://chat.example.com"  # mail_world's BASTION_PUBLIC_URL
 IP = "10.0.0.1"
 
 
@@ -34,6 +36,14 @@ async def _signed_in(world: World, email: str = EMAIL) -> StaffPrincipal:
     result = await world.svc.auth.login(email, PASSWORD, None, ip=IP, user_agent="pytest")
     principal, _ = await world.svc.staff.authenticate(result.session_token, allow_unenrolled=True)
     return principal
+
+
+async def _under_2fa(world: World) -> tuple[StaffPrincipal, StaffPrincipal]:
+    """An admin, and Jonas signed in: an agent, a role that now requires two-step login."""
+    admin = await world.staff("admin@example.com", Role.ADMIN, name="Admin")
+    await world.staff(EMAIL)
+    await world.svc.auth.set_require_2fa(admin, ["agent"], None)
+    return admin, await _signed_in(world)
 
 
 async def _register(
@@ -255,10 +265,7 @@ async def test_an_app_whose_secret_does_not_open_is_no_factor_left(world: World)
     works, and stays while the app's sealed secret does not open (recovery codes alone
     are not a second factor to keep).
     """
-    admin = await world.staff("admin@example.com", Role.ADMIN, name="Admin")
-    await world.staff(EMAIL)
-    await world.svc.auth.set_require_2fa(admin, ["agent"], None)
-    actor = await _signed_in(world)
+    _, actor = await _under_2fa(world)
     key = SoftAuthenticator(origin=ORIGIN)
     await world.enrol_totp(actor)
     first = await _register(world, actor, key)
@@ -275,6 +282,28 @@ async def test_an_app_whose_secret_does_not_open_is_no_factor_left(world: World)
     await world.enrol_totp(actor)
     await world.svc.passkeys.delete(actor, second.id, PASSWORD, IP)
     assert await world.svc.passkeys.of_user(actor) == []
+
+
+async def test_emailed_codes_are_a_factor_left_while_the_policy_allows_them(
+    mail_world: World, mail_sink: MailSink
+) -> None:
+    """Under a role that requires two-step login the last passkey may go while e-mailed
+    codes are on, and stays once the policy no longer accepts them.
+    """
+    world = mail_world
+    admin, actor = await _under_2fa(world)
+    await world.enable_email_otp(actor, EMAIL, mail_sink)
+    key = SoftAuthenticator(origin=MAIL_ORIGIN)
+    first = await _register(world, actor, key)
+    await world.svc.passkeys.delete(actor, first.id, PASSWORD, IP)  # e-mailed codes are left
+    assert (await _actions(world))[0] == "passkey.deleted"
+
+    second = await _register(world, actor, key, name="Backup key")
+    await world.svc.auth.set_allow_email_otp(admin, False, None)
+    with pytest.raises(Forbidden, match=r"add another passkey.*removing this one$"):
+        await world.svc.passkeys.delete(actor, second.id, PASSWORD, IP)
+    assert [p.id for p in await world.svc.passkeys.of_user(actor)] == [second.id]
+    assert (await _actions(world))[0] == "passkey.delete_refused"
 
 
 def test_the_relying_party_comes_from_the_public_url() -> None:

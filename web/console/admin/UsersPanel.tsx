@@ -122,7 +122,14 @@ function UserRow({ user, self, roles, departments, current, admin, action, reloa
         {user.email}
         <span class="muted"> {user.name}</span>
         {user.disabled && <span class="tag">{a.locked}</span>}
-        {user.totp_enabled && <span class="tag">{a.twoStep}</span>}
+        {user.totp_enabled &&
+          (user.totp_unreadable ? (
+            <span class="tag tag--warn" title={a.twoStepUnreadableTitle} data-testid="user-row-totp-unreadable">
+              {a.twoStepUnreadable}
+            </span>
+          ) : (
+            <span class="tag">{a.twoStep}</span>
+          ))}
       </td>
       <td>
         <select

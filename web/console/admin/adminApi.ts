@@ -8,6 +8,8 @@ export interface AdminUser {
   role: string;
   status: string;
   totp_enabled: boolean;
+  /** TOTP is on but its stored secret does not open: the user must set the app up again. */
+  totp_unreadable?: boolean;
   disabled: boolean;
 }
 

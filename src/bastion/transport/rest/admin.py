@@ -29,6 +29,8 @@ class UserOut(BaseModel):
     role: str
     status: str
     totp_enabled: bool
+    # TOTP is on but its stored secret does not open: the user must set the app up again.
+    totp_unreadable: bool = False
     disabled: bool
 
 
@@ -36,7 +38,13 @@ class UserOut(BaseModel):
 async def list_users(request: Request, actor: Staff) -> list[UserOut]:
     users = await services(request).staff.list_users(actor)
     return [
-        UserOut(**user_summary(u), totp_enabled=u.totp_enabled, disabled=u.disabled) for u in users
+        UserOut(
+            **user_summary(u),
+            totp_enabled=u.totp_enabled,
+            totp_unreadable=u.totp_unreadable,
+            disabled=u.disabled,
+        )
+        for u in users
     ]
 
 
@@ -52,7 +60,7 @@ async def create_user(body: UserIn, request: Request, actor: Staff) -> UserOut:
     user = await services(request).staff.create_user(
         actor, email=body.email, password=body.password, role=body.role, name=body.name
     )
-    return UserOut(**user_summary(user), totp_enabled=False, disabled=False)
+    return UserOut(**user_summary(user), totp_enabled=False, totp_unreadable=False, disabled=False)
 
 
 class RoleIn(Strict):
