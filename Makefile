@@ -12,6 +12,9 @@ run: $(STAMPS)/venv $(STAMPS)/web
 
 test: $(STAMPS)/venv $(STAMPS)/web lint
 	cd web && npm run --silent typecheck && npm test --silent
+	@# Byte-compiled once: the tests start a few hundred server and CLI processes, and
+	@# with PYTHONDONTWRITEBYTECODE set (as on CI machines) each would compile the sources.
+	$(BIN)/python -m compileall -q src >/dev/null
 	$(BIN)/pytest
 
 lint: $(STAMPS)/venv

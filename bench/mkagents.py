@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bastion.app import build_services
 from bastion.domain.models import Role
+from bastion.services import build_services
 from bastion.settings import load_settings
 
 

@@ -28,7 +28,7 @@ import procstat
 
 async def run(args: argparse.Namespace, data: Path) -> dict[str, Any]:
     import bastion
-    from bastion.app import build_services
+    from bastion.services import build_services
     from bastion.settings import load_settings
     from bastion.storage.migrate import migrate
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bastion.app import file_store
 from bastion.domain.ports import FileStore
+from bastion.services import file_store
 from bastion.storage import tables as t
 from tests.support.factories import World
 

@@ -11,10 +11,10 @@ from typing import Any
 import pyotp
 from sqlalchemy import select, update
 
-from bastion.app import build_services
 from bastion.domain.models import Role
 from bastion.domain.principals import StaffPrincipal, VisitorPrincipal
 from bastion.security.totp import PERIOD_S
+from bastion.services import build_services
 from bastion.settings import load_settings
 from bastion.storage import tables as t
 from bastion.storage.migrate import migrate

@@ -54,12 +54,16 @@ class PasswordHasher:
             time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism, type=Type.ID
         )
         # Verified against for unknown accounts, so a miss costs as long as a wrong password.
-        self._dummy = self._ph.hash("bastion-dummy-password-for-timing")
+        # Made on the first verify (known account or not, so that first call is no oracle
+        # either), not here: every command-line call builds a hasher and most never verify.
+        self._dummy: str | None = None
 
     def hash(self, password: str) -> str:
         return self._ph.hash(password)
 
     def verify(self, password_hash: str | None, password: str) -> bool:
+        if self._dummy is None:
+            self._dummy = self._ph.hash("bastion-dummy-password-for-timing")
         target = password_hash or self._dummy
         try:
             ok = self._ph.verify(target, password)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bastion.app import build_services
 from bastion.domain.errors import NotFound
 from bastion.domain.models import Role
 from bastion.domain.principals import StaffPrincipal
+from bastion.services import build_services
 from bastion.storage.backup import BackupError, create_backup, restore_backup, verify_backup
 from tests.support.factories import World
 from tests.unit.domain.test_privacy import person, sealed_values, stored_bytes

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bastion.app import file_store
 from bastion.domain.models import FileState, StoredFile
+from bastion.services import file_store
 from bastion.settings import SettingsError, load_settings
 from bastion.storage import tables as t
 from bastion.storage.db import Database

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bastion.app import build_services
 from bastion.domain.models import ConvState, Role
+from bastion.services import build_services
 from bastion.storage.jobs import SqlJobLedger, lock_key
 from bastion.transport.context import Services
 from tests.support.factories import RecordingBus, World, make_world

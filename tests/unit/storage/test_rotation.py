@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
-from bastion.app import build_services
 from bastion.security.envelope import FileKeyStore, kek_id_of, next_kek_path, old_kek_path
+from bastion.services import build_services
 from bastion.storage import tables as t
 from bastion.storage.rotation import RotationError, rotate_kek
 from tests.support.factories import PASSWORD, World

@@ -154,7 +154,7 @@ async def test_migration_seals_the_plaintext_secrets_it_finds(
 
 async def test_kek_rotation_rewraps_the_staff_key(world: World) -> None:
     """After ``keys rotate`` the old KEK file is gone: sealed TOTP secrets must still open."""
-    from bastion.app import build_services
+    from bastion.services import build_services
     from bastion.storage.rotation import rotate_kek
 
     await world.staff("ona@example.com")
@@ -221,7 +221,7 @@ async def test_an_unreadable_staff_key_fails_closed(world: World) -> None:
     """The staff key's row no longer opens (altered, or another deployment's KEK): every
     TOTP user still loads and needs a second step; recovery codes sign in; set-up says
     why it cannot proceed instead of answering 500."""
-    from bastion.app import build_services
+    from bastion.services import build_services
 
     _principal, totp, codes = await _enrolled(world, "ona@example.com")
     async with world.svc.db.transaction(write=True) as conn:

@@ -113,7 +113,7 @@ def migrate_cmd() -> None:
 
 async def bootstrap(settings: Settings, *, base_url: str) -> list[str]:
     """First start: an owner account and a default widget. Returns lines to print once."""
-    from bastion.app import build_services
+    from bastion.services import build_services
 
     svc = build_services(settings)
     lines: list[str] = []
@@ -306,7 +306,7 @@ def user_create(
     settings = _settings()
 
     async def go() -> dict[str, str]:
-        from bastion.app import build_services
+        from bastion.services import build_services
 
         await _prepare(settings)
         svc = build_services(settings)
@@ -330,7 +330,7 @@ def user_unlock(email: Annotated[str, typer.Option(help="Login e-mail.")]) -> No
     settings = _settings()
 
     async def go() -> None:
-        from bastion.app import build_services
+        from bastion.services import build_services
 
         await _prepare(settings)
         svc = build_services(settings)
@@ -355,7 +355,7 @@ def user_reset_password(email: Annotated[str, typer.Option(help="Login e-mail.")
         fail("e-mail is off (set BASTION_SMTP_URL and BASTION_MAIL_FROM); nothing was sent")
 
     async def go() -> None:
-        from bastion.app import build_services
+        from bastion.services import build_services
 
         await _prepare(settings)
         svc = build_services(settings)
@@ -379,7 +379,7 @@ def user_end_sessions(email: Annotated[str, typer.Option(help="Login e-mail.")])
     settings = _settings()
 
     async def go() -> int:
-        from bastion.app import build_services
+        from bastion.services import build_services
 
         await _prepare(settings)
         svc = build_services(settings)
@@ -414,7 +414,7 @@ def security_policy(
     settings = _settings()
 
     async def go() -> dict[str, Any]:
-        from bastion.app import build_services
+        from bastion.services import build_services
 
         await _prepare(settings)
         svc = build_services(settings)
@@ -448,7 +448,7 @@ def widget_list(
     base = settings.public_url or f"http://{settings.host}:{settings.port}"
 
     async def go() -> list[dict[str, Any]]:
-        from bastion.app import build_services
+        from bastion.services import build_services
 
         await _prepare(settings)
         svc = build_services(settings)
@@ -485,7 +485,7 @@ def widget_allow(
     settings = _settings()
 
     async def go() -> list[str]:
-        from bastion.app import build_services
+        from bastion.services import build_services
 
         await _prepare(settings)
         svc = build_services(settings)
@@ -503,7 +503,7 @@ def widget_allow(
 
 
 async def _with_services(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
-    from bastion.app import build_services
+    from bastion.services import build_services
 
     await _prepare(settings)
     svc = build_services(settings)
@@ -857,7 +857,7 @@ def backup_restore(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Replace the database with a backup (server stopped), then re-apply the erasure ledger."""
-    from bastion.app import build_services
+    from bastion.services import build_services
     from bastion.storage.backup import restore_backup
 
     if not yes:
