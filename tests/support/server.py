@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import asyncio
 import os
 import signal
 import socket
@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 AGENT_PASSWORD = "correct horse battery staple 42"
 
@@ -49,6 +51,29 @@ def cli(
     if check and proc.returncode != 0:
         raise AssertionError(f"bastion {' '.join(args)} failed: {proc.stderr}")
     return proc
+
+
+def first_widget(data_dir: Path, database_url: str | None) -> str:
+    """The default widget's id, read from the database (``bastion widget list`` gives the
+    same, tested in test_cli.py, at the cost of a process start per server).
+    """
+
+    async def read() -> str:
+        url = database_url or f"sqlite+aiosqlite:///{(data_dir / 'bastion.db').resolve()}"
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as conn:
+                return str(
+                    (
+                        await conn.execute(
+                            text("SELECT id FROM widgets ORDER BY created_at, id LIMIT 1")
+                        )
+                    ).scalar_one()
+                )
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
 
 
 @dataclass
@@ -102,8 +127,7 @@ class Server:
         else:
             raise AssertionError("server did not become ready")
         if not self.widget:
-            widgets = json.loads(cli(self.env, "widget", "list", "--json").stdout)
-            self.widget = widgets[0]["id"]
+            self.widget = first_widget(self.data_dir, self.database_url)
         return self
 
     def create_user(
