@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,7 +74,9 @@ def first_widget(data_dir: Path, database_url: str | None) -> str:
         finally:
             await engine.dispose()
 
-    return asyncio.run(read())
+    # In a thread of its own: servers are also started from async tests' running loops.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, read()).result()
 
 
 @dataclass
