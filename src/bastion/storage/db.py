@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, exc, text
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -173,6 +173,44 @@ class GroupCommit:
                 waiter.cancel()
 
 
+# A pooled PostgreSQL connection unused for longer than this is checked before use.
+PING_AFTER_IDLE_S = 10.0
+_LAST_USED = "bastion_last_used"
+
+
+def ping_when_idle(engine: AsyncEngine, idle_s: float = PING_AFTER_IDLE_S) -> AsyncEngine:
+    """Check a pooled connection before use only when it has been idle for ``idle_s``.
+
+    SQLAlchemy's ``pool_pre_ping`` checks on every checkout, and on asyncpg outside a
+    transaction its check is three round trips (``BEGIN``, ``;``, ``ROLLBACK``): as many
+    as the rest of a chat message's unit of work together (docs/performance.md). A
+    connection in steady use was just seen to work; one that sat idle (the server may
+    have restarted or dropped it) is checked, and replaced if the check fails. A
+    connection that breaks while in steady use fails that one transaction; SQLAlchemy
+    then drops every pooled connection older than the failure, as after any disconnect.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(_dbapi: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(_dbapi: DBAPIConnection | None, record: ConnectionPoolEntry) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi: DBAPIConnection, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get(_LAST_USED, 0.0) < idle_s:
+            return
+        try:
+            engine.dialect.do_ping(dbapi)
+        except Exception as err:
+            # The pool discards this connection and checks out another (or a new one).
+            raise exc.DisconnectionError("pooled connection failed its check") from err
+
+    return engine
+
+
 class Database:
     """Owns the engines. On SQLite, writes are serialised in-process and the write
     transaction begins with ``BEGIN IMMEDIATE`` so a reader never has to upgrade to a
@@ -189,8 +227,8 @@ class Database:
             self.read_engine = self._sqlite_engine(url, immediate=False, sync=sqlite_synchronous)
             self._group = GroupCommit(self.write_engine)
         else:
-            self.write_engine = create_async_engine(
-                url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True
+            self.write_engine = ping_when_idle(
+                create_async_engine(url, echo=echo, pool_size=10, max_overflow=10)
             )
             self.read_engine = self.write_engine
         # Work beside a unit of work (``aside``) has a small pool of its own: it runs while
@@ -198,8 +236,8 @@ class Database:
         if self.is_sqlite:
             self.aside_engine = self._sqlite_engine(url, immediate=False, sync=sqlite_synchronous)
         else:
-            self.aside_engine = create_async_engine(
-                url, echo=echo, pool_size=2, max_overflow=3, pool_pre_ping=True
+            self.aside_engine = ping_when_idle(
+                create_async_engine(url, echo=echo, pool_size=2, max_overflow=3)
             )
 
     @staticmethod
