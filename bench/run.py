@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -47,9 +48,17 @@ PROFILES: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 
 
+def code_tree() -> Path:
+    """The checkout whose ``bastion`` the nodes run (PYTHONPATH may point at another)."""
+    spec = importlib.util.find_spec("bastion")
+    origin = spec.origin if spec is not None else None
+    return Path(origin).parent if origin else BENCH.parent
+
+
 def git(*args: str) -> str:
+    """``git`` in the checkout under test: results name the commit that was measured."""
     return subprocess.run(
-        [GIT, *args], cwd=BENCH.parent, capture_output=True, text=True, check=False
+        [GIT, *args], cwd=code_tree(), capture_output=True, text=True, check=False
     ).stdout.strip()
 
 
