@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -63,6 +64,11 @@ def create_app(
             await hook()
         if settings.jobs_enabled:
             svc.jobs.start()
+        # What start-up built lives as long as the process: moved out of the cyclic GC's
+        # reach, a full collection under load scans only what serving allocates (a
+        # 138 ms pause of every socket became 14 ms; docs/performance.md).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

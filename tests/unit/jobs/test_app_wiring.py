@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from pathlib import Path
 
 import pytest
@@ -46,3 +47,18 @@ def test_the_jobs_flag_is_checked(tmp_path: Path) -> None:
 
     with pytest.raises(SettingsError, match="BASTION_JOBS must be 1 or 0"):
         load_settings({"BASTION_DATA_DIR": str(tmp_path), "BASTION_JOBS": "maybe"})
+
+
+async def test_start_up_objects_are_kept_out_of_full_collections(tmp_path: Path) -> None:
+    """The lifespan freezes what start-up built, so a full GC under load scans only what
+    serving allocates (gc.freeze; docs/performance.md)."""
+    settings = load_settings({"BASTION_DATA_DIR": str(tmp_path), "BASTION_JOBS": "0"})
+    await migrate(settings.resolved_database_url)
+    app = create_app(settings, clock=FakeClock(), bus=RecordingBus())
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    try:
+        async with app.router.lifespan_context(app):
+            assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()  # this test process goes on collecting as before
