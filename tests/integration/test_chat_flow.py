@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from tests.support.client import connect_agent, connect_visitor
@@ -61,6 +62,29 @@ async def test_visitor_and_agent_chat_end_to_end(server: Server) -> None:
     assert "VIP customer" not in str(visitor.events)
     await visitor.close()
     await agent.close()
+
+
+async def test_a_new_agent_is_available_on_opening_the_console_and_away_is_kept(
+    server: Server,
+) -> None:
+    async def widget_online() -> bool:
+        async with httpx.AsyncClient() as http:
+            r = await http.get(f"{server.base}/api/v1/widgets/{server.widget}/config")
+            return bool(r.json()["online"])
+
+    assert not await widget_online()
+    # A new account has never chosen a status: its first console session takes chats.
+    agent, hello = await connect_agent(server.base, "agent@example.com", AGENT_PASSWORD)
+    assert hello["agent"]["status"] == "online"
+    assert await widget_online()
+    await agent.cmd("status.set", status="away")
+    assert not await widget_online()
+    await agent.close()
+    # Away was chosen: the next session keeps it.
+    again, hello = await connect_agent(server.base, "agent@example.com", AGENT_PASSWORD)
+    assert hello["agent"]["status"] == "away"
+    assert not await widget_online()
+    await again.close()
 
 
 async def test_reconnect_resumes_without_duplicates(server: Server) -> None:

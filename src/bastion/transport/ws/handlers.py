@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from bastion.domain.bans import BanService
@@ -127,6 +128,11 @@ def agent_handlers(
         sock.principal = principal
         sock.extra["departments"] = await departments.of_user(principal.user_id)
         await sock.follow(STAFF_CHANNEL)
+        if user.status is AgentStatus.OFFLINE:
+            # Never chosen (a new account): opening the console means taking chats, as the
+            # console shows; a chosen "away" is kept from one session to the next.
+            await staff.set_status(principal, AgentStatus.ONLINE)
+            user = replace(user, status=AgentStatus.ONLINE)
         summaries = await sock.chat.summaries_for_staff(principal)
         if user.status is AgentStatus.ONLINE:
             sock.hub.agent_available(user.id, True)
