@@ -134,6 +134,9 @@ async def test_flood_is_limited_and_the_calm_visitor_is_fully_delivered(srv: Ser
     assert code == 1008
     errors = [f for f in flooder.events if f.get("t") == "error"]
     assert any(f["code"] == "rate_limited" and f["retry_after"] >= 1 for f in errors)
+    # Each refusal names the frame it refused, so a client knows which message was not sent.
+    refused = [f for f in errors if f["code"] == "rate_limited"]
+    assert refused and all(str(f["id"]).startswith("f") for f in refused)
     stored = [f for f in flooder.events if f.get("t") == "msg"]
     assert len(stored) <= 20, "messages per conversation are capped"
 

@@ -70,12 +70,15 @@ export interface SocketOptions {
 export class CommandError extends Error {
   readonly code: string;
   readonly field: string | undefined;
+  /** Seconds the server asks to wait before trying again (rate_limited). */
+  readonly retryAfter: number | undefined;
 
-  constructor(frame: Pick<ErrorFrame, "code" | "message" | "field">) {
+  constructor(frame: Pick<ErrorFrame, "code" | "message" | "field" | "retry_after">) {
     super(frame.message);
     this.name = "CommandError";
     this.code = frame.code;
     this.field = frame.field;
+    this.retryAfter = frame.retry_after;
   }
 }
 

@@ -244,6 +244,27 @@ describe("widget frame", () => {
     expect(root.querySelector('[data-testid="prechat"]')).not.toBeNull();
   });
 
+  it("says which message was refused and why: too fast (with the wait), a repeat", async () => {
+    const { ws, view } = await startChat({ token: "vt_old", conversation: "c_1", seq: 0 });
+    const hello = ws.last("hello")!;
+    ws.receive({ t: "ack", id: hello.id, visitor: "v_1", conversations: [{ id: "c_1", state: "active", last_seq: 0, created_at: "x", agent: { name: "Jonas" } }] });
+    const send = async (body: string): Promise<string> => {
+      view.composer.value = body;
+      view.composer.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
+      return ws.last("msg.send")!.id as string;
+    };
+    const first = await send("one");
+    ws.receive({ t: "error", id: first, code: "rate_limited", message: "slow down", retry_after: 20 });
+    const second = await send("two");
+    ws.receive({ t: "error", id: second, code: "duplicate_message", message: "you have already sent this message" });
+    await settle();
+    const failed = [...root.querySelectorAll(".msg--failed .pending-status")].map((e) => e.textContent);
+    expect(failed).toEqual([
+      "Not sent: You are sending messages too quickly. Please wait 20 seconds.",
+      "Not sent: You have already sent this message.",
+    ]);
+  });
+
   it("shows the pre-chat form without a conversation and starts a chat with consent", async () => {
     const { ws } = await startChat(null);
     const session = requests.find((r) => r.url.endsWith("/sessions"))!;

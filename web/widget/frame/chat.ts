@@ -588,9 +588,13 @@ export class WidgetChat {
 
   private errorText(err: unknown): string {
     const code = err instanceof CommandError || err instanceof ApiError ? err.code : "";
-    // Spam refusals read like a rate limit: the fix for the visitor is the same, wait.
-    if (code === "rate_limited" || code === "duplicate_message" || code === "too_many_links") {
-      return this.t.errRateLimited;
+    if (code === "duplicate_message") return this.t.errDuplicate;
+    if (code === "too_many_links") return this.t.errTooManyLinks;
+    if (code === "rate_limited") {
+      const wait = err instanceof CommandError ? err.retryAfter : undefined;
+      return wait && wait > 1
+        ? format(this.t.errRateLimitedFor, { seconds: String(wait) })
+        : this.t.errRateLimited;
     }
     // A ban is answered neutrally by the server, and so by the widget.
     if (code === "unavailable") return this.t.errUnavailable;

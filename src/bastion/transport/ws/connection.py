@@ -462,19 +462,6 @@ class ClientSocket:
                 return
             if message["type"] == "websocket.disconnect":
                 return
-            if not self._bucket.take():
-                await self.send(
-                    {
-                        "t": "error",
-                        "id": None,
-                        "code": "rate_limited",
-                        "message": "slow down",
-                        "retry_after": 1,
-                    }
-                )
-                if await self._strike():
-                    return
-                continue
             try:
                 frame = decode(
                     message.get("text") if "text" in message else message.get("bytes"),
@@ -484,6 +471,22 @@ class ClientSocket:
                 )
             except FrameError as err:
                 await self.send(err.frame())
+                if await self._strike():
+                    return
+                continue
+            if not self._bucket.take():
+                # Decoded first (bounded: size and depth caps, and strikes close the
+                # socket) so the refusal names the command: a client can tell which
+                # message was not sent instead of waiting for its ack for ever.
+                await self.send(
+                    {
+                        "t": "error",
+                        "id": getattr(frame, "id", None),
+                        "code": "rate_limited",
+                        "message": "slow down",
+                        "retry_after": 1,
+                    }
+                )
                 if await self._strike():
                     return
                 continue
