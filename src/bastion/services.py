@@ -94,7 +94,9 @@ def build_services(
         redis_url=settings.redis_url,
         prefix=f"{settings.redis_prefix}rl",
     )
-    auth = AuthService(uow, clock, hasher, absolute_s=settings.session_absolute_s)
+    auth = AuthService(
+        uow, clock, hasher, absolute_s=settings.session_absolute_s, mail=settings.mail_enabled
+    )
     mailer = (
         SmtpMailer(settings.smtp_url.reveal(), settings.mail_from, ca_file=settings.smtp_ca_file)
         if settings.mail_enabled

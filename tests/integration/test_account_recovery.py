@@ -112,6 +112,7 @@ async def test_emailed_code_sign_in(mail_server: Server, mail_sink: MailSink) ->
         creds = {"email": EMAIL, "password": AGENT_PASSWORD}
         r = await http.post("/api/v1/auth/login", json=creds)
         assert (r.status_code, r.json()["code"]) == (401, "otp_required")
+        assert r.json()["email_code"] is True  # the login form may offer to e-mail one
         r = await http.post("/api/v1/auth/login/email-code", json=creds)
         assert r.status_code == 202, r.text
         codes.append((await mail_sink.await_message(EMAIL, 2)).code())

@@ -137,6 +137,8 @@ async def test_an_altered_secret_fails_closed_and_recovery_still_works(srv: Serv
         # The password alone still asks for the second step (it did not vanish).
         r = await _login(http, AGENT, None)
         assert (r.status_code, r.json()["code"]) == (401, "otp_required"), r.text
+        # No mail set up on this server (and not turned on): no e-mailed code is offered.
+        assert r.json()["email_code"] is False
         # The app's code cannot be checked: a stable refusal, not a 500, not a session.
         r = await _login(http, AGENT, totp.now())
         assert (r.status_code, r.json()["code"]) == (409, "second_factor_unavailable"), r.text

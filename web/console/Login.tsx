@@ -24,6 +24,7 @@ export function Login({ api, notice, onLoggedIn, onForgot }: Props) {
   const [password, setPassword] = useState("");
   const [otp, setOtp] = useState("");
   const [otpNeeded, setOtpNeeded] = useState(false);
+  const [emailCode, setEmailCode] = useState(false);
   const [passkeyStep, setPasskeyStep] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -53,6 +54,8 @@ export function Login({ api, notice, onLoggedIn, onForgot }: Props) {
         setOtpNeeded(true);
         setFocusOtp((n) => n + 1);
       }
+      // Offered only when the server can e-mail this account a code (otp_required says).
+      if (code === "otp_required" && err instanceof ApiError) setEmailCode(err.emailCode);
       setPasskeyStep(code === "passkey_required");
       // The password was right and a code (or a passkey) is the next step: a hint, not an error.
       // Otherwise the server's message is written for people and never says which part was wrong.
@@ -122,7 +125,7 @@ export function Login({ api, notice, onLoggedIn, onForgot }: Props) {
             </span>
           )}
         </label>
-        {otpNeeded && (
+        {otpNeeded && emailCode && (
           <EmailCodeButton api={api} email={email} password={password} onSent={() => setFocusOtp((n) => n + 1)} />
         )}
         {error && (

@@ -6,6 +6,8 @@ export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
   readonly field: string | undefined;
+  /** `otp_required`: whether a code can be e-mailed for this account. */
+  readonly emailCode: boolean;
 
   constructor(status: number, body: Partial<ApiErrorBody>) {
     super(typeof body.message === "string" ? body.message : `HTTP ${status}`);
@@ -13,6 +15,7 @@ export class ApiError extends Error {
     this.status = status;
     this.code = typeof body.code === "string" ? body.code : status === 0 ? "network_error" : "http_error";
     this.field = typeof body.field === "string" ? body.field : undefined;
+    this.emailCode = (body as { email_code?: unknown }).email_code === true;
   }
 }
 

@@ -96,6 +96,18 @@ describe("login with a one-time code", () => {
     expect(loggedIn).toEqual([user]);
   });
 
+  it("offers to e-mail a code only when the server says it can", async () => {
+    const button = () => root.querySelector('[data-testid="login-email-code"]');
+    replies.push({ status: 401, body: { code: "otp_required", message: "Enter the code.", email_code: false } });
+    await submit();
+    expect(field("login-otp").required).toBe(true);
+    expect(button()).toBeNull();
+    replies.push({ status: 401, body: { code: "otp_required", message: "Enter the code.", email_code: true } });
+    await type("login-otp", "123456");
+    await submit();
+    expect(button()).not.toBeNull();
+  });
+
   it("shows the server's message when there were too many attempts", async () => {
     replies.push({ status: 429, body: { code: "too_many_attempts", message: "Too many attempts. Try again in 5 minutes." } });
     await submit();

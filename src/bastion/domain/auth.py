@@ -145,10 +145,13 @@ class AuthService:
         *,
         absolute_s: int,
         ids: IdFactory = new_id,
+        mail: bool = False,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._hasher = hasher
+        # Whether this server can send e-mail: without it, no e-mailed code is offered.
+        self._mail = mail
         self._absolute = timedelta(seconds=absolute_s)
         self._ids = ids
 
@@ -176,9 +179,12 @@ class AuthService:
                 # A passkey answers through its own route (domain/passkeys.py).
                 if not typed:
                     raise PasskeyRequired("use your passkey to finish signing in")
+                email_code = self._mail and step.allow_email and user.email_otp_enabled
                 raise OtpRequired(
-                    "enter the code from your authenticator app or e-mail"
-                    + (", or use your passkey" if step.passkeys else "")
+                    "enter the code from your authenticator app"
+                    + (" or e-mail" if email_code else "")
+                    + (", or use your passkey" if step.passkeys else ""),
+                    email_code=email_code,
                 )
             if not await self._check_second_factor(user, otp, now, step.allow_email):
                 await self.record_failure(step.keys, now, ip, user, "otp")

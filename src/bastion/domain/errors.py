@@ -70,8 +70,16 @@ class Conflict(DomainError):
 
 
 class OtpRequired(DomainError):
+    """The password was right; a code is next. ``email_code``: one can be e-mailed for this
+    account (the user turned e-mailed codes on, the policy allows them, mail is set up).
+    """
+
     code = "otp_required"
     status = 401
+
+    def __init__(self, message: str, *, email_code: bool = False) -> None:
+        super().__init__(message)
+        self.email_code = email_code
 
 
 class InvalidOtp(DomainError):

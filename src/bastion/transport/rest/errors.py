@@ -8,7 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from bastion.domain.errors import DomainError, RateLimited
+from bastion.domain.errors import DomainError, OtpRequired, RateLimited
 
 log = structlog.get_logger(__name__)
 
@@ -38,6 +38,8 @@ def install(app: FastAPI) -> None:
         if isinstance(err, RateLimited):
             retry = err.retry_after
             body["retry_after"] = err.retry_after
+        if isinstance(err, OtpRequired):
+            body["email_code"] = err.email_code
         if retry is not None:
             headers["Retry-After"] = str(retry)
         return JSONResponse(body, status_code=err.status, headers=headers)
