@@ -135,7 +135,7 @@ describe("e-mailed code at sign-in", () => {
     expect(el("login-email-code")).toBeNull();
     await type("login-email", "ona@example.com");
     await type("login-password", "correct horse battery staple");
-    replies.push({ status: 401, body: { code: "otp_required", message: "enter the code" } });
+    replies.push({ status: 401, body: { code: "otp_required", message: "enter the code", email_code: true } });
     await click("login-submit");
     replies.push({ status: 202, body: { message: "sent" } });
     await click("login-email-code");
