@@ -23,6 +23,7 @@ from bastion.transport.rest import (
     access,
     account,
     admin,
+    agents,
     api,
     bans,
     canned,
@@ -103,6 +104,7 @@ def create_app(
     app.include_router(bans.router)
     app.include_router(access.router)
     app.include_router(canned.router)
+    app.include_router(agents.router)
     app.include_router(privacy.router)
     app.include_router(files.router)
     app.include_router(reports.router)

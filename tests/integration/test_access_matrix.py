@@ -120,6 +120,8 @@ REST: dict[str, str] = {
     "DELETE /api/v1/roles/{name}": "D  D  D  D  D  N  N  D  D  D",
     "PUT /api/v1/users/{user_id}/disabled": "D  D  D  D  D  A  A  D  D  D",
     "GET /api/v1/canned": "D  D  D  A  A  A  A  D  D  D",
+    # Whom a responder may transfer a chat to: anyone who handles chats (not the token).
+    "GET /api/v1/agents": "D  D  D  A  A  A  A  D  D  D",
     "POST /api/v1/canned": "D  D  D  D  A  A  A  D  D  D",
     "PUT /api/v1/canned/{canned_id}": "D  D  D  D  A  A  A  D  D  D",
     "DELETE /api/v1/canned/{canned_id}": "D  D  D  D  N  N  N  D  D  D",
@@ -139,6 +141,8 @@ REST: dict[str, str] = {
     "GET /widget/assets/{path:path}": "N  N  N  N  N  N  N  N  N  N",
     "GET /widget/frame": "A  A  A  A  A  A  A  A  A  A",
     "GET /privacy": "A  A  A  A  A  A  A  A  A  A",
+    "GET /favicon.svg": "A  A  A  A  A  A  A  A  A  A",
+    "GET /favicon.ico": "A  A  A  A  A  A  A  A  A  A",
     "GET /static/{path:path}": "A  A  A  A  A  A  A  A  A  A",
 }
 

@@ -102,6 +102,9 @@ class Chat:
 async def test_a_clean_file_reaches_the_other_side_live(fsrv: Server) -> None:
     chat = await Chat(fsrv).open()
     try:
+        async with httpx.AsyncClient(base_url=fsrv.base) as http:
+            me = await http.get("/api/v1/auth/me", headers=chat.aauth)
+        assert me.json()["files_available"] is True
         r = await chat.upload(chat.vauth, "Kvitas 2026.pdf", samples.pdf("receipt 7731"))
         assert r.status_code == 201, r.text
         up: dict[str, Any] = r.json()
@@ -266,6 +269,10 @@ async def test_without_a_scanner_file_sharing_is_off(tmp_path: Path) -> None:
         try:
             r = await chat.upload(chat.vauth, "a.txt", samples.text("unscanned"))
             assert r.status_code == 503 and r.json()["code"] == "scanner_unavailable"
+            # The console is told too, so it does not offer attaching.
+            async with httpx.AsyncClient(base_url=srv.base) as http:
+                me = await http.get("/api/v1/auth/me", headers=chat.aauth)
+            assert me.json()["files_available"] is False
         finally:
             await chat.close()
     finally:

@@ -145,6 +145,21 @@ async def test_headers_on_every_route_family(srv: Server) -> None:
         assert _csp(r)["default-src"] == "'none'"
 
 
+async def test_favicon_is_served_and_named_by_the_pages(srv: Server) -> None:
+    # Browsers ask for /favicon.ico on their own: a 404 there is a console error on every page.
+    async with httpx.AsyncClient(base_url=srv.base) as http:
+        for path in ("/favicon.ico", "/favicon.svg"):
+            r = await http.get(path)
+            assert r.status_code == 200, path
+            assert r.headers["content-type"].startswith("image/svg+xml")
+            assert r.content.startswith(b"<svg ")
+            _assert_common(r)
+            assert _csp(r)["default-src"] == "'none'"
+        for path in ("/console/", "/demo/", "/privacy"):
+            r = await http.get(path)
+            assert '<link rel="icon" href="/favicon.svg"' in r.text, path
+
+
 async def test_cors_is_closed_except_the_public_widget_config(srv: Server) -> None:
     foreign = {"Origin": "https://evil.example"}
     async with httpx.AsyncClient(base_url=srv.base) as http:

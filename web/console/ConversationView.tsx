@@ -7,6 +7,7 @@ import { BanButton } from "./BanDialog";
 import { cannedMatches, cannedQuery, insertCanned, type CannedItem } from "./canned";
 import { AttachButton, FileItem } from "./FileShare";
 import { SafeText } from "./SafeText";
+import { TransferButton } from "./TransferDialog";
 import type { Conversation, PageView, PendingItem } from "./state";
 import { t } from "./strings";
 import { errorText, visitorName } from "./labels";
@@ -22,11 +23,15 @@ interface Props {
   actions: Actions;
   /** Canned responses this agent may use ("/" + shortcut in the composer). */
   canned?: readonly CannedItem[];
+  /** The signed-in agent's id (not offered as a transfer target). */
+  me?: string | null;
+  /** Files can be shared on this server (a malware scanner is set up). */
+  files?: boolean;
 }
 
 const STATE_LABEL = { waiting: t.stateWaiting, active: t.stateActive, closed: t.stateClosed } as const;
 
-export function ConversationView({ conv, page, actions, canned = [] }: Props) {
+export function ConversationView({ conv, page, actions, canned = [], me = null, files = true }: Props) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const listRef = useRef<HTMLDivElement>(null);
@@ -62,6 +67,10 @@ export function ConversationView({ conv, page, actions, canned = [] }: Props) {
   };
 
   const visitor = conv.visitor;
+  // Only the holder of an active chat replies, transfers or closes it; the server checks too.
+  const held = conv.state === "active" && conv.mine;
+  const holder = conv.agent?.name || t.agent;
+  let lastState: string | null = null;
   return (
     <section class="conversation" aria-label={visitorName(conv)}>
       <header class="conv-header">
@@ -110,7 +119,14 @@ export function ConversationView({ conv, page, actions, canned = [] }: Props) {
             {t.accept}
           </button>
         )}
-        {conv.state === "active" && (
+        {held && (
+          <TransferButton
+            me={me}
+            loadColleagues={actions.colleagues}
+            onTransfer={(agent) => actions.transfer(conv.id, agent)}
+          />
+        )}
+        {held && (
           <button
             class="button button--danger"
             type="button"
@@ -127,6 +143,11 @@ export function ConversationView({ conv, page, actions, canned = [] }: Props) {
           {error}
         </p>
       )}
+      {conv.state === "active" && !conv.mine && (
+        <p class="banner" role="status" data-testid="handed-over">
+          {format(conv.transferred ? t.transferredNotice : t.takenNotice, { name: holder })}
+        </p>
+      )}
       {conv.loadError && (
         <p class="banner banner--error" role="alert">
           {t.loadFailed}{" "}
@@ -137,9 +158,12 @@ export function ConversationView({ conv, page, actions, canned = [] }: Props) {
       )}
       <div class="messages" ref={listRef} onScroll={onScroll}>
         <div class="message-list" data-testid="messages" role="log" aria-live="polite" aria-relevant="additions">
-          {conv.events.map((ev) => (
-            <EventItem key={ev.seq} ev={ev} />
-          ))}
+          {conv.events.map((ev) => {
+            // Active after active: the chat changed hands.
+            const transfer = ev.t === "conv.state" && ev.state === "active" && lastState === "active";
+            if (ev.t === "conv.state") lastState = ev.state;
+            return <EventItem key={ev.seq} ev={ev} transfer={transfer} />;
+          })}
           {conv.pending.map((p) => (
             <PendingBubble key={p.localId} item={p} />
           ))}
@@ -150,12 +174,12 @@ export function ConversationView({ conv, page, actions, canned = [] }: Props) {
           </p>
         )}
       </div>
-      <Composer conv={conv} actions={actions} composerRef={composerRef} canned={canned} />
+      <Composer conv={conv} actions={actions} composerRef={composerRef} canned={canned} files={files} />
     </section>
   );
 }
 
-function EventItem({ ev }: { ev: SeqEvent }) {
+function EventItem({ ev, transfer }: { ev: SeqEvent; transfer: boolean }) {
   switch (ev.t) {
     case "msg":
     case "note": {
@@ -184,7 +208,7 @@ function EventItem({ ev }: { ev: SeqEvent }) {
         ev.state === "waiting"
           ? t.eventWaiting
           : ev.state === "active"
-            ? format(t.eventActive, { name: ev.agent?.name ?? t.agent })
+            ? format(transfer ? t.eventTransferred : t.eventActive, { name: ev.agent?.name ?? t.agent })
             : t.eventClosed;
       return (
         <div class="event" data-testid="event" data-seq={ev.seq}>
@@ -231,9 +255,10 @@ interface ComposerProps {
   actions: Actions;
   composerRef: { current: HTMLTextAreaElement | null };
   canned: readonly CannedItem[];
+  files: boolean;
 }
 
-function Composer({ conv, actions, composerRef, canned }: ComposerProps) {
+function Composer({ conv, actions, composerRef, canned, files }: ComposerProps) {
   const [highlight, setHighlight] = useState(0);
   const [dismissed, setDismissed] = useState<string | null>(null);
   const typingOn = useRef(false);
@@ -241,9 +266,9 @@ function Composer({ conv, actions, composerRef, canned }: ComposerProps) {
   const idle = useRef<ReturnType<typeof setTimeout> | null>(null);
   const id = conv.id;
   const note = conv.noteMode;
-  // The server refuses replies to a waiting chat (accept first) and to a closed one; notes
-  // are allowed in every state.
-  const replyBlocked = !note && conv.state !== "active";
+  // The server refuses replies to a waiting chat (accept first), to a closed one and to one
+  // someone else holds (say, after a transfer); notes are allowed in every state.
+  const replyBlocked = !note && (conv.state !== "active" || !conv.mine);
 
   const stopTyping = () => {
     if (idle.current !== null) clearTimeout(idle.current);
@@ -322,7 +347,13 @@ function Composer({ conv, actions, composerRef, canned }: ComposerProps) {
         </button>
         {note && <span class="note-hint">{t.noteHint}</span>}
         {replyBlocked && (
-          <span class="reply-hint">{conv.state === "waiting" ? t.acceptToReply : t.closedNoReply}</span>
+          <span class="reply-hint" data-testid="reply-hint">
+            {conv.state === "waiting"
+              ? t.acceptToReply
+              : conv.state === "active"
+                ? format(t.notYoursNoReply, { name: conv.agent?.name || t.agent })
+                : t.closedNoReply}
+          </span>
         )}
       </div>
       {suggestions.length > 0 && (
@@ -388,7 +419,7 @@ function Composer({ conv, actions, composerRef, canned }: ComposerProps) {
             }
           }}
         />
-        <AttachButton disabled={replyBlocked || note} upload={(file) => actions.upload(id, file)} />
+        {files && <AttachButton disabled={replyBlocked || note} upload={(file) => actions.upload(id, file)} />}
         <button class="button button--primary" type="submit" data-testid="send" disabled={replyBlocked}>
           {note ? t.addNote : t.send}
         </button>

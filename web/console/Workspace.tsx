@@ -13,6 +13,7 @@ import { ConversationView } from "./ConversationView";
 import { mayManagePrivacy, PrivacyPanel } from "./PrivacyPanel";
 import { errorText, visitorName } from "./labels";
 import { SiteVisitors } from "./SiteVisitors";
+import type { Colleague } from "./TransferDialog";
 import { initialState, myList, reducer, resumeMap, waitingList, type Conversation } from "./state";
 import { t } from "./strings";
 
@@ -30,6 +31,10 @@ interface Props {
 export interface Actions {
   accept(conversation: string): Promise<void>;
   close(conversation: string): Promise<void>;
+  /** Hands an active chat to a colleague; rejects with the server's error (a CommandError). */
+  transfer(conversation: string, agent: Colleague): Promise<void>;
+  /** Staff who may take chats (the signed-in agent included), for the transfer picker. */
+  colleagues(): Promise<Colleague[]>;
   send(conversation: string, body: string, kind: "msg" | "note"): Promise<void>;
   typing(conversation: string, on: boolean): void;
   /** Resolves on the ack; rejects with the server's error (a CommandError). */
@@ -58,14 +63,18 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
   const loadCanned = useCallback(() => {
     api.call<CannedItem[]>("/api/v1/canned").then(setCanned, () => setCanned([]));
   }, [api]);
+  // Whether files can be shared here (a malware scanner is set up): else no attach button.
+  const [filesAvailable, setFilesAvailable] = useState(true);
   useEffect(() => {
     api.call<{ all: string[]; mine: string[] }>("/api/v1/permissions").then(setPerms, () => undefined);
+    api.me().then((res) => setFilesAvailable(res.files_available !== false), () => undefined);
     loadCanned();
   }, [api, loadCanned]);
   const canAdmin = sectionsFor(perms.mine).length > 0;
   const [totpEnabled, setTotpEnabled] = useState(user.totp_enabled === true);
   const [totpUnreadable, setTotpUnreadable] = useState(user.totp_unreadable === true);
   const accountButton = useRef<HTMLButtonElement>(null);
+  const sidebar = useRef<HTMLElement>(null);
 
   const onFrame = useCallback((frame: ServerFrame) => {
     switch (frame.t) {
@@ -105,7 +114,16 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
       url: `${scheme}//${location.host}/ws/agent`,
       hello: () => ({ t: "hello", resume: resumeMap(stateRef.current) }),
       onReady: (ack) => {
-        if (ack.agent) dispatch({ type: "ready", agent: ack.agent, conversations: ack.conversations });
+        if (!ack.agent) return;
+        // A chat we held that the ack no longer lists closed or changed hands while we were
+        // away; the server will not replay it, so ask what happened (the reducer keeps it).
+        const listed = new Set(ack.conversations.map((c) => c.id));
+        const before = stateRef.current;
+        const gone = Object.values(before.conversations).filter(
+          (c) => !listed.has(c.id) && c.mine && c.state === "active" && (c.loaded || c.id === before.selected),
+        );
+        dispatch({ type: "ready", agent: ack.agent, conversations: ack.conversations });
+        for (const c of gone) void fetchAfter(c.id);
       },
       onFrame,
       onStatus: (status) => dispatch({ type: "connection", status }),
@@ -152,6 +170,15 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
       },
       async close(conversation) {
         await socketRef.current?.send({ t: "conv.close", conversation });
+      },
+      async transfer(conversation, agent) {
+        const socket = socketRef.current;
+        if (!socket) throw new Error("not connected");
+        await socket.send({ t: "conv.transfer", conversation, agent: agent.id });
+        dispatch({ type: "transferred", conversation, agent: { id: agent.id, name: agent.name } });
+      },
+      colleagues() {
+        return api.call<Colleague[]>("/api/v1/agents");
       },
       async send(conversation, body, kind) {
         const socket = socketRef.current;
@@ -236,6 +263,16 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
   };
 
   const select = (id: string) => dispatch({ type: "select", conversation: id });
+  // Narrow screens show either the chat list or the open chat (console.css); this control,
+  // hidden on wide screens, goes back to the list and puts the focus on the chat just left.
+  const backToList = () => {
+    const left = state.selected;
+    dispatch({ type: "select", conversation: null });
+    requestAnimationFrame(() => {
+      const items = sidebar.current?.querySelectorAll<HTMLElement>(".chat-item") ?? [];
+      for (const item of items) if (item.dataset["conversation"] === left) item.focus();
+    });
+  };
   const backToInbox = () => {
     setView("inbox");
     accountButton.current?.focus();
@@ -250,11 +287,26 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
   };
 
   return (
-    <div class={view === "inbox" ? "workspace" : "workspace workspace--account"}>
+    <div
+      class={
+        view !== "inbox" ? "workspace workspace--account" : selected ? "workspace workspace--chat-open" : "workspace"
+      }
+    >
       <header class="topbar">
         <div class="brand" aria-hidden="true">
           B
         </div>
+        {view === "inbox" && selected && (
+          <button
+            class="button button--ghost back-to-list"
+            type="button"
+            data-testid="back-to-list"
+            onClick={backToList}
+          >
+            <span aria-hidden="true">{"\u2190"}</span> {t.backToList}
+            {waiting.length > 0 && <span class="count">{waiting.length}</span>}
+          </button>
+        )}
         <span class="topbar-title">{t.appName}</span>
         {state.connection !== "open" && (
           <span class="connection" role="status">
@@ -349,7 +401,7 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
         </main>
       ) : (
         <>
-          <nav class="sidebar" aria-label={t.appName}>
+          <nav class="sidebar" aria-label={t.appName} ref={sidebar}>
             <ChatList
               title={t.waiting}
               empty={t.emptyQueue}
@@ -376,6 +428,8 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
                 page={selected.visitor ? state.pages[selected.visitor.id] ?? null : null}
                 actions={actions}
                 canned={canned}
+                me={me?.id ?? user.id}
+                files={filesAvailable}
               />
             ) : (
               <div class="empty-state">{t.selectChat}</div>
@@ -423,7 +477,7 @@ function ChatList({ title, empty, items, testid, selected, onSelect }: ListProps
                   )}
                   {c.state === "closed" && <span class="tag">{t.stateClosed}</span>}
                 </span>
-                <span class="chat-item-preview">{c.visitorTyping ? t.visitorTyping : c.preview || "\u00a0"}</span>
+                <span class="chat-item-preview" dir="auto">{c.visitorTyping ? t.visitorTyping : c.preview || "\u00a0"}</span>
               </button>
             </li>
           ))}

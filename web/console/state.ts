@@ -34,6 +34,8 @@ export interface Conversation {
   preview: string;
   /** True when assigned to the signed-in agent. */
   mine: boolean;
+  /** The latest state change handed the active chat from one agent to another. */
+  transferred: boolean;
   events: readonly SeqEvent[];
   /** The full history has been fetched over REST. */
   loaded: boolean;
@@ -95,7 +97,8 @@ export type Action =
   | { type: "pending"; conversation: string; item: PendingItem }
   | { type: "pendingAck"; conversation: string; localId: string; seq: number; body?: string | undefined }
   | { type: "pendingFailed"; conversation: string; localId: string; error: string }
-  | { type: "accepted"; conversation: string; seq: number };
+  | { type: "accepted"; conversation: string; seq: number }
+  | { type: "transferred"; conversation: string; agent: AgentRef };
 
 export const initialState: ConsoleState = {
   me: null,
@@ -129,6 +132,7 @@ function blank(id: string, createdAt: string): Conversation {
     createdAt,
     preview: "",
     mine: false,
+    transferred: false,
     events: [],
     loaded: false,
     loadError: false,
@@ -158,8 +162,12 @@ function withEvents(
   const known = new Set(conv.events.map((e) => e.seq));
   let next: Conversation = { ...conv, events: merged };
   // State, agent and preview follow the latest event of each kind, whatever order they came in.
+  let wasActive = false;
   for (const ev of merged) {
     if (ev.t === "conv.state") {
+      // Active after active: the chat changed hands (conv.transfer).
+      next.transferred = wasActive && ev.state === "active";
+      wasActive = ev.state === "active";
       next.state = ev.state;
       next.agent = ev.agent;
       if (ev.visitor) next.visitor = ev.visitor;
@@ -331,6 +339,12 @@ export function reducer(state: ConsoleState, action: Action): ConsoleState {
               mine: true,
               agent: state.me ? { id: state.me.id, name: state.me.name } : c.agent,
             },
+      );
+
+    case "transferred":
+      // Likewise: the conv.state event follows, but the ack may come first.
+      return update(state, action.conversation, (c) =>
+        c.state === "active" ? { ...c, mine: isMine(action.agent, state.me), agent: action.agent, transferred: true } : c,
       );
   }
 }

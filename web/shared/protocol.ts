@@ -504,6 +504,8 @@ export interface MeResponse {
   enrollment_required?: boolean;
   /** E-mail is set up and the policy allows e-mailed codes as the second step. */
   email_otp_available?: boolean;
+  /** A malware scanner is set up, so files can be shared. */
+  files_available?: boolean;
 }
 
 export type LoginResponse = MeResponse;

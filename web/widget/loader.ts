@@ -50,8 +50,6 @@ type Msg = { type?: unknown; count?: unknown; color?: unknown; label?: unknown }
   button.setAttribute("aria-expanded", "false");
   css(button, {
     position: "fixed",
-    right: "20px",
-    bottom: "20px",
     width: "56px",
     height: "56px",
     margin: "0",
@@ -117,21 +115,36 @@ type Msg = { type?: unknown; count?: unknown; color?: unknown; label?: unknown }
   });
 
   const small = matchMedia("(max-width: 480px)");
+  // On a phone, a host page that overflows sideways widens (and lengthens) the layout viewport
+  // that `position: fixed` and `100%` refer to, past the screen: the full-screen panel and the
+  // launcher are placed in viewport units, which stay the size of the screen. The `100%` caps
+  // keep a desktop scroll bar (which 100vw includes) from hiding their edge.
+  const vh = CSS.supports("height: 1dvh") ? "dvh" : "vh";
+  const W = "min(100vw,100%)";
+  const H = `min(100${vh},100%)`;
   const layout = () => {
     const full = small.matches;
     css(frame, {
-      right: full ? "0" : "20px",
-      bottom: full ? "0" : "88px",
-      width: full ? "100%" : "380px",
-      height: full ? "100%" : "560px",
-      "max-height": full ? "100%" : "calc(100% - 108px)",
-      "max-width": full ? "100%" : "calc(100% - 40px)",
+      left: full ? "0" : "auto",
+      top: full ? "0" : "auto",
+      right: full ? "auto" : "20px",
+      bottom: full ? "auto" : "88px",
+      width: full ? W : "380px",
+      height: full ? H : "560px",
+      "max-height": full ? "none" : "calc(100% - 108px)",
+      "max-width": full ? "none" : "calc(100% - 40px)",
       "border-radius": full ? "0" : "12px",
       "box-shadow": full ? "none" : "0 8px 30px rgba(0,0,0,.2)",
     });
     // Hidden until the frame works. Full screen: the panel covers the button; the frame's own
     // minimise button closes it.
-    css(button, { display: ready && !(full && open) ? "flex" : "none" });
+    css(button, {
+      display: ready && !(full && open) ? "flex" : "none",
+      left: full ? `calc(${W} - 76px)` : "auto",
+      top: full ? `calc(${H} - 76px)` : "auto",
+      right: full ? "auto" : "20px",
+      bottom: full ? "auto" : "20px",
+    });
   };
   small.addEventListener("change", layout);
 

@@ -52,6 +52,11 @@ def user_summary(user: User) -> dict[str, str]:
     }
 
 
+def responder_summary(user: User) -> dict[str, str]:
+    """What a colleague may know of another responder: id, name and chosen availability."""
+    return {"id": user.id, "name": user.name, "status": user.status.value}
+
+
 class StaffService:
     def __init__(
         self,
@@ -196,6 +201,20 @@ class StaffService:
             raise Forbidden("your role cannot manage users")
         async with self._uow(write=False) as uow:
             return await uow.users.list_all()
+
+    async def list_responders(self, actor: StaffPrincipal) -> list[User]:
+        """Active staff whose role may handle chats, by name: whom a responder may transfer to.
+
+        Any responder may read it (``chat.handle``); callers show only ids, names and
+        availability (``responder_summary``), nothing an admin's user list has beyond that.
+        """
+        if not allowed(actor, Perm.CHAT_HANDLE):
+            raise Forbidden("your role cannot handle chats")
+        async with self._uow(write=False) as uow:
+            users = await uow.users.list_all()
+            perms = {role: await resolve_permissions(uow, role) for role in {u.role for u in users}}
+        found = [u for u in users if not u.disabled and Perm.CHAT_HANDLE in perms[u.role]]
+        return sorted(found, key=lambda u: (u.name.casefold(), u.id))
 
     async def set_role(
         self, actor: StaffPrincipal | None, user_id: str, role: str, ip: str | None = None

@@ -95,3 +95,28 @@ async def test_password_hash_is_argon2id_and_never_the_password(world: World) ->
     )
     assert user.password_hash.startswith("$argon2id$")
     assert PASSWORD not in user.password_hash
+
+
+async def test_responders_are_the_active_staff_who_handle_chats(world: World) -> None:
+    from bastion.domain.errors import Forbidden
+    from bastion.domain.models import AgentStatus
+    from bastion.domain.staff import responder_summary
+
+    admin = await world.staff("admin@example.com", Role.ADMIN, name="Admin")
+    agent = await world.staff("a@example.com", name="Ona")
+    await world.staff("s@example.com", Role.SUPERVISOR, name="Sup")
+    await world.svc.roles.create(admin, "triage", ["chat.handle"])
+    await world.svc.roles.create(admin, "auditor", ["chat.view_all"])
+    await world.staff("t@example.com", "triage", name="Tri")
+    auditor = await world.staff("r@example.com", "auditor", name="Aud")
+    locked = await world.staff("l@example.com", name="Locked")
+    await world.svc.staff.set_disabled(admin, locked.user_id, True)
+    await world.svc.staff.set_status(agent, AgentStatus.ONLINE)
+
+    listed = await world.svc.staff.list_responders(agent)
+    assert [u.name for u in listed] == ["Admin", "Ona", "Sup", "Tri"]
+    ona = next(u for u in listed if u.name == "Ona")
+    # Colleagues learn an id, a name and an availability: no e-mail, role or 2FA state.
+    assert responder_summary(ona) == {"id": agent.user_id, "name": "Ona", "status": "online"}
+    with pytest.raises(Forbidden):
+        await world.svc.staff.list_responders(auditor)

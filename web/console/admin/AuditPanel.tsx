@@ -31,31 +31,33 @@ export function AuditPanel({ admin }: { admin: AdminApi }) {
       </form>
       <LoadError error={entries.error} />
       {entries.data?.length === 0 && <p class="muted">{a.noAudit}</p>}
-      <table class="admin-table" data-testid="audit-table">
-        <thead>
-          <tr>
-            <th>{a.auditWhen}</th>
-            <th>{a.auditAction}</th>
-            <th>{a.auditActor}</th>
-            <th>{a.auditTarget}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {(entries.data ?? []).map((e, i) => (
-            <tr key={`${e.at}-${i}`} data-testid="audit-row">
-              <td>
-                <time dateTime={e.at}>{e.at.replace("T", " ").slice(0, 19)}</time>
-              </td>
-              <td>
-                <code>{e.action}</code>
-                {Object.keys(e.details).length > 0 && <span class="muted admin-details"> {JSON.stringify(e.details)}</span>}
-              </td>
-              <td>{e.actor ?? "—"}</td>
-              <td>{e.target ?? "—"}</td>
+      <div class="table-scroll">
+        <table class="admin-table" data-testid="audit-table">
+          <thead>
+            <tr>
+              <th>{a.auditWhen}</th>
+              <th>{a.auditAction}</th>
+              <th>{a.auditActor}</th>
+              <th>{a.auditTarget}</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {(entries.data ?? []).map((e, i) => (
+              <tr key={`${e.at}-${i}`} data-testid="audit-row">
+                <td>
+                  <time dateTime={e.at}>{e.at.replace("T", " ").slice(0, 19)}</time>
+                </td>
+                <td>
+                  <code>{e.action}</code>
+                  {Object.keys(e.details).length > 0 && <span class="muted admin-details"> {JSON.stringify(e.details)}</span>}
+                </td>
+                <td>{e.actor ?? "—"}</td>
+                <td>{e.target ?? "—"}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </section>
   );
 }

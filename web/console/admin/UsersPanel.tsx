@@ -33,35 +33,37 @@ export function UsersPanel({ admin, me }: { admin: AdminApi; me: string }) {
       </div>
       <LoadError error={users.error ?? roles.error} />
       <Status status={action.status} />
-      <table class="admin-table" data-testid="users-table">
-        <thead>
-          <tr>
-            <th>{a.email}</th>
-            <th>{a.role}</th>
-            <th>{a.departments}</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {(users.data ?? []).map((u) => (
-            <UserRow
-              key={u.id}
-              user={u}
-              self={u.id === me}
-              roles={roles.data ?? []}
-              departments={deps.data ?? []}
-              current={members.data?.[u.id] ?? []}
-              admin={admin}
-              action={action}
-              reload={() => {
-                users.reload();
-                roles.reload();
-                members.reload();
-              }}
-            />
-          ))}
-        </tbody>
-      </table>
+      <div class="table-scroll">
+        <table class="admin-table" data-testid="users-table">
+          <thead>
+            <tr>
+              <th>{a.email}</th>
+              <th>{a.role}</th>
+              <th>{a.departments}</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {(users.data ?? []).map((u) => (
+              <UserRow
+                key={u.id}
+                user={u}
+                self={u.id === me}
+                roles={roles.data ?? []}
+                departments={deps.data ?? []}
+                current={members.data?.[u.id] ?? []}
+                admin={admin}
+                action={action}
+                reload={() => {
+                  users.reload();
+                  roles.reload();
+                  members.reload();
+                }}
+              />
+            ))}
+          </tbody>
+        </table>
+      </div>
       <form class="admin-form" onSubmit={(e) => void create(e)} data-testid="user-create">
         <h3>{a.createUser}</h3>
         <label class="field">

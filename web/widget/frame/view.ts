@@ -307,7 +307,8 @@ export function renderEvent(ev: SeqEvent, t: T, lang: string): HTMLElement | nul
     case "msg": {
       const kind = ev.message.author.kind;
       const author = kind === "visitor" ? t.you : ev.message.author.name || (kind === "agent" ? t.agent : t.system);
-      const body = el("div", { class: "body" });
+      // dir="auto": an Arabic or Hebrew message reads and aligns right-to-left on its own.
+      const body = el("div", { class: "body", attrs: { dir: "auto" } });
       renderText(body, ev.message.body, { warning: t.linkWarning });
       const time = el("time", { text: timeOf(ev.message.ts, lang), attrs: { datetime: ev.message.ts } });
       return el(
@@ -354,7 +355,7 @@ function renderFile(seq: number, file: FileMessage, t: T, lang: string): HTMLEle
     { class: `msg msg--${kind} msg--file`, attrs: { "data-testid": "file", "data-seq": seq, "data-author": kind } },
     [
       el("div", { class: "meta" }, [el("span", { class: "author", text: author }), time]),
-      el("div", { class: "body file-body" }, [el("span", { class: "file-name", text: file.name }), button]),
+      el("div", { class: "body file-body" }, [el("span", { class: "file-name", text: file.name, attrs: { dir: "auto" } }), button]),
     ],
   );
 }
@@ -369,7 +370,7 @@ export function renderInvitation(agent: string | null, message: string, t: T): H
     { class: "invitation", attrs: { "data-testid": "invitation", role: "status", "aria-label": t.invitationLabel } },
     [
       el("p", { class: "invitation-agent", text: agent || t.agent }),
-      el("p", { class: "invitation-message", text: message }),
+      el("p", { class: "invitation-message", text: message, attrs: { dir: "auto" } }),
       el("p", { class: "invitation-hint", text: t.invitationHint }),
     ],
   );
@@ -381,7 +382,7 @@ function systemLine(seq: number, text: string): HTMLElement {
 
 /** A visitor message not yet confirmed by the server. */
 export function renderPending(body: string, t: T): { root: HTMLElement; status: HTMLElement } {
-  const text = el("div", { class: "body" });
+  const text = el("div", { class: "body", attrs: { dir: "auto" } });
   renderText(text, body, { warning: t.linkWarning });
   const status = el("span", { class: "pending-status", text: t.sending });
   const root = el(

@@ -114,6 +114,8 @@ class MeOut(BaseModel):
     enrollment_required: bool
     # Mail is set up and the policy allows e-mailed codes (the console offers them).
     email_otp_available: bool = False
+    # Files can be shared (a malware scanner is set up): the console offers attaching.
+    files_available: bool = False
 
 
 @router.get("/me", response_model=MeOut, responses=ERRORS)
@@ -131,6 +133,7 @@ async def me(request: Request) -> MeOut:
         user=_user_out(user),
         enrollment_required=await svc.auth.enrollment_required(user),
         email_otp_available=svc.settings.mail_enabled and policy["allow_email_otp"],
+        files_available=svc.files.enabled,
     )
 
 

@@ -102,6 +102,18 @@ async def static(path: str) -> Response:
     return _asset(PAGES / "static", path)
 
 
+@router.get("/favicon.svg")
+@router.get("/favicon.ico")
+async def favicon() -> FileResponse:
+    """The icon every page names; ``/favicon.ico`` too, which browsers and tools ask for unasked."""
+    # An SVG under the .ico name: every current browser decodes it by its content type.
+    return FileResponse(
+        PAGES / "static" / "favicon.svg",
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
+
+
 def demo_router() -> APIRouter:
     """``/demo/``: a pretend company page embedding the default widget (``serve --demo``)."""
     demo = APIRouter(include_in_schema=False)

@@ -1,0 +1,32 @@
+"""``/api/v1/agents``: the colleagues a responder may hand a chat to (``conv.transfer``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
+
+from bastion.domain.principals import StaffPrincipal
+from bastion.domain.staff import responder_summary
+from bastion.transport.context import services
+from bastion.transport.rest.api import ERRORS
+from bastion.transport.rest.auth import staff_principal
+
+router = APIRouter(prefix="/api/v1", tags=["agents"])
+
+Staff = Annotated[StaffPrincipal, Depends(staff_principal)]
+
+
+class AgentOut(BaseModel):
+    id: str
+    name: str
+    # The availability the agent chose (status.set), not whether a console is open now.
+    status: Literal["online", "away", "offline"]
+
+
+@router.get("/agents", response_model=list[AgentOut], responses=ERRORS)
+async def list_agents(request: Request, actor: Staff) -> list[AgentOut]:
+    """Active staff who may handle chats (the caller too); needs ``chat.handle``."""
+    users = await services(request).staff.list_responders(actor)
+    return [AgentOut.model_validate(responder_summary(u)) for u in users]

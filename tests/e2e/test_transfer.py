@@ -1,0 +1,90 @@
+"""End to end in Chromium: an agent hands a chat to a colleague, who answers the visitor."""
+
+from __future__ import annotations
+
+from playwright.async_api import Browser, Page, expect
+
+from tests.e2e.conftest import AGENT_NAME, Site
+from tests.e2e.test_browser_chat import (
+    QUESTION,
+    T,
+    accept_waiting_chat,
+    login_agent,
+    msg,
+    open_widget,
+    start_chat,
+)
+from tests.support.server import AGENT_PASSWORD, Server
+
+COLLEAGUE_EMAIL = "petras@example.com"
+COLLEAGUE_NAME = "Petras"
+ANSWER = "Petras here: your new card is on its way."
+
+
+async def login_as(page: Page, base: str, email: str) -> None:
+    await page.goto(f"{base}/console/")
+    await page.locator("[data-testid=login-email]").fill(email)
+    await page.locator("[data-testid=login-password]").fill(AGENT_PASSWORD)
+    await page.locator("[data-testid=login-submit]").click()
+    await expect(page.locator("[data-testid=status]")).to_be_visible(timeout=T)
+
+
+async def test_agent_transfers_a_chat_to_a_colleague(
+    bastion: Server, allowed_site: Site, browser: Browser
+) -> None:
+    bastion.create_user(COLLEAGUE_EMAIL, "agent", name=COLLEAGUE_NAME)
+
+    visitor = await (await browser.new_context()).new_page()
+    await visitor.goto(allowed_site.url)
+    widget = await open_widget(visitor)
+    await start_chat(widget, "Rūta")
+    await widget.locator("[data-testid=composer]").fill(QUESTION)
+    await widget.locator("[data-testid=send]").click()
+    await expect(msg(widget, "visitor", QUESTION)).to_be_visible(timeout=T)
+
+    first = await (await browser.new_context()).new_page()
+    await login_agent(first, bastion.base)
+    second = await (await browser.new_context()).new_page()
+    await login_as(second, bastion.base, COLLEAGUE_EMAIL)
+    conversation = await accept_waiting_chat(first, "Rūta")
+
+    # The picker: keyboard-usable, Escape closes it and gives the focus back.
+    transfer = first.locator("[data-testid=transfer]")
+    await transfer.click()
+    choice = first.locator("[data-testid=transfer-agent]")
+    await expect(choice).to_be_focused(timeout=T)
+    await first.keyboard.press("Escape")
+    await expect(first.locator("[data-testid=transfer-form]")).to_have_count(0)
+    await expect(transfer).to_be_focused()
+    await transfer.click()
+    await expect(choice.locator("option", has_text=COLLEAGUE_NAME)).to_have_count(1, timeout=T)
+    await expect(choice.locator("option", has_text=AGENT_NAME)).to_have_count(0)  # not oneself
+    colleague = choice.locator("option", has_text=COLLEAGUE_NAME)
+    await choice.select_option(await colleague.get_attribute("value"))
+    await first.locator("[data-testid=transfer-confirm]").click()
+
+    # The old holder: the chat left "My chats"; the open view says where it went, read-only.
+    await expect(first.locator("[data-testid=handed-over]")).to_contain_text(
+        f"Transferred to {COLLEAGUE_NAME}", timeout=T
+    )
+    await expect(first.locator("[data-testid=composer]")).to_be_disabled()
+    await expect(first.locator("[data-testid=send]")).to_be_disabled()
+    await expect(first.locator("[data-testid=close]")).to_have_count(0)
+    await expect(first.locator("[data-testid=transfer]")).to_have_count(0)
+    await expect(first.locator("[data-testid=my-item]")).to_have_count(0)
+
+    # The colleague now holds it and answers.
+    mine = second.locator(f'[data-testid=my-item][data-conversation="{conversation}"]')
+    await expect(mine).to_be_visible(timeout=T)
+    await mine.click()
+    await expect(msg(second, "visitor", QUESTION)).to_be_visible(timeout=T)
+    await expect(second.locator("main [data-testid=state]")).to_have_attribute(
+        "data-state", "active"
+    )
+    await expect(second.locator("[data-testid=handed-over]")).to_have_count(0)
+    await second.locator("[data-testid=composer]").fill(ANSWER)
+    await second.locator("[data-testid=send]").click()
+
+    # The visitor saw the colleague join and gets the answer.
+    await expect(msg(widget, "agent", ANSWER)).to_be_visible(timeout=T)
+    await expect(widget.locator("[data-testid=state]")).to_contain_text(COLLEAGUE_NAME)

@@ -1,0 +1,170 @@
+/** The Transfer button of a chat the agent holds: a small picker of colleagues over conv.transfer. */
+import { useEffect, useRef, useState } from "preact/hooks";
+import { format } from "../shared/i18n";
+import { errorText } from "./labels";
+import { t } from "./strings";
+
+/** A colleague who may take chats (GET /api/v1/agents). */
+export interface Colleague {
+  id: string;
+  name: string;
+  status: "online" | "away" | "offline";
+}
+
+const STATUS_LABEL = { online: t.statusOnline, away: t.statusAway, offline: t.statusOffline } as const;
+const STATUS_ORDER = { online: 0, away: 1, offline: 2 } as const;
+
+interface Props {
+  /** The signed-in agent: not offered as a target. */
+  me: string | null;
+  /** Staff who may handle chats, the caller included. */
+  loadColleagues(): Promise<Colleague[]>;
+  /** Resolves on the server's ack; rejects with its error (a CommandError). */
+  onTransfer(agent: Colleague): Promise<void>;
+}
+
+export function TransferButton({ me, loadColleagues, onTransfer }: Props) {
+  const [open, setOpen] = useState(false);
+  const [colleagues, setColleagues] = useState<Colleague[] | null>(null);
+  const [loadFailed, setLoadFailed] = useState(false);
+  const [chosen, setChosen] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const trigger = useRef<HTMLButtonElement>(null);
+  const select = useRef<HTMLSelectElement>(null);
+  const cancel = useRef<HTMLButtonElement>(null);
+
+  useEffect(() => {
+    if (!open) return;
+    let live = true;
+    setColleagues(null);
+    setLoadFailed(false);
+    setError(null);
+    loadColleagues().then(
+      (all) => {
+        if (!live) return;
+        // Available colleagues first, then by name (the server sorts by name).
+        const others = all
+          .filter((c) => c.id !== me)
+          .sort((a, b) => (STATUS_ORDER[a.status] ?? 3) - (STATUS_ORDER[b.status] ?? 3));
+        setColleagues(others);
+        setChosen(others[0]?.id ?? "");
+      },
+      () => {
+        if (live) setLoadFailed(true);
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [open]);
+
+  // Focus moves into the picker once there is something to pick (else to Cancel).
+  useEffect(() => {
+    if (!open) return;
+    if (colleagues && colleagues.length > 0) select.current?.focus();
+    else if (colleagues || loadFailed) cancel.current?.focus();
+  }, [open, colleagues, loadFailed]);
+
+  const close = () => {
+    setOpen(false);
+    trigger.current?.focus();
+  };
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const target = colleagues?.find((c) => c.id === chosen);
+    if (!target) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await onTransfer(target);
+      setOpen(false);
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <span class="transfer">
+      <button
+        ref={trigger}
+        class="button"
+        type="button"
+        data-testid="transfer"
+        aria-haspopup="dialog"
+        aria-expanded={open ? "true" : "false"}
+        onClick={() => (open ? close() : setOpen(true))}
+      >
+        {t.transfer}
+      </button>
+      {open && (
+        <div
+          class="transfer-form"
+          role="dialog"
+          aria-label={t.transferTitle}
+          data-testid="transfer-form"
+          onKeyDown={(e) => {
+            if (e.key === "Escape") {
+              e.preventDefault();
+              e.stopPropagation();
+              close();
+            }
+          }}
+        >
+          <form onSubmit={(e) => void submit(e)}>
+            <p class="transfer-hint">{t.transferHint}</p>
+            {loadFailed ? (
+              <p class="banner banner--error" role="alert">
+                {t.transferLoadFailed}
+              </p>
+            ) : colleagues === null ? (
+              <p class="muted" role="status">
+                {t.transferLoading}
+              </p>
+            ) : colleagues.length === 0 ? (
+              <p class="muted" role="status" data-testid="transfer-nobody">
+                {t.transferNobody}
+              </p>
+            ) : (
+              <label>
+                {t.transferTo}{" "}
+                <select
+                  ref={select}
+                  data-testid="transfer-agent"
+                  onChange={(e) => setChosen(e.currentTarget.value)}
+                >
+                  {colleagues.map((c) => (
+                    <option key={c.id} value={c.id} data-status={c.status} selected={c.id === chosen}>
+                      {format(t.transferOption, { name: c.name, status: STATUS_LABEL[c.status] ?? c.status })}
+                    </option>
+                  ))}
+                </select>
+              </label>
+            )}
+            {error && (
+              <p class="banner banner--error" role="alert" data-testid="transfer-error">
+                {error}
+              </p>
+            )}
+            <div class="transfer-actions">
+              <button
+                class="button button--primary"
+                type="submit"
+                data-testid="transfer-confirm"
+                disabled={busy || !chosen || !colleagues?.length}
+              >
+                {t.transferConfirm}
+              </button>
+              <button ref={cancel} class="button" type="button" onClick={close}>
+                {t.transferCancel}
+              </button>
+            </div>
+          </form>
+        </div>
+      )}
+    </span>
+  );
+}
