@@ -389,7 +389,7 @@ function Composer({ conv, actions, composerRef, canned, files }: ComposerProps) 
           aria-label={note ? t.noteHint : t.reply}
           aria-autocomplete="list"
           aria-expanded={suggestions.length > 0 ? "true" : "false"}
-          placeholder={note ? t.notePlaceholder : t.replyPlaceholder}
+          placeholder={note ? t.notePlaceholder : replyBlocked ? t.replyBlockedPlaceholder : t.replyPlaceholder}
           value={conv.draft}
           onInput={(e) => onInput(e.currentTarget.value)}
           onBlur={stopTyping}

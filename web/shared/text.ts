@@ -183,3 +183,15 @@ export function renderText(target: Element, text: string, options: RenderTextOpt
   }
   target.replaceChildren(fragment);
 }
+
+/**
+ * A server message shown as a sentence: a capital first letter and a full stop. The
+ * server writes messages for people but in lower case ("use at least 12 characters"), as
+ * parts of longer texts; the console shows them on their own.
+ */
+export function asSentence(message: string): string {
+  const text = message.trim();
+  if (!text) return text;
+  const capital = text.charAt(0).toLocaleUpperCase() + text.slice(1);
+  return /[.!?…)]$/u.test(capital) ? capital : `${capital}.`;
+}

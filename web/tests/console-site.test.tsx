@@ -144,7 +144,7 @@ describe("the SiteVisitors list", () => {
       await Promise.resolve();
     });
     const result = entry("v_2").querySelector('[data-testid="invite-result"]')!;
-    expect(result.textContent).toBe("no such visitor");
+    expect(result.textContent).toBe("No such visitor.");
     expect(result.getAttribute("role")).toBe("alert");
     expect(entry("v_2").querySelector<HTMLTextAreaElement>('[data-testid="invite-input"]')!.value).toBe(t.inviteDefault);
   });

@@ -188,7 +188,7 @@ describe("the Transfer button and picker", () => {
       await Promise.resolve();
     });
     const error = q("transfer-error")!;
-    expect(error.textContent).toBe("at most 5 active chats at once; close one first");
+    expect(error.textContent).toBe("At most 5 active chats at once; close one first.");
     expect(error.getAttribute("role")).toBe("alert");
     expect(q("transfer-form")).not.toBeNull();
   });

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { isSuspiciousHost, LINK_REL, renderText, segment, WARNING_CLASS } from "../shared/text";
+import { asSentence, isSuspiciousHost, LINK_REL, renderText, segment, WARNING_CLASS } from "../shared/text";
 
 const WARNING = "CHECK-LINK";
 const ALLOWED_ATTRS = new Set(["href", "rel", "target", "title", "class"]);
@@ -168,5 +168,16 @@ describe("links", () => {
     expect(isSuspiciousHost("\u0430pple.com")).toBe(true);
     expect(isSuspiciousHost("g\u043e\u043egle.com")).toBe(true);
     expect(isSuspiciousHost("sub.XN--P1AI")).toBe(true);
+  });
+});
+
+describe("asSentence", () => {
+  it("capitalises a server message and ends it with a full stop, once", () => {
+    expect(asSentence("use at least 12 characters")).toBe("Use at least 12 characters.");
+    expect(asSentence("at most 5 active chats at once; close one first")).toBe(
+      "At most 5 active chats at once; close one first.",
+    );
+    expect(asSentence("That code is not valid.")).toBe("That code is not valid.");
+    expect(asSentence("  ")).toBe("");
   });
 });

@@ -46,10 +46,15 @@ export function RolesPanel({ admin, all, mine }: Props) {
             required
             maxLength={20}
             pattern="[a-z][a-z0-9_\-]{1,19}"
+            title={a.roleNameRule}
+            aria-describedby="role-name-rule"
             value={name}
             onInput={(e) => setName(e.currentTarget.value)}
             data-testid="role-name"
           />
+          <span class="hint" id="role-name-rule">
+            {a.roleNameRule}
+          </span>
         </label>
         <PermBoxes all={all} mine={mine} value={perms} onChange={setPerms} prefix="new" />
         <button class="button button--primary" type="submit" disabled={action.busy} data-testid="role-submit">

@@ -2,13 +2,14 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { ApiError } from "../../shared/http";
 import { adminTables } from "../../shared/i18n";
+import { asSentence } from "../../shared/text";
 import { t as ct } from "../strings";
 
 export const a = adminTables.en;
 
 /** The server's message (written for people, with a stable code) or a generic one. */
 export function errorOf(err: unknown): string {
-  return err instanceof ApiError && err.message && err.status !== 0 ? err.message : ct.errGeneric;
+  return err instanceof ApiError && err.message && err.status !== 0 ? asSentence(err.message) : ct.errGeneric;
 }
 
 export interface Loaded<T> {
