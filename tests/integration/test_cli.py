@@ -61,6 +61,13 @@ def test_user_create_widget_list_and_failures(tmp_path: Path) -> None:
 
     assert json.loads(cli(env, "widget", "list", "--json").stdout) == []
 
+    # Departments are named by id or by name, as `department list` prints them.
+    dep = json.loads(cli(env, "department", "create", "Sales", "--json").stdout)
+    assigned = cli(env, "department", "assign", "--email", "a@example.com", "sales")
+    assert assigned.stdout.split() == [dep["id"]]
+    bad = cli(env, "department", "assign", "--email", "a@example.com", "Nobody", check=False)
+    assert bad.returncode == 1 and "no such department" in bad.stderr
+
 
 def test_bad_settings_fail_with_one_line(tmp_path: Path) -> None:
     env = {**base_env(tmp_path, None), "BASTION_DATABASE_URL": "mysql://nope"}

@@ -651,16 +651,17 @@ def department_retention(
 @department_app.command("assign")
 def department_assign(
     email: Annotated[str, typer.Option(help="Staff e-mail.")],
-    departments: Annotated[list[str] | None, typer.Argument(help="Department ids.")] = None,
+    departments: Annotated[
+        list[str] | None, typer.Argument(help="Department ids or names.")
+    ] = None,
 ) -> None:
     """Set a staff member's departments (none: sees only unassigned chats)."""
     settings = _settings()
 
     async def go(svc: Any) -> list[str]:
         user = await svc.staff.find(email)
-        result: list[str] = await svc.departments.set_user_departments(
-            None, user.id, departments or []
-        )
+        ids = [(await svc.departments.find(None, d)).id for d in departments or []]
+        result: list[str] = await svc.departments.set_user_departments(None, user.id, ids)
         return result
 
     typer.echo(" ".join(_run(lambda: _with_services(settings, go))) or "-")
@@ -669,17 +670,17 @@ def department_assign(
 @widget_app.command("department")
 def widget_department(
     widget_id: Annotated[str, typer.Argument(help="Widget id.")],
-    department: Annotated[str, typer.Argument(help="Department id, or 'none'.")],
+    department: Annotated[str, typer.Argument(help="Department id or name, or 'none'.")],
 ) -> None:
     """Route new chats from a widget to a department."""
     settings = _settings()
-    dep = None if department == "none" else department
-    _run(
-        lambda: _with_services(
-            settings, lambda s: s.departments.set_widget_department(None, widget_id, dep)
-        )
-    )
-    typer.echo(f"{widget_id}: department {department}")
+
+    async def go(svc: Any) -> str:
+        dep = None if department == "none" else (await svc.departments.find(None, department))
+        await svc.departments.set_widget_department(None, widget_id, dep.id if dep else None)
+        return dep.name if dep else "none"
+
+    typer.echo(f"{widget_id}: department {_run(lambda: _with_services(settings, go))}")
 
 
 @role_app.command("create")
