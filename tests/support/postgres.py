@@ -6,6 +6,7 @@ import asyncio
 import os
 import secrets
 import warnings
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -63,3 +64,14 @@ def drop_database(name: str) -> None:
             await conn.close()
 
     asyncio.run(go())
+
+
+async def fresh_database() -> AsyncIterator[str]:
+    """For async fixtures: the URL of a PostgreSQL database made for the test, then dropped
+    (skipped loudly outside CI when PostgreSQL is absent)."""
+    await asyncio.to_thread(require_postgres)
+    url, name = await asyncio.to_thread(create_database)
+    try:
+        yield url
+    finally:
+        await asyncio.to_thread(drop_database, name)

@@ -7,7 +7,6 @@ pool is used again.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -16,17 +15,13 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bastion.storage.db import ping_when_idle
-from tests.support.postgres import create_database, drop_database, require_postgres
+from tests.support.postgres import fresh_database
 
 
 @pytest.fixture
 async def pg_url() -> AsyncIterator[str]:
-    await asyncio.to_thread(require_postgres)
-    url, name = await asyncio.to_thread(create_database)
-    try:
+    async for url in fresh_database():
         yield url
-    finally:
-        await asyncio.to_thread(drop_database, name)
 
 
 async def _backend_pid(engine: AsyncEngine) -> int:

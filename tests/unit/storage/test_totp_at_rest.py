@@ -4,7 +4,6 @@ staff key that no longer opens fails closed with ``second_factor_unavailable``."
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -26,7 +25,7 @@ from bastion.storage import tables as t
 from bastion.storage.migrate import MIGRATIONS, migrate
 from bastion.storage.uow import SqlUnitOfWorkFactory
 from tests.support.factories import PASSWORD, World, make_world
-from tests.support.postgres import create_database, drop_database, require_postgres
+from tests.support.postgres import fresh_database
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 PENDING = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU"
@@ -92,12 +91,8 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'bastion.db'}"
         return
-    await asyncio.to_thread(require_postgres)
-    url, name = await asyncio.to_thread(create_database)
-    try:
+    async for url in fresh_database():
         yield url
-    finally:
-        await asyncio.to_thread(drop_database, name)
 
 
 async def _upgrade_to(url: str, revision: str) -> None:
