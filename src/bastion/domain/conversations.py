@@ -494,6 +494,13 @@ class ChatService:
                 and widget.department_id not in await uow.departments.of_user(actor.user_id)
             ):
                 raise NotFound("no such visitor")
+            # The widget shows an invitation only to a visitor who is not chatting: say
+            # so rather than report an invitation nobody will see.
+            if any(
+                c.state is not ConvState.CLOSED
+                for c in await uow.conversations.list_for_visitor(visitor_id)
+            ):
+                raise InvalidState("this visitor is already in a chat")
         await self._bus.publish(
             visitor_channel(visitor_id),
             {"type": "invite", "agent": {"name": actor.name}, "message": text},

@@ -52,6 +52,22 @@ async def test_lifecycle_waiting_active_closed_with_gap_free_seqs(world: World) 
         await chat.close(agent, None, conv)
 
 
+async def test_an_invitation_to_a_visitor_already_chatting_is_refused(world: World) -> None:
+    chat = world.svc.chat
+    visitor = await world.visitor()
+    agent = await world.staff("jonas@example.com")
+    assert await chat.invite(agent, visitor.visitor_id, "Can I help?") == {
+        "visitor": visitor.visitor_id
+    }
+    conv = await world.start(visitor)
+    # The widget shows invitations only outside a chat: say so instead of "sent".
+    with pytest.raises(InvalidState, match="already in a chat"):
+        await chat.invite(agent, visitor.visitor_id, "Can I help?")
+    await chat.accept(agent, None, conv)
+    await chat.close(agent, None, conv)
+    await chat.invite(agent, visitor.visitor_id, "Anything else?")
+
+
 async def test_concurrent_sends_get_unique_consecutive_seqs(world: World) -> None:
     visitor = await world.visitor()
     conv = await world.start(visitor)

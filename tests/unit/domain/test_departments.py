@@ -27,9 +27,10 @@ async def test_agents_see_only_their_departments_queue(world: World) -> None:
     assert await chat.summaries_for_staff(petras) == []
     with pytest.raises(NotFound):
         await chat.events_after(petras, conv, 0)
+    browsing = await world.visitor()  # on the site, not chatting: may be invited
     with pytest.raises(NotFound):
-        await chat.invite(petras, visitor.visitor_id, "hello")
-    await chat.invite(jonas, visitor.visitor_id, "hello")
+        await chat.invite(petras, browsing.visitor_id, "hello")
+    await chat.invite(jonas, browsing.visitor_id, "hello")
     supervisor = await world.staff("sup@example.com", Role.SUPERVISOR, name="Sup")
     assert [s["id"] for s in await chat.summaries_for_staff(supervisor)] == [conv]
     await chat.accept(jonas, None, conv)
