@@ -61,6 +61,13 @@ async def start_chat(widget: FrameLocator, name: str) -> None:
     )
 
 
+async def visitor_says(widget: FrameLocator, text: str) -> None:
+    """Sends ``text`` from the widget and waits until it shows as the visitor's message."""
+    await widget.locator("[data-testid=composer]").fill(text)
+    await widget.locator("[data-testid=send]").click()
+    await expect(msg(widget, "visitor", text)).to_be_visible(timeout=T)
+
+
 async def login_agent(page: Page, base: str) -> None:
     await page.goto(f"{base}/console/")
     await page.locator("[data-testid=login-email]").fill(AGENT_EMAIL)
@@ -258,9 +265,7 @@ async def test_markup_in_names_and_messages_is_shown_as_text(
     await visitor.goto(allowed_site.url)
     widget = await open_widget(visitor)
     await start_chat(widget, XSS_NAME)
-    await widget.locator("[data-testid=composer]").fill(XSS_MESSAGE)
-    await widget.locator("[data-testid=send]").click()
-    await expect(msg(widget, "visitor", XSS_MESSAGE)).to_be_visible(timeout=T)
+    await visitor_says(widget, XSS_MESSAGE)
 
     console = await (await browser.new_context()).new_page()
     record_dialogs(console, dialogs)

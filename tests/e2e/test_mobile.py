@@ -9,7 +9,14 @@ from __future__ import annotations
 from playwright.async_api import Browser, Locator, Page, expect
 
 from tests.e2e.conftest import Site
-from tests.e2e.test_browser_chat import T, login_agent, msg, open_widget, start_chat
+from tests.e2e.test_browser_chat import (
+    T,
+    login_agent,
+    msg,
+    open_widget,
+    start_chat,
+    visitor_says,
+)
 from tests.support.server import Server
 
 PHONE = {
@@ -46,9 +53,7 @@ async def test_console_fits_a_phone(bastion: Server, allowed_site: Site, browser
     await visitor.goto(allowed_site.url)
     widget = await open_widget(visitor)
     await start_chat(widget, LONG_NAME)
-    await widget.locator("[data-testid=composer]").fill(ARABIC)
-    await widget.locator("[data-testid=send]").click()
-    await expect(msg(widget, "visitor", ARABIC)).to_be_visible(timeout=T)
+    await visitor_says(widget, ARABIC)
     # Right-to-left text reads right-to-left in both the widget and the console.
     assert await msg(widget, "visitor", ARABIC).locator(".body").get_attribute("dir") == "auto"
 

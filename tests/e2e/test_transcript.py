@@ -7,7 +7,7 @@ from pathlib import Path
 from playwright.async_api import Browser, expect
 
 from tests.e2e.conftest import Site
-from tests.e2e.test_browser_chat import msg, open_widget, start_chat
+from tests.e2e.test_browser_chat import open_widget, start_chat, visitor_says
 from tests.support.server import Server
 
 T = 10_000
@@ -22,9 +22,7 @@ async def test_visitor_downloads_the_transcript_of_an_ended_chat(
     await page.goto(allowed_site.url)
     widget = await open_widget(page)
     await start_chat(widget, "Ona")
-    await widget.locator("[data-testid=composer]").fill(QUESTION)
-    await widget.locator("[data-testid=send]").click()
-    await expect(msg(widget, "visitor", QUESTION)).to_be_visible(timeout=T)
+    await visitor_says(widget, QUESTION)
     await widget.locator("[data-testid=end]").click()
     button = widget.locator("[data-testid=transcript]")
     await expect(button).to_be_visible(timeout=T)

@@ -13,6 +13,7 @@ from tests.e2e.test_browser_chat import (
     msg,
     open_widget,
     start_chat,
+    visitor_says,
 )
 from tests.support.server import AGENT_PASSWORD, Server
 
@@ -38,9 +39,7 @@ async def test_agent_transfers_a_chat_to_a_colleague(
     await visitor.goto(allowed_site.url)
     widget = await open_widget(visitor)
     await start_chat(widget, "Rūta")
-    await widget.locator("[data-testid=composer]").fill(QUESTION)
-    await widget.locator("[data-testid=send]").click()
-    await expect(msg(widget, "visitor", QUESTION)).to_be_visible(timeout=T)
+    await visitor_says(widget, QUESTION)
 
     first = await (await browser.new_context()).new_page()
     await login_agent(first, bastion.base)

@@ -322,29 +322,7 @@ export function TotpSection({
         </div>
       </form>
     );
-  } else if (enabled && unreadable) {
-    // The server refuses the app's codes until it is set up again (recovery codes still
-    // work), so the section offers the set-up rather than showing the app as working.
-    body = (
-      <div class="stack">
-        <p class="notice notice--warn" role="alert" data-testid="totp-unreadable">
-          {t.totpUnreadable}
-        </p>
-        <FeedbackLine feedback={feedback} testid="totp-error" />
-        <div class="actions">
-          <button
-            class="button button--primary"
-            type="button"
-            disabled={busy}
-            data-testid="totp-setup"
-            onClick={() => void startSetup()}
-          >
-            {busy ? t.busy : t.totpSetupAgain}
-          </button>
-        </div>
-      </div>
-    );
-  } else if (enabled) {
+  } else if (enabled && !unreadable) {
     body = (
       <form class="stack" onSubmit={disable}>
         <p data-testid="totp-enabled">{t.totpOn}</p>
@@ -370,9 +348,18 @@ export function TotpSection({
       </form>
     );
   } else {
+    // Off, or on but its secret does not open: the server refuses the app's codes until it
+    // is set up again (recovery codes still work), so the section offers the set-up rather
+    // than showing the app as working.
     body = (
       <div class="stack">
-        <p>{t.totpOff}</p>
+        {unreadable ? (
+          <p class="notice notice--warn" role="alert" data-testid="totp-unreadable">
+            {t.totpUnreadable}
+          </p>
+        ) : (
+          <p>{t.totpOff}</p>
+        )}
         <FeedbackLine feedback={feedback} testid="totp-error" />
         <div class="actions">
           <button
@@ -382,7 +369,7 @@ export function TotpSection({
             data-testid="totp-setup"
             onClick={() => void startSetup()}
           >
-            {busy ? t.busy : t.totpSetup}
+            {busy ? t.busy : unreadable ? t.totpSetupAgain : t.totpSetup}
           </button>
         </div>
       </div>
