@@ -271,11 +271,6 @@ class StaffService:
             await uow.commit()
         return {"status": status.value}
 
-    async def any_online(self) -> bool:
-        async with self._uow(write=False) as uow:
-            users = await uow.users.list_all()
-        return any(u.status is AgentStatus.ONLINE and not u.disabled for u in users)
-
     async def set_disabled(
         self, actor: StaffPrincipal | None, user_id: str, disabled: bool, ip: str | None = None
     ) -> int:
