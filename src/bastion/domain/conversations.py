@@ -543,9 +543,8 @@ class ChatService:
             if isinstance(actor, StaffPrincipal):
                 kind, author_id, name = "agent", actor.user_id, actor.name
             else:
-                visitor = await uow.visitors.get(actor.visitor_id)
                 kind, author_id = "visitor", actor.visitor_id
-                name = visitor.name if visitor else None
+                name = await uow.visitors.name(actor.visitor_id)
             stored, changed = await self._redact(uow, conv.widget_id, text)
             if isinstance(actor, VisitorPrincipal):
                 # Compared with stored (redacted) bodies, so compare the redacted form.

@@ -62,6 +62,7 @@ def email_hmac(cipher: VisitorCipher, email: str | None) -> str | None:
 # connection (storage.prepared, ADR 0010).
 _WIDGET_BY_ID = Prepared(select(t.widgets).where(t.widgets.c.id == bindparam("id")))
 _VISITOR_BY_ID = Prepared(select(t.visitors).where(t.visitors.c.id == bindparam("id")))
+_VISITOR_NAME = Prepared(select(t.visitors.c.name).where(t.visitors.c.id == bindparam("id")))
 _CONVERSATION_BY_ID = Prepared(
     select(t.conversations).where(t.conversations.c.id == bindparam("id"))
 )
@@ -181,6 +182,12 @@ class SqlVisitorRepo(_Repo):
             verified=bool(row.verified),
             external_id=row.external_id,
         )
+
+    async def name(self, visitor_id: str) -> str | None:
+        row = await _VISITOR_NAME.first(self._c, {"id": visitor_id})
+        if row is None:
+            return None
+        return await self._cipher.unseal(visitor_id, row.name, f"visitors:{visitor_id}:name")
 
     async def _sealed(self, visitor: Visitor) -> dict[str, Any]:
         vid = visitor.id

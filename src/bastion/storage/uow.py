@@ -5,10 +5,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Generic, Self, TypeVar, overload
 
 import structlog
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bastion.domain import ports
 from bastion.domain.events import ERASURES_CHANNEL
@@ -27,33 +28,76 @@ from bastion.storage.staff_cipher import StaffCipher, StaffKeyCache
 
 log = structlog.get_logger(__name__)
 
+T = TypeVar("T")
+
+
+class _Lazy(Generic[T]):
+    """A repository built on first use in a unit, then kept in the unit's ``__dict__``.
+
+    A chat message's unit uses five of the twenty-five repositories; the others are not
+    built for it.
+    """
+
+    __slots__ = ("_build", "_name")
+
+    def __init__(self, build: Callable[[SqlUnitOfWork], T]) -> None:
+        self._build = build
+        self._name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, uow: None, owner: type) -> Self: ...
+    @overload
+    def __get__(self, uow: SqlUnitOfWork, owner: type | None = None) -> T: ...
+    def __get__(self, uow: SqlUnitOfWork | None, owner: type | None = None) -> T | Self:
+        if uow is None:
+            return self
+        if uow._unit is None:
+            raise RuntimeError("a unit of work's repositories are used inside its block")
+        value = self._build(uow)
+        uow.__dict__[self._name] = value
+        return value
+
 
 class SqlUnitOfWork:
-    widgets: ports.WidgetRepo
-    visitors: ports.VisitorRepo
-    visitor_tokens: ports.VisitorTokenRepo
-    users: ports.UserRepo
-    sessions: ports.SessionRepo
-    conversations: ports.ConversationRepo
-    events: ports.EventRepo
-    commands: ports.CommandRepo
-    recovery_codes: ports.RecoveryCodeRepo
-    login_failures: ports.LoginFailureRepo
-    audit: ports.AuditRepo
-    security: ports.SecuritySettingsRepo
-    identity_jtis: ports.IdentityJtiRepo
-    api_tokens: ports.ApiTokenRepo
-    access: ports.ConversationAccessRepo
-    departments: ports.DepartmentRepo
-    bans: ports.BanRepo
-    passkeys: ports.PasskeyRepo
-    webauthn_challenges: ports.WebAuthnChallengeRepo
-    roles: ports.RoleRepo
-    canned: ports.CannedRepo
-    people: ports.PersonRepo
-    files: ports.FileRepo
-    password_resets: ports.PasswordResetRepo
-    email_codes: ports.EmailCodeRepo
+    _keys: ports.KeyStore
+    _cache: KeyCache
+    _staff_cache: StaffKeyCache
+    # Each repository is built from the unit's connection (and cipher) on first use.
+    _cipher = _Lazy[VisitorCipher](lambda u: VisitorCipher(u._conn, u._keys, u._cache))
+    widgets = _Lazy[ports.WidgetRepo](lambda u: r.SqlWidgetRepo(u._conn))
+    visitors = _Lazy[ports.VisitorRepo](lambda u: r.SqlVisitorRepo(u._conn, u._cipher))
+    visitor_tokens = _Lazy[ports.VisitorTokenRepo](lambda u: r.SqlVisitorTokenRepo(u._conn))
+    users = _Lazy[ports.UserRepo](
+        lambda u: r.SqlUserRepo(u._conn, StaffCipher(u._conn, u._keys, u._staff_cache))
+    )
+    sessions = _Lazy[ports.SessionRepo](lambda u: r.SqlSessionRepo(u._conn))
+    conversations = _Lazy[ports.ConversationRepo](
+        lambda u: r.SqlConversationRepo(u._conn, u._cipher)
+    )
+    events = _Lazy[ports.EventRepo](lambda u: r.SqlEventRepo(u._conn, u._cipher))
+    commands = _Lazy[ports.CommandRepo](lambda u: r.SqlCommandRepo(u._conn))
+    recovery_codes = _Lazy[ports.RecoveryCodeRepo](lambda u: r.SqlRecoveryCodeRepo(u._conn))
+    login_failures = _Lazy[ports.LoginFailureRepo](lambda u: r.SqlLoginFailureRepo(u._conn))
+    audit = _Lazy[ports.AuditRepo](lambda u: r.SqlAuditRepo(u._conn))
+    security = _Lazy[ports.SecuritySettingsRepo](lambda u: r.SqlSecuritySettingsRepo(u._conn))
+    identity_jtis = _Lazy[ports.IdentityJtiRepo](lambda u: r.SqlIdentityJtiRepo(u._conn))
+    api_tokens = _Lazy[ports.ApiTokenRepo](lambda u: r.SqlApiTokenRepo(u._conn))
+    access = _Lazy[ports.ConversationAccessRepo](lambda u: r.SqlConversationAccessRepo(u._conn))
+    departments = _Lazy[ports.DepartmentRepo](lambda u: r.SqlDepartmentRepo(u._conn))
+    bans = _Lazy[ports.BanRepo](lambda u: SqlBanRepo(u._conn))
+    passkeys = _Lazy[ports.PasskeyRepo](lambda u: SqlPasskeyRepo(u._conn))
+    webauthn_challenges = _Lazy[ports.WebAuthnChallengeRepo](
+        lambda u: SqlWebAuthnChallengeRepo(u._conn)
+    )
+    roles = _Lazy[ports.RoleRepo](lambda u: SqlRoleRepo(u._conn))
+    canned = _Lazy[ports.CannedRepo](lambda u: SqlCannedRepo(u._conn))
+    people = _Lazy[ports.PersonRepo](lambda u: SqlPersonRepo(u._conn, u._cipher))
+    files = _Lazy[ports.FileRepo](lambda u: u._file_repo())
+    password_resets = _Lazy[ports.PasswordResetRepo](lambda u: SqlPasswordResetRepo(u._conn))
+    email_codes = _Lazy[ports.EmailCodeRepo](lambda u: SqlEmailCodeRepo(u._conn))
 
     def __init__(
         self,
@@ -88,41 +132,23 @@ class SqlUnitOfWork:
         # On SQLite a write unit is part of a group commit (ADR 0006): leaving the stack
         # after commit() waits until the group is durable, before the outbox is sent.
         self._unit = await self._stack.enter_async_context(self._db.unit(write=self._write))
-        conn = self._unit.conn
-        cipher = VisitorCipher(conn, self._keys, self._cache)
-        self.widgets = r.SqlWidgetRepo(conn)
-        self.visitors = r.SqlVisitorRepo(conn, cipher)
-        self.visitor_tokens = r.SqlVisitorTokenRepo(conn)
-        self.users = r.SqlUserRepo(conn, StaffCipher(conn, self._keys, self._staff_cache))
-        self.sessions = r.SqlSessionRepo(conn)
-        self.conversations = r.SqlConversationRepo(conn, cipher)
-        self.events = r.SqlEventRepo(conn, cipher)
-        self.commands = r.SqlCommandRepo(conn)
-        self.recovery_codes = r.SqlRecoveryCodeRepo(conn)
-        self.login_failures = r.SqlLoginFailureRepo(conn)
-        self.audit = r.SqlAuditRepo(conn)
-        self.security = r.SqlSecuritySettingsRepo(conn)
-        self.identity_jtis = r.SqlIdentityJtiRepo(conn)
-        self.api_tokens = r.SqlApiTokenRepo(conn)
-        self.access = r.SqlConversationAccessRepo(conn)
-        self.departments = r.SqlDepartmentRepo(conn)
-        self.bans = SqlBanRepo(conn)
-        self.passkeys = SqlPasskeyRepo(conn)
-        self.webauthn_challenges = SqlWebAuthnChallengeRepo(conn)
-        self.roles = SqlRoleRepo(conn)
-        self.canned = SqlCannedRepo(conn)
-        self.people = SqlPersonRepo(conn, cipher)
-        if self._store is not None:
-            self.files = SqlFileRepo(
-                conn,
-                cipher,
-                self._store,
-                written=self._blobs_written.append,
-                doomed=self._blobs_doomed.append,
-            )
-        self.password_resets = SqlPasswordResetRepo(conn)
-        self.email_codes = SqlEmailCodeRepo(conn)
         return self
+
+    @property
+    def _conn(self) -> AsyncConnection:
+        assert self._unit is not None
+        return self._unit.conn
+
+    def _file_repo(self) -> SqlFileRepo:
+        if self._store is None:
+            raise AttributeError("files are not available in this unit of work")
+        return SqlFileRepo(
+            self._conn,
+            self._cipher,
+            self._store,
+            written=self._blobs_written.append,
+            doomed=self._blobs_doomed.append,
+        )
 
     async def __aexit__(
         self,

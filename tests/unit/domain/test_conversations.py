@@ -44,6 +44,8 @@ async def test_lifecycle_waiting_active_closed_with_gap_free_seqs(world: World) 
         "conv.state",
     ]
     assert frames[1]["message"]["author"]["name"] == "Ona"
+    # A later message by the visitor names them too (read with the name alone).
+    assert frames[2]["message"]["author"]["name"] == "Ona"
     assert frames[3]["agent"]["name"] == "Jonas"
 
     with pytest.raises(InvalidState):
