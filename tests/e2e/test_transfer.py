@@ -87,3 +87,52 @@ async def test_agent_transfers_a_chat_to_a_colleague(
     # The visitor saw the colleague join and gets the answer.
     await expect(msg(widget, "agent", ANSWER)).to_be_visible(timeout=T)
     await expect(widget.locator("[data-testid=state]")).to_contain_text(COLLEAGUE_NAME)
+
+
+SUPERVISOR_EMAIL = "rasa@example.com"
+SUPERVISOR_NAME = "Rasa"
+TAKEN_OVER = "Rasa, team lead, taking over from here."
+
+
+async def test_a_supervisor_takes_over_a_colleagues_chat(
+    bastion: Server, allowed_site: Site, browser: Browser
+) -> None:
+    bastion.create_user(SUPERVISOR_EMAIL, "supervisor", name=SUPERVISOR_NAME)
+
+    visitor = await (await browser.new_context()).new_page()
+    await visitor.goto(allowed_site.url)
+    widget = await open_widget(visitor)
+    await start_chat(widget, "Gintarė")
+    await visitor_says(widget, QUESTION)
+
+    agent = await (await browser.new_context()).new_page()
+    await login_agent(agent, bastion.base)
+    conversation = await accept_waiting_chat(agent, "Gintarė")
+
+    # The supervisor lists colleagues' chats, with who holds each, and may take one over.
+    lead = await (await browser.new_context()).new_page()
+    await login_as(lead, bastion.base, SUPERVISOR_EMAIL)
+    team = lead.locator(f'[data-testid=team-item][data-conversation="{conversation}"]')
+    await expect(team).to_be_visible(timeout=T)
+    await expect(team.locator("[data-testid=holder]")).to_have_text(AGENT_NAME)
+    await team.click()
+    await expect(msg(lead, "visitor", QUESTION)).to_be_visible(timeout=T)
+    await expect(lead.locator("[data-testid=composer]")).to_be_disabled()
+    await lead.locator("[data-testid=transfer]").click()
+    choice = lead.locator("[data-testid=transfer-agent]")
+    await expect(choice.locator("option", has_text=SUPERVISOR_NAME)).to_have_count(1, timeout=T)
+    await expect(choice.locator("option", has_text=AGENT_NAME)).to_have_count(0)  # the holder
+    own = choice.locator("option", has_text=SUPERVISOR_NAME)
+    await choice.select_option(await own.get_attribute("value"))
+    await lead.locator("[data-testid=transfer-confirm]").click()
+
+    mine = lead.locator(f'[data-testid=my-item][data-conversation="{conversation}"]')
+    await expect(mine).to_be_visible(timeout=T)
+    await expect(team).to_have_count(0)
+    await lead.locator("[data-testid=composer]").fill(TAKEN_OVER)
+    await lead.locator("[data-testid=send]").click()
+    await expect(msg(widget, "agent", TAKEN_OVER)).to_be_visible(timeout=T)
+    # The agent who held it sees where it went.
+    await expect(agent.locator("[data-testid=handed-over]")).to_contain_text(
+        f"Transferred to {SUPERVISOR_NAME}", timeout=T
+    )

@@ -27,11 +27,21 @@ interface Props {
   me?: string | null;
   /** Files can be shared on this server (a malware scanner is set up). */
   files?: boolean;
+  /** The signed-in user may transfer or close anyone's chat (chat.manage_all). */
+  manageAll?: boolean;
 }
 
 const STATE_LABEL = { waiting: t.stateWaiting, active: t.stateActive, closed: t.stateClosed } as const;
 
-export function ConversationView({ conv, page, actions, canned = [], me = null, files = true }: Props) {
+export function ConversationView({
+  conv,
+  page,
+  actions,
+  canned = [],
+  me = null,
+  files = true,
+  manageAll = false,
+}: Props) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const listRef = useRef<HTMLDivElement>(null);
@@ -67,8 +77,9 @@ export function ConversationView({ conv, page, actions, canned = [], me = null, 
   };
 
   const visitor = conv.visitor;
-  // Only the holder of an active chat replies, transfers or closes it; the server checks too.
-  const held = conv.state === "active" && conv.mine;
+  // Only the holder of an active chat replies to it (below); the holder, or whoever may
+  // manage all chats (a supervisor), transfers or closes it. The server checks both.
+  const managed = conv.state === "active" && (conv.mine || manageAll);
   const holder = conv.agent?.name || t.agent;
   let lastState: string | null = null;
   return (
@@ -119,14 +130,14 @@ export function ConversationView({ conv, page, actions, canned = [], me = null, 
             {t.accept}
           </button>
         )}
-        {held && (
+        {managed && (
           <TransferButton
-            me={me}
+            holder={conv.mine ? me : conv.agent?.id ?? null}
             loadColleagues={actions.colleagues}
             onTransfer={(agent) => actions.transfer(conv.id, agent)}
           />
         )}
-        {held && (
+        {managed && (
           <button
             class="button button--danger"
             type="button"

@@ -1,4 +1,4 @@
-/** The Transfer button of a chat the agent holds: a small picker of colleagues over conv.transfer. */
+/** The Transfer button of an active chat: a small picker of colleagues over conv.transfer. */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { format } from "../shared/i18n";
 import { errorText } from "./labels";
@@ -15,15 +15,15 @@ const STATUS_LABEL = { online: t.statusOnline, away: t.statusAway, offline: t.st
 const STATUS_ORDER = { online: 0, away: 1, offline: 2 } as const;
 
 interface Props {
-  /** The signed-in agent: not offered as a target. */
-  me: string | null;
+  /** Who holds the chat now: not offered as a target (a supervisor may pick themselves). */
+  holder: string | null;
   /** Staff who may handle chats, the caller included. */
   loadColleagues(): Promise<Colleague[]>;
   /** Resolves on the server's ack; rejects with its error (a CommandError). */
   onTransfer(agent: Colleague): Promise<void>;
 }
 
-export function TransferButton({ me, loadColleagues, onTransfer }: Props) {
+export function TransferButton({ holder, loadColleagues, onTransfer }: Props) {
   const [open, setOpen] = useState(false);
   const [colleagues, setColleagues] = useState<Colleague[] | null>(null);
   const [loadFailed, setLoadFailed] = useState(false);
@@ -45,7 +45,7 @@ export function TransferButton({ me, loadColleagues, onTransfer }: Props) {
         if (!live) return;
         // Available colleagues first, then by name (the server sorts by name).
         const others = all
-          .filter((c) => c.id !== me)
+          .filter((c) => c.id !== holder)
           .sort((a, b) => (STATUS_ORDER[a.status] ?? 3) - (STATUS_ORDER[b.status] ?? 3));
         setColleagues(others);
         setChosen(others[0]?.id ?? "");

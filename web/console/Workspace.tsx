@@ -14,7 +14,7 @@ import { mayManagePrivacy, PrivacyPanel } from "./PrivacyPanel";
 import { errorText, visitorName } from "./labels";
 import { SiteVisitors } from "./SiteVisitors";
 import type { Colleague } from "./TransferDialog";
-import { initialState, myList, reducer, resumeMap, waitingList, type Conversation } from "./state";
+import { initialState, myList, reducer, resumeMap, teamList, waitingList, type Conversation } from "./state";
 import { t } from "./strings";
 
 /** Hide a visitor's typing indicator if its "off" never arrives. */
@@ -145,6 +145,10 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
 
   const waiting = waitingList(state);
   const mine = myList(state);
+  // Supervisors (chat.view_all) see colleagues' active chats, and may transfer or close them
+  // (chat.manage_all); the server sends those chats only to them.
+  const viewAll = perms.mine.includes("chat.view_all");
+  const team = viewAll ? teamList(state) : [];
 
   useEffect(() => {
     document.title = waiting.length > 0 ? `(${waiting.length}) ${t.appName}` : t.appName;
@@ -418,6 +422,16 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
               selected={state.selected}
               onSelect={select}
             />
+            {viewAll && (
+              <ChatList
+                title={t.teamChats}
+                empty={t.emptyTeam}
+                items={team}
+                testid="team-item"
+                selected={state.selected}
+                onSelect={select}
+              />
+            )}
             <SiteVisitors entries={state.site} nameOf={nameOf} onInvite={actions.invite} />
           </nav>
           <main class="main">
@@ -430,6 +444,7 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
                 canned={canned}
                 me={me?.id ?? user.id}
                 files={filesAvailable}
+                manageAll={perms.mine.includes("chat.manage_all")}
               />
             ) : (
               <div class="empty-state">{t.selectChat}</div>
@@ -445,7 +460,7 @@ interface ListProps {
   title: string;
   empty: string;
   items: Conversation[];
-  testid: "queue-item" | "my-item";
+  testid: "queue-item" | "my-item" | "team-item";
   selected: string | null;
   onSelect: (id: string) => void;
 }
@@ -476,6 +491,11 @@ function ChatList({ title, empty, items, testid, selected, onSelect }: ListProps
                     <span class="unread-dot" role="img" aria-label={t.unread} title={t.unread} />
                   )}
                   {c.state === "closed" && <span class="tag">{t.stateClosed}</span>}
+                  {testid === "team-item" && c.agent?.name && (
+                    <span class="tag" data-testid="holder">
+                      {c.agent.name}
+                    </span>
+                  )}
                 </span>
                 <span class="chat-item-preview" dir="auto">{c.visitorTyping ? t.visitorTyping : c.preview || "\u00a0"}</span>
               </button>

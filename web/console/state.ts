@@ -363,6 +363,13 @@ export function myList(state: ConsoleState): Conversation[] {
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 }
 
+/** Active chats colleagues hold (listed for those who may see all chats: supervisors). */
+export function teamList(state: ConsoleState): Conversation[] {
+  return Object.values(state.conversations)
+    .filter((c) => c.state === "active" && !c.mine)
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+}
+
 /** The resume map for a reconnect: every open conversation whose history we hold. */
 export function resumeMap(state: ConsoleState): Record<string, number> {
   const resume: Record<string, number> = {};

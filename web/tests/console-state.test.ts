@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { initialState, myList, reducer, resumeMap, waitingList, type Action, type ConsoleState } from "../console/state";
+import { initialState, myList, reducer, resumeMap, teamList, waitingList, type Action, type ConsoleState } from "../console/state";
 import type { AgentInfo, ConvStateEvent, ConvSummary, MsgEvent, NoteEvent } from "../shared/protocol";
 
 const me: AgentInfo = { id: "u_me", name: "Jonas", role: "agent", status: "online" };
@@ -47,6 +47,21 @@ describe("console state", () => {
     const s = run(ready([summary("c_2", "waiting"), summary("c_1", "waiting"), summary("c_3", "active", { agent: { name: "Jonas" } })]));
     expect(waitingList(s).map((c) => c.id)).toEqual(["c_1", "c_2"]);
     expect(myList(s).map((c) => c.id)).toEqual(["c_3"]);
+  });
+
+  it("lists colleagues' active chats apart from mine (a supervisor's view)", () => {
+    const s = run(
+      ready([
+        summary("c_1", "active", { agent: { id: "u_other", name: "Petras" } }),
+        summary("c_2", "active", { agent: { id: me.id, name: me.name } }),
+        summary("c_3", "waiting"),
+      ]),
+    );
+    expect(teamList(s).map((c) => c.id)).toEqual(["c_1"]);
+    expect(myList(s).map((c) => c.id)).toEqual(["c_2"]);
+    // Closed, it leaves the list.
+    const closed = reducer(s, live("c_1", stateEv("c_1", 9, "closed")));
+    expect(teamList(closed)).toEqual([]);
   });
 
   it("adds new waiting chats and removes ones accepted by someone else or closed", () => {

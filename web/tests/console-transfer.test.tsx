@@ -222,4 +222,22 @@ describe("the Transfer button and picker", () => {
     await show({ ...s.conversations.c_1!, noteMode: true });
     expect(q<HTMLTextAreaElement>("composer")!.disabled).toBe(false);
   });
+
+  it("lets a supervisor transfer or close a colleague's chat, themselves included as a target", async () => {
+    const s = reducer(held(), {
+      type: "events",
+      conversation: "c_1",
+      events: [stateEv(3, "active", { id: "u_petras", name: "Petras" })],
+      live: true,
+    });
+    await act(() => {
+      render(<ConversationView conv={s.conversations.c_1!} page={null} actions={actions} me="u_me" manageAll />, root);
+    });
+    expect(q("close")).not.toBeNull();
+    // Replying stays the holder's.
+    expect(q<HTMLTextAreaElement>("composer")!.disabled).toBe(true);
+    await open();
+    const options = [...q<HTMLSelectElement>("transfer-agent")!.options].map((o) => o.value);
+    expect(options).toEqual(["u_me", "u_rasa", "u_aud"]);
+  });
 });
