@@ -147,3 +147,29 @@ async def test_proactive_invite_and_visitor_page_reach_the_right_side(server: Se
     assert [f for f in visitor.events if f.get("t") == "invite"] == [invite]
     for c in (visitor, agent, other):
         await c.close()
+
+
+async def test_the_queue_promises_no_wait_time_while_no_agent_is_available(
+    server: Server,
+) -> None:
+    first, _ = await connect_visitor(server.base, server.widget)
+    start = await first.cmd("chat.start", consent={"accepted": True})
+    assert start["queue"] == {"position": 1, "eta_s": None}
+
+    agent, _ = await connect_agent(server.base, "agent@example.com", AGENT_PASSWORD)
+    second, _ = await connect_visitor(server.base, server.widget)
+    queued = (await second.cmd("chat.start", consent={"accepted": True}))["queue"]
+    assert queued["position"] == 2 and queued["eta_s"] >= 5
+
+    # The queue moves while an agent is online: positions come with an estimate.
+    await agent.cmd("conv.accept", conversation=start["conversation"])
+    moved = await second.wait_for(lambda f: f.get("t") == "queue" and f["position"] == 1)
+    assert moved["eta_s"] >= 5
+    # Away: the next move says where the visitor stands, without a time.
+    await agent.cmd("status.set", status="away")
+    await agent.cmd("conv.close", conversation=start["conversation"])
+    third, _ = await connect_visitor(server.base, server.widget)
+    later = (await third.cmd("chat.start", consent={"accepted": True}))["queue"]
+    assert later == {"position": 2, "eta_s": None}
+    for ws in (first, second, third, agent):
+        await ws.close()

@@ -287,7 +287,14 @@ describe("widget frame", () => {
     const state = root.querySelector('[data-testid="state"]')!;
     expect(state.getAttribute("data-state")).toBe("waiting");
     expect(state.textContent).toContain("number 2");
+    expect(state.textContent).toContain("about 2 min");
     expect(JSON.parse(localStorage.getItem("bastion:v1:w_1")!).conversation).toBe("c_9");
+    // Nobody available: no wait time is promised, and the widget says why.
+    ws.receive({ t: "queue", conversation: "c_9", position: 1, eta_s: null });
+    await settle();
+    expect(state.textContent).toContain("number 1");
+    expect(state.textContent).not.toContain("min");
+    expect(state.textContent).toContain("Nobody is available right now");
   });
 
   it("asks before sending a card number or a password, and shows the masked text the server kept", async () => {

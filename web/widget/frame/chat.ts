@@ -843,6 +843,9 @@ export class WidgetChat {
         text += ` · ${format(this.t.queuePosition, { position: this.queue.position })}`;
         if (this.queue.eta_s !== null && this.queue.eta_s > 0) {
           text += ` (${format(this.t.queueEta, { minutes: Math.max(1, Math.round(this.queue.eta_s / 60)) })})`;
+        } else if (this.queue.eta_s === null) {
+          // The server gives no estimate while no agent is available.
+          text += `. ${this.t.queueNobody}`;
         }
       }
     } else if (state === "active") {

@@ -131,6 +131,12 @@ class ClientSocket:
     def staff(self) -> bool:
         return isinstance(self.principal, StaffPrincipal)
 
+    def eta(self, eta_s: int | None) -> int | None:
+        """A waiting visitor's expected wait, or None while no agent is available: an
+        estimate from past waits would promise an answer nobody is there to give.
+        """
+        return eta_s if self.hub.any_agent_available() else None
+
     # ---- outbound ---------------------------------------------------------------------
 
     async def send(self, frame: dict[str, Any]) -> None:
@@ -351,7 +357,7 @@ class ClientSocket:
                         "t": "queue",
                         "conversation": message["conversation"],
                         "position": message["position"],
-                        "eta_s": message["eta_s"],
+                        "eta_s": self.eta(message["eta_s"]),
                     }
                 )
         elif kind == "invite" and not self.staff:

@@ -85,6 +85,11 @@ def visitor_handlers(visitors: VisitorService, bans: BanService) -> dict[str, Ha
             first_message=frame.message,
         )
         await sock.watch(result["conversation"], 0)
+        if "queue" in result:
+            result = {
+                **result,
+                "queue": {**result["queue"], "eta_s": sock.eta(result["queue"]["eta_s"])},
+            }
         return result
 
     async def visitor_msg_send(sock: ClientSocket, frame: c.MsgSend) -> dict[str, Any]:
