@@ -158,6 +158,9 @@ async def test_an_altered_secret_fails_closed_and_recovery_still_works(srv: Serv
         audit = await admin.get("/api/v1/audit?action=auth.second_factor_unavailable")
         assert audit.status_code == 200, audit.text
         assert [(e["actor"], e["details"]) for e in audit.json()] == [(user_id, {"factor": "totp"})]
+        # The log names the staff member (as the users' list does), not only their id.
+        agent_name = next(u["name"] for u in users.json() if u["email"] == AGENT)
+        assert agent_name and audit.json()[0]["actor_name"] == agent_name
 
         # A recovery code signs in; setting up the app again replaces the broken secret,
         # which keeps refusing until the new one is confirmed.

@@ -466,6 +466,7 @@ const adminEn = {
   auditAction: "Action",
   auditActor: "Actor",
   auditTarget: "Target",
+  auditIp: "IP address",
   auditWhen: "When",
   auditFilter: "Filter by action prefix",
   noAudit: "Nothing recorded.",

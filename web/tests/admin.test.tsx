@@ -79,7 +79,18 @@ class FakeServer {
     "POST /api/v1/canned": (call) => ({ status: 201, body: { id: "cr_1", ...(call.body as object), author: "u_me", updated_at: "" } }),
     "GET /api/v1/audit?limit=200": () => ({
       status: 200,
-      body: [{ at: "2026-01-01T10:00:00+00:00", action: "role.created", actor: "u_me", target: "<img src=x>", ip: null, details: { permissions: ["chat.handle"] } }],
+      body: [
+        {
+          at: "2026-01-01T10:00:00+00:00",
+          action: "role.created",
+          actor: "u_me",
+          actor_name: "Jonas <b>",
+          target: "<img src=x>",
+          target_name: null,
+          ip: "203.0.113.7",
+          details: { permissions: ["chat.handle"] },
+        },
+      ],
     }),
   };
 
@@ -266,8 +277,13 @@ describe("the admin area", () => {
       body: { shortcut: "hi", title: "Greeting", body: "Hello!", department: "d_1" },
     });
     await click(must("admin-tab-audit"));
-    expect(must("audit-table").textContent).toContain("<img src=x>");
+    const row = must("audit-row");
+    expect(row.textContent).toContain("<img src=x>");
+    // Staff are named (as text), with the id beside; the IP is shown.
+    expect(row.textContent).toContain("Jonas <b> (u_me)");
+    expect(row.textContent).toContain("203.0.113.7");
     expect($("img")).toBeNull();
+    expect($("b")).toBeNull();
   });
 });
 

@@ -596,3 +596,12 @@ class AuthService:
         self._check_admin(actor)
         async with self._uow(write=False) as uow:
             return await uow.audit.recent(limit, action_prefix)
+
+    async def staff_names(self, actor: StaffPrincipal, ids: set[str]) -> dict[str, str]:
+        """The names of the staff among ``ids`` (audit entries' actors and targets), so a
+        reader of the log sees who did what to whom. Visitors stay ids: their names are
+        personal data sealed per visitor, and an erased visitor has none.
+        """
+        self._check_admin(actor)
+        async with self._uow(write=False) as uow:
+            return {u.id: u.name for u in await uow.users.list_all() if u.id in ids}

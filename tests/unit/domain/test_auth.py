@@ -226,5 +226,10 @@ async def test_role_change_ends_sessions_and_is_audited(world: World) -> None:
     change = next(e for e in entries if e.action == "user.role_changed")
     assert (change.actor, change.target, change.ip) == (owner.user_id, agent.user_id, "10.0.0.2")
     assert change.details["old"] == "agent" and change.details["new"] == "supervisor"
+    # The log's reader sees names for staff ids; other ids (visitors, "cli") are not named.
+    names = await world.svc.auth.staff_names(owner, {owner.user_id, agent.user_id, "v_x", "cli"})
+    assert names == {owner.user_id: "Owner", agent.user_id: agent.name}
     with pytest.raises(Forbidden):
         await world.svc.auth.audit(principal, 10, None)  # supervisors do not read the audit log
+    with pytest.raises(Forbidden):
+        await world.svc.auth.staff_names(principal, {owner.user_id})

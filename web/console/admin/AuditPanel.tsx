@@ -39,6 +39,7 @@ export function AuditPanel({ admin }: { admin: AdminApi }) {
               <th>{a.auditAction}</th>
               <th>{a.auditActor}</th>
               <th>{a.auditTarget}</th>
+              <th>{a.auditIp}</th>
             </tr>
           </thead>
           <tbody>
@@ -51,13 +52,29 @@ export function AuditPanel({ admin }: { admin: AdminApi }) {
                   <code>{e.action}</code>
                   {Object.keys(e.details).length > 0 && <span class="muted admin-details"> {JSON.stringify(e.details)}</span>}
                 </td>
-                <td>{e.actor ?? "—"}</td>
-                <td>{e.target ?? "—"}</td>
+                <td>
+                  <Who id={e.actor} name={e.actor_name} />
+                </td>
+                <td>
+                  <Who id={e.target} name={e.target_name} />
+                </td>
+                <td>{e.ip ?? "—"}</td>
               </tr>
             ))}
           </tbody>
         </table>
       </div>
     </section>
+  );
+}
+
+/** A staff member by name, their id beside it (ids are what the CLI and exports use). */
+function Who({ id, name }: { id: string | null; name: string | null }) {
+  if (!id) return <>—</>;
+  if (!name) return <code>{id}</code>;
+  return (
+    <span title={id}>
+      {name} <span class="muted">({id})</span>
+    </span>
   );
 }

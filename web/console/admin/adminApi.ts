@@ -65,6 +65,9 @@ export interface AuditEntry {
   action: string;
   actor: string | null;
   target: string | null;
+  /** The staff member an id names; null for visitors, the command line and unknown ids. */
+  actor_name: string | null;
+  target_name: string | null;
   ip: string | null;
   details: Record<string, unknown>;
 }

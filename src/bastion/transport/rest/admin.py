@@ -129,6 +129,9 @@ class AuditOut(BaseModel):
     action: str
     actor: str | None
     target: str | None
+    # The staff member an actor or target id names (null for visitors, the CLI, unknown ids).
+    actor_name: str | None
+    target_name: str | None
     ip: str | None
     details: dict[str, Any]
 
@@ -141,13 +144,17 @@ async def audit_log(
     action: Annotated[str | None, Query(max_length=60)] = None,
 ) -> list[AuditOut]:
     """Recent security events, newest first."""
-    entries = await services(request).auth.audit(actor, limit, action)
+    auth = services(request).auth
+    entries = await auth.audit(actor, limit, action)
+    names = await auth.staff_names(actor, {i for e in entries for i in (e.actor, e.target) if i})
     return [
         AuditOut(
             at=e.at.isoformat(),
             action=e.action,
             actor=e.actor,
             target=e.target,
+            actor_name=names.get(e.actor or ""),
+            target_name=names.get(e.target or ""),
             ip=e.ip,
             details=e.details,
         )
