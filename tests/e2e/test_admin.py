@@ -123,3 +123,16 @@ async def test_admin_sets_up_a_custom_role_and_canned_responses(
     await composer.press("Enter")
     await expect(msg(widget, "agent", SALES_TEXT)).to_be_visible(timeout=T)
     assert not dialogs, dialogs
+
+    # Locking asks first, in place (the focus on Cancel); once confirmed, the account is
+    # locked and its open console is signed out.
+    await admin.locator("[data-testid=admin-tab-users]").click()
+    await row.locator("[data-testid=user-row-lock]").click()
+    await expect(row.locator("[data-testid=user-row-lock-ask]")).to_contain_text(
+        "Lock desk@example.com?"
+    )
+    await expect(row.locator("[data-testid=user-row-lock-no]")).to_be_focused()
+    await row.locator("[data-testid=user-row-lock-yes]").click()
+    await expect(row.locator(".tag", has_text="locked")).to_be_visible(timeout=T)
+    await expect(agent.locator("[data-testid=login-email]")).to_be_visible(timeout=T)
+    assert not dialogs, dialogs

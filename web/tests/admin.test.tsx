@@ -187,8 +187,43 @@ describe("the admin area", () => {
     expect(Array.from(deps.selectedOptions, (o) => o.value)).toEqual(["d_1"]);
     // No lock button for yourself.
     expect(rows[0]!.querySelector('[data-testid="user-row-lock"]')).toBeNull();
+    // Locking asks first; Escape backs out with the focus back on the button.
     await click(other.querySelector<HTMLElement>('[data-testid="user-row-lock"]')!);
+    expect(server.writes()).toEqual([]);
+    const ask = other.querySelector<HTMLElement>('[data-testid="user-row-lock-ask"]')!;
+    expect(ask.textContent).toContain("Lock ");
+    expect(document.activeElement).toBe(other.querySelector('[data-testid="user-row-lock-no"]'));
+    await act(() => {
+      ask.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    });
+    expect(other.querySelector('[data-testid="user-row-lock-ask"]')).toBeNull();
+    expect(document.activeElement).toBe(other.querySelector('[data-testid="user-row-lock"]'));
+    expect(server.writes()).toEqual([]);
+    await click(other.querySelector<HTMLElement>('[data-testid="user-row-lock"]')!);
+    await click(other.querySelector<HTMLElement>('[data-testid="user-row-lock-yes"]')!);
     expect(server.writes()).toEqual([{ method: "PUT", path: "/api/v1/users/u_2/disabled", csrf: CSRF, body: { disabled: true } }]);
+  });
+
+  it("changes a role only once confirmed, and warns before making an owner", async () => {
+    await mount(ALL);
+    const other = root.querySelectorAll<HTMLElement>('[data-testid="user-row"]')[1]!;
+    const select = other.querySelector<HTMLSelectElement>('[data-testid="user-row-role"]')!;
+    const pick = async (role: string) => {
+      select.value = role;
+      await act(() => {
+        select.dispatchEvent(new Event("change", { bubbles: true }));
+      });
+    };
+    await pick("owner");
+    expect(server.writes()).toEqual([]);
+    expect(other.querySelector('[data-testid="user-row-role-ask"]')!.textContent).toContain("an owner?");
+    await click(other.querySelector<HTMLElement>('[data-testid="user-row-role-no"]')!);
+    expect(select.value).toBe("desk");
+    expect(server.writes()).toEqual([]);
+    await pick("agent");
+    expect(other.querySelector('[data-testid="user-row-role-ask"]')!.textContent).toContain("from desk to agent");
+    await click(other.querySelector<HTMLElement>('[data-testid="user-row-role-yes"]')!);
+    expect(server.writes()).toMatchObject([{ method: "PUT", path: "/api/v1/users/u_2/role", body: { role: "agent" } }]);
   });
 
   it("flags a user whose authenticator app can no longer be checked", async () => {
@@ -222,6 +257,7 @@ describe("the admin area", () => {
     // Built-ins offer no edit or delete; deleting a role in use shows the server's reason.
     expect($('[data-role="owner"] [data-testid="role-delete"]')).toBeNull();
     await click($<HTMLElement>('[data-role="desk"] [data-testid="role-delete"]')!);
+    await click($<HTMLElement>('[data-role="desk"] [data-testid="role-delete-yes"]')!);
     expect(must("admin-error").textContent).toContain("still have this role");
   });
 

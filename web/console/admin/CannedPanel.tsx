@@ -1,7 +1,8 @@
 /** Canned responses: create, edit and delete; global or for one department. */
 import { useState } from "preact/hooks";
 import type { AdminApi, Canned, CannedInput, Department } from "./adminApi";
-import { a, LoadError, Status, useAction, useLoad } from "./common";
+import { format } from "../../shared/i18n";
+import { a, ConfirmButton, LoadError, Status, useAction, useLoad } from "./common";
 
 const EMPTY: CannedInput = { shortcut: "", title: "", body: "", department: null };
 
@@ -50,11 +51,12 @@ export function CannedPanel({ admin, onChanged }: { admin: AdminApi; onChanged?:
               <button class="button button--small" type="button" onClick={() => edit(c)}>
                 {a.edit}
               </button>
-              <button
-                class="button button--small button--danger"
-                type="button"
-                data-testid="canned-delete"
-                onClick={() =>
+              <ConfirmButton
+                label={a.delete}
+                question={format(a.confirmDeleteCanned, { shortcut: c.shortcut })}
+                testid="canned-delete"
+                danger
+                onConfirm={() =>
                   void action.run(() => admin.deleteCanned(c.id), a.saved).then((ok) => {
                     if (ok) {
                       canned.reload();
@@ -62,9 +64,7 @@ export function CannedPanel({ admin, onChanged }: { admin: AdminApi; onChanged?:
                     }
                   })
                 }
-              >
-                {a.delete}
-              </button>
+              />
             </div>
           </li>
         ))}

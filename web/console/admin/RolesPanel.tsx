@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import { format } from "../../shared/i18n";
 import type { AdminApi, RoleInfo } from "./adminApi";
-import { a, LoadError, Status, useAction, useLoad } from "./common";
+import { a, ConfirmButton, LoadError, Status, useAction, useLoad } from "./common";
 
 interface Props {
   admin: AdminApi;
@@ -116,14 +116,13 @@ function RoleItem({ role, all, mine, admin, action, reload }: ItemProps) {
               </button>
             </>
           )}
-          <button
-            class="button button--small button--danger"
-            type="button"
-            data-testid="role-delete"
-            onClick={() => void action.run(() => admin.deleteRole(role.name), a.saved).then((ok) => ok && reload())}
-          >
-            {a.delete}
-          </button>
+          <ConfirmButton
+            label={a.delete}
+            question={format(a.confirmDeleteRole, { name: role.name })}
+            testid="role-delete"
+            danger
+            onConfirm={() => void action.run(() => admin.deleteRole(role.name), a.saved).then((ok) => ok && reload())}
+          />
         </div>
       )}
     </li>

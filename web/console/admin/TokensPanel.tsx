@@ -2,7 +2,7 @@
 import { useState } from "preact/hooks";
 import { format } from "../../shared/i18n";
 import type { AdminApi } from "./adminApi";
-import { a, LoadError, Status, useAction, useLoad } from "./common";
+import { a, ConfirmButton, LoadError, Status, useAction, useLoad } from "./common";
 import { PermBoxes } from "./RolesPanel";
 
 interface Props {
@@ -53,14 +53,13 @@ export function TokensPanel({ admin, all, mine }: Props) {
             {tk.revoked ? (
               <span class="tag">{a.revoked}</span>
             ) : (
-              <button
-                class="button button--small button--danger"
-                type="button"
-                data-testid="token-revoke"
-                onClick={() => void action.run(() => admin.revokeToken(tk.id), a.saved).then((ok) => ok && tokens.reload())}
-              >
-                {a.revoke}
-              </button>
+              <ConfirmButton
+                label={a.revoke}
+                question={format(a.confirmRevoke, { name: tk.name })}
+                testid="token-revoke"
+                danger
+                onConfirm={() => void action.run(() => admin.revokeToken(tk.id), a.saved).then((ok) => ok && tokens.reload())}
+              />
             )}
           </li>
         ))}

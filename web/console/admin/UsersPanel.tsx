@@ -2,7 +2,7 @@
 import { useState } from "preact/hooks";
 import { format } from "../../shared/i18n";
 import type { AdminApi, AdminUser, Department, RoleInfo } from "./adminApi";
-import { a, LoadError, Status, useAction, useLoad } from "./common";
+import { a, ConfirmButton, LoadError, Status, useAction, useLoad } from "./common";
 
 export function UsersPanel({ admin, me }: { admin: AdminApi; me: string }) {
   const users = useLoad(() => admin.users());
@@ -115,6 +115,9 @@ interface RowProps {
 
 function UserRow({ user, self, roles, departments, current, admin, action, reload }: RowProps) {
   const [mine, setMine] = useState<string[] | null>(null);
+  // A role picked in the list is applied only once confirmed (it ends the user's sessions,
+  // and an owner can do everything).
+  const [newRole, setNewRole] = useState<string | null>(null);
   const act = async (fn: () => Promise<unknown>, done: string) => {
     if (await action.run(fn, done)) reload();
   };
@@ -137,19 +140,43 @@ function UserRow({ user, self, roles, departments, current, admin, action, reloa
         <select
           aria-label={`${a.role}: ${user.email}`}
           data-testid="user-row-role"
-          value={user.role}
+          value={newRole ?? user.role}
           disabled={self || action.busy}
           onChange={(e) => {
             const role = e.currentTarget.value;
-            void act(() => admin.setRole(user.id, role), a.saved);
+            setNewRole(role === user.role ? null : role);
           }}
         >
           {roles.map((r) => (
-            <option key={r.name} value={r.name} selected={r.name === user.role}>
+            <option key={r.name} value={r.name} selected={r.name === (newRole ?? user.role)}>
               {r.name}
             </option>
           ))}
         </select>
+        {newRole !== null && (
+          <span class="confirm" role="group" aria-label={a.role} data-testid="user-row-role-ask">
+            <span class="confirm-question">
+              {newRole === "owner"
+                ? format(a.confirmRoleOwner, { email: user.email })
+                : format(a.confirmRole, { email: user.email, from: user.role, to: newRole })}
+            </span>{" "}
+            <button
+              class="button button--small button--primary"
+              type="button"
+              data-testid="user-row-role-yes"
+              onClick={() => {
+                const role = newRole;
+                setNewRole(null);
+                void act(() => admin.setRole(user.id, role), a.saved);
+              }}
+            >
+              {a.confirmYes}
+            </button>{" "}
+            <button class="button button--small" type="button" data-testid="user-row-role-no" onClick={() => setNewRole(null)}>
+              {a.cancel}
+            </button>
+          </span>
+        )}
       </td>
       <td>
         {departments.length === 0 ? (
@@ -182,24 +209,33 @@ function UserRow({ user, self, roles, departments, current, admin, action, reloa
         )}
       </td>
       <td class="admin-actions">
-        {!self && (
-          <button
-            class="button button--small"
-            type="button"
-            data-testid="user-row-lock"
-            onClick={() => void act(() => admin.setDisabled(user.id, !user.disabled), a.saved)}
-          >
-            {user.disabled ? a.unlock : a.lock}
-          </button>
-        )}
-        <button
-          class="button button--small"
-          type="button"
-          data-testid="user-row-end"
-          onClick={() => void act(() => admin.endSessions(user.id), a.sessionsEnded)}
-        >
-          {a.endSessions}
-        </button>
+        {!self &&
+          (user.disabled ? (
+            <button
+              class="button button--small"
+              type="button"
+              data-testid="user-row-lock"
+              onClick={() => void act(() => admin.setDisabled(user.id, false), a.saved)}
+            >
+              {a.unlock}
+            </button>
+          ) : (
+            <ConfirmButton
+              label={a.lock}
+              question={format(a.confirmLock, { email: user.email })}
+              testid="user-row-lock"
+              danger
+              disabled={action.busy}
+              onConfirm={() => void act(() => admin.setDisabled(user.id, true), a.saved)}
+            />
+          ))}
+        <ConfirmButton
+          label={a.endSessions}
+          question={self ? a.confirmEndOwnSessions : format(a.confirmEndSessions, { email: user.email })}
+          testid="user-row-end"
+          disabled={action.busy}
+          onConfirm={() => void act(() => admin.endSessions(user.id), a.sessionsEnded)}
+        />
       </td>
     </tr>
   );

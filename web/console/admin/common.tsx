@@ -1,5 +1,5 @@
 /** Small pieces shared by the admin panels: loading state, error text, a status line. */
-import { useCallback, useEffect, useState } from "preact/hooks";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "../../shared/http";
 import { adminTables } from "../../shared/i18n";
 import { asSentence } from "../../shared/text";
@@ -78,4 +78,80 @@ export function LoadError({ error }: { error: string | null }) {
       {error}
     </p>
   ) : null;
+}
+
+interface ConfirmProps {
+  label: string;
+  /** The question asked in place of the button, naming what will happen. */
+  question: string;
+  onConfirm: () => void;
+  testid: string;
+  danger?: boolean;
+  disabled?: boolean;
+}
+
+/**
+ * A button for an action that is hard to undo. The first click asks in place (no browser
+ * dialog), with the focus on "Cancel"; only "Yes" acts. Escape backs out.
+ */
+export function ConfirmButton({ label, question, onConfirm, testid, danger = false, disabled = false }: ConfirmProps) {
+  const [asking, setAsking] = useState(false);
+  const cancel = useRef<HTMLButtonElement>(null);
+  const trigger = useRef<HTMLButtonElement>(null);
+  const backedOut = useRef(false);
+  useEffect(() => {
+    if (asking) cancel.current?.focus();
+    else if (backedOut.current) {
+      backedOut.current = false;
+      trigger.current?.focus();
+    }
+  }, [asking]);
+  const backOut = () => {
+    backedOut.current = true;
+    setAsking(false);
+  };
+  if (!asking) {
+    return (
+      <button
+        ref={trigger}
+        class={`button button--small${danger ? " button--danger" : ""}`}
+        type="button"
+        data-testid={testid}
+        disabled={disabled}
+        onClick={() => setAsking(true)}
+      >
+        {label}
+      </button>
+    );
+  }
+  return (
+    <span
+      class="confirm"
+      role="group"
+      aria-label={question}
+      data-testid={`${testid}-ask`}
+      onKeyDown={(e) => {
+        if (e.key === "Escape") {
+          e.preventDefault();
+          backOut();
+        }
+      }}
+    >
+      <span class="confirm-question">{question}</span>{" "}
+      <button
+        class={`button button--small${danger ? " button--danger" : " button--primary"}`}
+        type="button"
+        data-testid={`${testid}-yes`}
+        onClick={() => {
+          setAsking(false);
+          onConfirm();
+        }}
+      >
+        {a.confirmYes}
+      </button>{" "}
+      <button ref={cancel} class="button button--small" type="button" data-testid={`${testid}-no`} onClick={backOut}>
+        {a.cancel}
+      </button>
+    </span>
+  );
 }
