@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -17,15 +19,30 @@ async def test_an_agent_hands_a_chat_to_a_colleague(server: Server) -> None:
     petras, petras_hello = await connect_agent(server.base, "petras@example.com", AGENT_PASSWORD)
     petras_id = petras_hello["agent"]["id"]
     await petras.cmd("status.set", status="online")
+    # Rasa chose online, then closed her console: her choice stays, she is not there.
+    server.create_user("rasa@example.com", "agent", name="Rasa")
+    rasa, _ = await connect_agent(server.base, "rasa@example.com", AGENT_PASSWORD)
+    await rasa.close()
 
-    # The colleague list: ids, names and availability only, readable by a plain agent.
+    # The colleague list: ids, names, chosen status and live availability only, readable
+    # by a plain agent.
     cookie, _csrf = await login(server.base, "agent@example.com", AGENT_PASSWORD)
     async with httpx.AsyncClient(base_url=server.base) as http:
-        r = await http.get("/api/v1/agents", headers={"Cookie": cookie})
-        assert r.status_code == 200, r.text
-    listed = {a["name"]: a for a in r.json()}
-    assert {"Jonas", "Petras"} <= set(listed)
-    assert listed["Petras"] == {"id": petras_id, "name": "Petras", "status": "online"}
+        for _ in range(50):  # the server sees Rasa's socket close a moment later
+            r = await http.get("/api/v1/agents", headers={"Cookie": cookie})
+            assert r.status_code == 200, r.text
+            listed = {a["name"]: a for a in r.json()}
+            if not listed["Rasa"]["available"]:
+                break
+            await asyncio.sleep(0.1)
+    assert {"Jonas", "Petras", "Rasa"} <= set(listed)
+    assert listed["Petras"] == {
+        "id": petras_id,
+        "name": "Petras",
+        "status": "online",
+        "available": True,
+    }
+    assert listed["Rasa"]["status"] == "online" and listed["Rasa"]["available"] is False
 
     visitor, _hello = await connect_visitor(server.base, server.widget)
     conv = (await visitor.cmd("chat.start", fields={"name": "Ona"}, consent={"accepted": True}))[

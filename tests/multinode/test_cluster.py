@@ -31,8 +31,18 @@ async def test_messages_presence_and_typing_cross_nodes(cluster: Cluster) -> Non
     agent = await new_agent(pub, "agent0@example.com", n1)
     assert agent.ws is not None
     await agent.ws.cmd("status.set", status="online")
-    # Presence crosses nodes: node 2 has no agent socket, yet the widget shows "online".
+    # Presence crosses nodes: node 2 has no agent socket, yet the widget shows "online",
+    # and the colleague list read through node 2 shows this agent available.
     await eventually(lambda: _online_via(n2, widget))
+
+    async def available_via_n2() -> bool:
+        async with httpx.AsyncClient() as http:
+            r = await http.get(
+                f"{n2}/api/v1/agents", headers={"Cookie": agent.credential}, timeout=3
+            )
+            return any(a["available"] for a in r.json() if a["name"] == "Agent0")
+
+    await eventually(available_via_n2)
 
     ona = await new_visitor(pub, widget, n0)
     petras = await new_visitor(pub, widget, n2)

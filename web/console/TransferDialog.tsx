@@ -8,7 +8,16 @@ import { t } from "./strings";
 export interface Colleague {
   id: string;
   name: string;
+  /** The availability they chose. */
   status: "online" | "away" | "offline";
+  /** Taking chats right now: online with a console open (live presence). */
+  available: boolean;
+}
+
+/** What the picker shows: online only when someone is there now; away as chosen. */
+export function presenceOf(c: Colleague): Colleague["status"] {
+  if (c.available) return "online";
+  return c.status === "away" ? "away" : "offline";
 }
 
 const STATUS_LABEL = { online: t.statusOnline, away: t.statusAway, offline: t.statusOffline } as const;
@@ -46,7 +55,7 @@ export function TransferButton({ holder, loadColleagues, onTransfer }: Props) {
         // Available colleagues first, then by name (the server sorts by name).
         const others = all
           .filter((c) => c.id !== holder)
-          .sort((a, b) => (STATUS_ORDER[a.status] ?? 3) - (STATUS_ORDER[b.status] ?? 3));
+          .sort((a, b) => STATUS_ORDER[presenceOf(a)] - STATUS_ORDER[presenceOf(b)]);
         setColleagues(others);
         setChosen(others[0]?.id ?? "");
       },
@@ -137,8 +146,8 @@ export function TransferButton({ holder, loadColleagues, onTransfer }: Props) {
                   onChange={(e) => setChosen(e.currentTarget.value)}
                 >
                   {colleagues.map((c) => (
-                    <option key={c.id} value={c.id} data-status={c.status} selected={c.id === chosen}>
-                      {format(t.transferOption, { name: c.name, status: STATUS_LABEL[c.status] ?? c.status })}
+                    <option key={c.id} value={c.id} data-status={presenceOf(c)} selected={c.id === chosen}>
+                      {format(t.transferOption, { name: c.name, status: STATUS_LABEL[presenceOf(c)] })}
                     </option>
                   ))}
                 </select>

@@ -84,10 +84,12 @@ describe("a transfer in the console state", () => {
 
 describe("the Transfer button and picker", () => {
   const colleagues: Colleague[] = [
-    { id: "u_aud", name: "Audra", status: "offline" },
-    { id: "u_me", name: "Jonas", status: "online" },
-    { id: "u_petras", name: "Petras", status: "online" },
-    { id: "u_rasa", name: "Rasa", status: "away" },
+    { id: "u_aud", name: "Audra", status: "offline", available: false },
+    { id: "u_me", name: "Jonas", status: "online", available: true },
+    { id: "u_petras", name: "Petras", status: "online", available: true },
+    { id: "u_rasa", name: "Rasa", status: "away", available: false },
+    // Chose online, but no console is open: shown (and sorted) as offline.
+    { id: "u_vyt", name: "Vytas", status: "online", available: false },
   ];
   let root: HTMLDivElement;
   let actions: Actions;
@@ -150,6 +152,7 @@ describe("the Transfer button and picker", () => {
       ["u_petras", format(t.transferOption, { name: "Petras", status: t.statusOnline })],
       ["u_rasa", format(t.transferOption, { name: "Rasa", status: t.statusAway })],
       ["u_aud", format(t.transferOption, { name: "Audra", status: t.statusOffline })],
+      ["u_vyt", format(t.transferOption, { name: "Vytas", status: t.statusOffline })],
     ]);
     expect(document.activeElement).toBe(select);
 
@@ -238,6 +241,6 @@ describe("the Transfer button and picker", () => {
     expect(q<HTMLTextAreaElement>("composer")!.disabled).toBe(true);
     await open();
     const options = [...q<HTMLSelectElement>("transfer-agent")!.options].map((o) => o.value);
-    expect(options).toEqual(["u_me", "u_rasa", "u_aud"]);
+    expect(options).toEqual(["u_me", "u_rasa", "u_aud", "u_vyt"]);
   });
 });

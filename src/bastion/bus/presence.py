@@ -3,9 +3,9 @@
 Each node writes one member per locally available agent, ``{node}:{agent}``, scored
 with the time it expires, and refreshes them every ``interval_s``. A node that dies
 stops refreshing, so its agents drop out after ``ttl_s`` without anyone cleaning up.
-``any_agent_available`` answers from this node's sockets at once and from a cached
-cluster count refreshed on every heartbeat, so it never waits on Redis; when Redis is
-unreachable the answer falls back to this node's agents.
+``any_agent_available`` and ``available_agents`` answer from this node's sockets at once
+and from the cluster's members as read on the last heartbeat, so they never wait on
+Redis; when Redis is unreachable the answers fall back to this node's agents.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class RedisPresence:
         self._now = wall_clock
         self._local: dict[str, int] = {}
         self._leaving: set[str] = set()
-        self._cluster_count = 0
+        self._cluster: frozenset[str] = frozenset()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -68,7 +68,10 @@ class RedisPresence:
         self._wake.set()  # publish the change now, not at the next tick
 
     def any_agent_available(self) -> bool:
-        return bool(self._local) or self._cluster_count > 0
+        return bool(self._local) or bool(self._cluster)
+
+    def available_agents(self) -> frozenset[str]:
+        return self._cluster.union(self._local)
 
     async def heartbeat(self) -> None:
         """Write this node's agents, drop expired members, refresh the cluster count."""
@@ -82,12 +85,16 @@ class RedisPresence:
                     expires = now + self._ttl_s
                     pipe.zadd(self._key, {f"{self._node}:{a}": expires for a in self._local})
                 pipe.zremrangebyscore(self._key, "-inf", now)
-                pipe.zcard(self._key)
+                pipe.zrange(self._key, 0, -1)
                 results = await pipe.execute()
-            self._cluster_count = int(results[-1])
+            # Members are "{node}:{agent}"; an agent with consoles on two nodes counts once.
+            self._cluster = frozenset(
+                (m.decode() if isinstance(m, bytes) else str(m)).split(":", 1)[1]
+                for m in results[-1]
+            )
         except (RedisError, OSError):
             self._leaving |= leaving - set(self._local)
-            self._cluster_count = 0
+            self._cluster = frozenset()
             log.warning("presence_heartbeat_failed")
 
     async def _loop(self) -> None:

@@ -21,12 +21,19 @@ Staff = Annotated[StaffPrincipal, Depends(staff_principal)]
 class AgentOut(BaseModel):
     id: str
     name: str
-    # The availability the agent chose (status.set), not whether a console is open now.
+    # The availability the agent chose (status.set), kept while they are away from the console.
     status: Literal["online", "away", "offline"]
+    # Taking chats right now: online with a console open, on any node (live presence).
+    available: bool
 
 
 @router.get("/agents", response_model=list[AgentOut], responses=ERRORS)
 async def list_agents(request: Request, actor: Staff) -> list[AgentOut]:
     """Active staff who may handle chats (the caller too); needs ``chat.handle``."""
-    users = await services(request).staff.list_responders(actor)
-    return [AgentOut.model_validate(responder_summary(u)) for u in users]
+    svc = services(request)
+    users = await svc.staff.list_responders(actor)
+    present = svc.hub.available_agents()
+    return [
+        AgentOut.model_validate({**responder_summary(u), "available": u.id in present})
+        for u in users
+    ]

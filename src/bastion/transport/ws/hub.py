@@ -27,6 +27,10 @@ class Presence(Protocol):
 
     def any_agent_available(self) -> bool: ...
 
+    def available_agents(self) -> frozenset[str]:
+        """The agents available now (online, with a console open), on any node."""
+        ...
+
 
 class LocalPresence:
     """Presence of this node's agents only: right for a single process (MemoryBus)."""
@@ -46,6 +50,9 @@ class LocalPresence:
 
     def any_agent_available(self) -> bool:
         return bool(self._online_agents)
+
+    def available_agents(self) -> frozenset[str]:
+        return frozenset(self._online_agents)
 
 
 class Hub:
@@ -84,6 +91,9 @@ class Hub:
 
     def any_agent_available(self) -> bool:
         return self.presence.any_agent_available()
+
+    def available_agents(self) -> frozenset[str]:
+        return self.presence.available_agents()
 
     @property
     def channel_count(self) -> int:
