@@ -81,7 +81,8 @@ def build_services(
     db = Database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
     # Read on first use (serve loads it at start): building an app touches no files.
     keys = FileKeyStore(settings.resolved_kek_file)
-    uow = SqlUnitOfWorkFactory(db, bus, keys, store=file_store(settings, db, clock))
+    store = file_store(settings, db, clock)
+    uow = SqlUnitOfWorkFactory(db, bus, keys, store=store)
     hasher = PasswordHasher(
         time_cost=settings.argon2_time_cost,
         memory_kib=settings.argon2_memory_kib,
@@ -129,7 +130,12 @@ def build_services(
         hub=Hub(bus, presence),
         chat=chat,
         files=FileService(
-            uow, clock, chat, scanner, limits=FileLimits(max_bytes=settings.upload_max_bytes)
+            uow,
+            clock,
+            chat,
+            scanner,
+            limits=FileLimits(max_bytes=settings.upload_max_bytes),
+            store=store,
         ),
         visitors=VisitorService(uow, clock, token_ttl_s=settings.visitor_token_ttl_s),
         staff=StaffService(
@@ -212,6 +218,12 @@ def register_jobs(svc: Services, clock: Clock) -> None:
             run=lambda: svc.chat.close_idle(idle_for),
             timeout_s=50,
         )
+    svc.jobs.add(
+        "files.sweep_orphans",
+        every=timedelta(hours=1),
+        run=svc.files.sweep_orphans,
+        timeout_s=600,
+    )
     if settings.backup_interval_s > 0:
         svc.jobs.add(
             "backup.create",

@@ -112,13 +112,10 @@ def test_department_retention_by_name_with_checked_values(tmp_path: Path) -> Non
 def test_jobs_status_lists_registered_jobs(tmp_path: Path) -> None:
     env = {**base_env(tmp_path, None), "BASTION_IDLE_CLOSE_MINUTES": "0"}
     jobs = json.loads(cli(env, "jobs", "status", "--json").stdout)
-    # Idle close is off, so only the purge is registered; it has never run here.
+    # Idle close is off, so only the purge and the file sweep are registered; neither has
+    # run here.
+    never = {"last_started": None, "last_finished": None, "ok": None}
     assert jobs == [
-        {
-            "name": "retention.purge",
-            "every_s": 3600,
-            "last_started": None,
-            "last_finished": None,
-            "ok": None,
-        }
+        {"name": "retention.purge", "every_s": 3600, **never},
+        {"name": "files.sweep_orphans", "every_s": 3600, **never},
     ]

@@ -3,7 +3,10 @@ directory's ``files/`` or the database's ``file_blobs`` (``BASTION_FILE_STORE``)
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import os
+from datetime import datetime
+
+from sqlalchemy import select, update
 
 from bastion.domain.ports import FileStore
 from bastion.services import file_store
@@ -27,3 +30,16 @@ async def keys(w: World) -> list[str]:
         return sorted(p.name.removesuffix(".bin") for p in root.iterdir()) if root.exists() else []
     async with w.svc.db.transaction(write=False) as conn:
         return sorted((await conn.execute(select(t.file_blobs.c.key))).scalars())
+
+
+async def backdate(w: World, key: str, at: datetime) -> None:
+    """Make the store see ``key`` as written at ``at`` (a file's mtime, or the row's time)."""
+    if w.svc.settings.resolved_file_store == "directory":
+        path = w.svc.settings.data_dir / "files" / f"{key}.bin"
+        os.utime(path, (at.timestamp(), at.timestamp()))
+        return
+    async with w.svc.db.transaction(write=True) as conn:
+        await conn.execute(
+            update(t.file_blobs).where(t.file_blobs.c.key == key).values(created_at=at)
+        )
+        await conn.commit()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
 
 from bastion.domain.auth import audit_entry
@@ -27,13 +28,15 @@ from bastion.domain.errors import (
 )
 from bastion.domain.ids import IdFactory, new_id
 from bastion.domain.models import EventType, FileState, StoredFile
-from bastion.domain.ports import Clock, Scanner, ScannerError, UnitOfWorkFactory
+from bastion.domain.ports import Clock, FileStore, Scanner, ScannerError, UnitOfWorkFactory
 from bastion.domain.principals import Principal, StaffPrincipal
 from bastion.security.envelope import DecryptionFailed
 from bastion.security.filetypes import ALLOWED, allowed_type, clean_name, sniff
 from bastion.security.imagemeta import ImageError, strip_metadata
 
 FILE_ID = re.compile(r"f_[A-Za-z0-9_-]{1,64}")
+# A blob without a row is an orphan only once its upload cannot still be committing.
+ORPHAN_AGE = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class FileService:
         *,
         limits: FileLimits | None = None,
         ids: IdFactory = new_id,
+        store: FileStore | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
@@ -75,6 +79,7 @@ class FileService:
         self._scanner = scanner
         self._limits = limits or FileLimits()
         self._ids = ids
+        self._blobs = store
 
     @property
     def enabled(self) -> bool:
@@ -88,6 +93,28 @@ class FileService:
     @staticmethod
     def allowed_types() -> list[str]:
         return sorted(ALLOWED)
+
+    async def sweep_orphans(
+        self, older_than: timedelta = ORPHAN_AGE, limit: int = 1000
+    ) -> dict[str, int]:
+        """Delete sealed blobs that no file row refers to (a periodic job).
+
+        A unit of work removes the blobs of a transaction that did not commit, and those
+        whose rows it deleted once it has; a delete that failed then (a full disk, a lost
+        connection) leaves a blob behind, and this removes it. Only blobs older than
+        ``older_than``: an upload writes its blob a moment before its row commits.
+        """
+        if self._blobs is None:
+            return {"removed": 0}
+        keys = await self._blobs.keys_before(self._clock.now() - older_than, limit)
+        if not keys:
+            return {"removed": 0}
+        async with self._uow(write=False) as uow:
+            kept = await uow.files.existing(keys)
+        orphans = [key for key in keys if key not in kept]
+        for key in orphans:
+            await self._blobs.delete(key)
+        return {"removed": len(orphans)}
 
     async def check_may_upload(self, actor: Principal, conversation_id: str) -> None:
         """Raise unless ``actor`` may post a file to the conversation now (checked before

@@ -403,6 +403,9 @@ class FileStore(Protocol):
     async def put(self, key: str, blob: bytes) -> None: ...
     async def get(self, key: str) -> bytes | None: ...
     async def delete(self, key: str) -> None: ...
+    async def keys_before(self, cutoff: datetime, limit: int) -> list[str]:
+        """Keys of blobs written before ``cutoff``, at most ``limit`` (the orphan sweep)."""
+        ...
 
 
 class FileRepo(Protocol):
@@ -425,6 +428,10 @@ class FileRepo(Protocol):
 
     async def delete_for_conversations(self, conversation_ids: Sequence[str]) -> int:
         """Delete the conversations' file rows, and their blobs after commit (retention)."""
+        ...
+
+    async def existing(self, file_ids: Sequence[str]) -> set[str]:
+        """Which of ``file_ids`` have a file row."""
         ...
 
 

@@ -12,6 +12,7 @@ import asyncio
 import os
 import re
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,27 @@ class LocalFileStore:
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._delete, key)
 
+    def _keys_before(self, cutoff: datetime, limit: int) -> list[str]:
+        if not self._root.is_dir():
+            return []
+        before = cutoff.timestamp()
+        found: list[str] = []
+        with os.scandir(self._root) as entries:
+            for entry in entries:
+                key = entry.name.removesuffix(".bin")
+                if (
+                    entry.name.endswith(".bin")
+                    and _KEY.fullmatch(key)
+                    and entry.stat().st_mtime < before
+                ):
+                    found.append(key)
+                    if len(found) >= limit:
+                        break
+        return found
+
+    async def keys_before(self, cutoff: datetime, limit: int) -> list[str]:
+        return await asyncio.to_thread(self._keys_before, cutoff, limit)
+
 
 class DatabaseFileStore:
     """Blobs as rows of ``file_blobs``, so every node of a cluster reads what any node
@@ -112,6 +134,16 @@ class DatabaseFileStore:
         statement = delete(t.file_blobs).where(t.file_blobs.c.key == _check_key(key))
         async with self._db.aside(write=True) as conn:
             await conn.execute(statement)
+
+    async def keys_before(self, cutoff: datetime, limit: int) -> list[str]:
+        query = (
+            select(t.file_blobs.c.key)
+            .where(t.file_blobs.c.created_at < cutoff)
+            .order_by(t.file_blobs.c.created_at)
+            .limit(limit)
+        )
+        async with self._db.aside(write=False) as conn:
+            return list((await conn.execute(query)).scalars().all())
 
 
 class SqlFileRepo:
@@ -197,6 +229,12 @@ class SqlFileRepo:
 
     async def delete_for_conversations(self, conversation_ids: Sequence[str]) -> int:
         return await self._delete_where(t.files.c.conversation_id.in_(list(conversation_ids)))
+
+    async def existing(self, file_ids: Sequence[str]) -> set[str]:
+        if not file_ids:
+            return set()
+        query = select(t.files.c.id).where(t.files.c.id.in_(list(file_ids)))
+        return set((await self._c.execute(query)).scalars().all())
 
     async def _delete_where(self, where: ColumnElement[bool]) -> int:
         ids = (await self._c.execute(select(t.files.c.id).where(where))).scalars().all()

@@ -15,7 +15,7 @@ from bastion.storage.migrate import migrate
 from bastion.transport.context import Services
 from tests.support.factories import FakeClock, RecordingBus
 
-JOBS = {"retention.purge", "conversations.close_idle"}
+JOBS = {"retention.purge", "conversations.close_idle", "files.sweep_orphans"}
 
 
 async def _runs_after(tmp_path: Path, jobs_flag: str, wait_s: float) -> set[str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -133,6 +134,26 @@ async def test_deleted_rows_take_their_blobs_only_once_committed(sw: World) -> N
         assert await blobs.keys(sw) == ["f_doomed"]  # gone only after the commit
         await uow.commit()
     assert await blobs.keys(sw) == []
+
+
+async def test_the_sweep_removes_only_old_blobs_no_row_refers_to(sw: World) -> None:
+    # A file with its row, an old blob whose delete failed (no row), and a fresh blob of
+    # an upload whose row is not committed yet.
+    await _stored(sw, "f_kept", b"still shared", commit=True)
+    store = blobs.store(sw)
+    await store.put("f_orphan", b"left behind")
+    await store.put("f_uploading", b"row coming")
+    old = sw.clock.now() - timedelta(hours=2)
+    await blobs.backdate(sw, "f_kept", old)
+    await blobs.backdate(sw, "f_orphan", old)
+    await blobs.backdate(sw, "f_uploading", sw.clock.now() - timedelta(minutes=5))
+
+    assert await sw.svc.files.sweep_orphans() == {"removed": 1}
+    assert await blobs.keys(sw) == ["f_kept", "f_uploading"]
+    assert await sw.svc.files.sweep_orphans() == {"removed": 0}
+    async with sw.svc.chat._uow(write=False) as uow:
+        stored = await uow.files.get("f_kept")
+        assert stored is not None and await uow.files.content(stored) == b"still shared"
 
 
 async def test_more_readers_than_connections_do_not_wait_on_themselves(sw: World) -> None:
