@@ -294,3 +294,35 @@ async def test_markup_in_names_and_messages_is_shown_as_text(
     # An onerror handler would have fired by now (src=x fails at once).
     await visitor.wait_for_timeout(500)
     assert dialogs == []
+
+
+async def test_opening_the_widget_shows_the_latest_messages(
+    bastion: Server, allowed_site: Site, browser: Browser
+) -> None:
+    visitor = await (await browser.new_context(viewport={"width": 1000, "height": 700})).new_page()
+    await visitor.goto(allowed_site.url)
+    widget = await open_widget(visitor)
+    await start_chat(widget, "Eglė")
+    await visitor_says(widget, QUESTION)
+    console = await (await browser.new_context()).new_page()
+    await login_agent(console, bastion.base)
+    await accept_waiting_chat(console, "Eglė")
+
+    # The visitor closes the panel; the agent answers at length meanwhile.
+    await visitor.locator("#bastion-launcher").click()
+    await expect(visitor.locator("#bastion-launcher")).to_have_attribute("aria-expanded", "false")
+    replies = [f"Step {i}: " + "a long explanation of this step. " * 8 for i in range(1, 9)]
+    for reply in replies:
+        await console.locator("[data-testid=composer]").fill(reply)
+        await console.locator("[data-testid=send]").click()
+        await expect(msg(console, "agent", reply)).to_be_visible(timeout=T)
+
+    # Opening it shows the newest reply, not the top of the history.
+    widget = await open_widget(visitor)
+    await expect(msg(widget, "agent", replies[-1])).to_be_in_viewport(timeout=T)
+    # The same after a reload, where the history arrives before the panel opens.
+    await visitor.reload()
+    await expect(visitor.locator("#bastion-launcher")).to_be_visible(timeout=T)
+    await visitor.wait_for_timeout(SETTLE_MS)
+    widget = await open_widget(visitor)
+    await expect(msg(widget, "agent", replies[-1])).to_be_in_viewport(timeout=T)

@@ -656,6 +656,10 @@ export class WidgetChat {
     this.visible = visible;
     this.updateUnread();
     if (visible) {
+      // While the panel was closed the frame had no layout, so messages that came in then
+      // could not be scrolled to: show the latest now (and once more after the first paint).
+      this.scrollToBottom();
+      requestAnimationFrame(() => this.scrollToBottom());
       const target = this.prechat?.isConnected
         ? this.prechat.querySelector<HTMLElement>("input, textarea")
         : this.v.composer.disabled

@@ -34,7 +34,13 @@ export class Store {
   }
 
   update(patch: Partial<Saved>): void {
-    this.memory = { ...this.memory, ...patch };
+    // Another tab of the site may have stored a newer token since this one read it (opening
+    // a session rotates the token; the old one lasts a minute). Writing this tab's copy over
+    // it would leave a token the server no longer takes, and the next page load would start
+    // a new visitor without the chat. So the stored token wins unless this update sets one.
+    const stored = this.read().token;
+    const base = stored ? { ...this.memory, token: stored } : this.memory;
+    this.memory = { ...base, ...patch };
     try {
       this.storage?.setItem(this.key, JSON.stringify(this.memory));
     } catch {
