@@ -103,6 +103,9 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
       case "visitor.page":
         dispatch({ type: "page", event: frame, now: Date.now() });
         return;
+      case "visitor.erased":
+        if (typeof frame.visitor === "string") dispatch({ type: "erased", visitor: frame.visitor });
+        return;
       default:
         return;
     }

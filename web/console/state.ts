@@ -92,6 +92,7 @@ export type Action =
   | { type: "typing"; conversation: string; on: boolean; name: string | null }
   | { type: "page"; event: VisitorPageEvent; now?: number }
   | { type: "prune"; now: number }
+  | { type: "erased"; visitor: string }
   | { type: "status"; status: AgentStatus }
   | { type: "draft"; conversation: string; text?: string; noteMode?: boolean }
   | { type: "pending"; conversation: string; item: PendingItem }
@@ -288,6 +289,21 @@ export function reducer(state: ConsoleState, action: Action): ConsoleState {
       const entry: SiteVisitor = { visitor: ev.visitor, url: ev.url, title, ts, seenAt: now };
       const others = pruneSite(state.site, now).filter((e) => e.visitor !== ev.visitor);
       return { ...state, pages, site: [entry, ...others].slice(0, SITE_MAX) };
+    }
+
+    case "erased": {
+      // Everything shown of an erased person goes: their chats, pages and site entry.
+      const gone = Object.values(state.conversations).filter((c) => c.visitor?.id === action.visitor);
+      if (gone.length === 0 && !state.pages[action.visitor] && !state.site.some((e) => e.visitor === action.visitor)) {
+        return state;
+      }
+      const conversations = { ...state.conversations };
+      for (const c of gone) delete conversations[c.id];
+      const pages = { ...state.pages };
+      delete pages[action.visitor];
+      const selected = state.selected !== null && conversations[state.selected] ? state.selected : null;
+      const site = state.site.filter((e) => e.visitor !== action.visitor);
+      return { ...state, conversations, pages, site, selected };
     }
 
     case "prune": {

@@ -341,6 +341,12 @@ export interface QueueEvent {
   eta_s: number | null;
 }
 
+/** Staff: a visitor was erased (GDPR); their conversations no longer exist. */
+export interface VisitorErasedEvent {
+  t: "visitor.erased";
+  visitor: string;
+}
+
 export interface VisitorPageEvent {
   t: "visitor.page";
   visitor: string;
@@ -374,6 +380,7 @@ export type ServerFrame =
   | TypingEvent
   | QueueEvent
   | VisitorPageEvent
+  | VisitorErasedEvent
   | PresenceEvent
   | InviteEvent;
 

@@ -49,6 +49,20 @@ describe("console state", () => {
     expect(myList(s).map((c) => c.id)).toEqual(["c_3"]);
   });
 
+  it("forgets an erased visitor's chats, pages and site entry", () => {
+    const other = { ...visitor, id: "v_other", name: "Petras" };
+    let s = run(ready([summary("c_1", "waiting"), summary("c_2", "waiting", { visitor: other })]));
+    s = reducer(s, { type: "page", event: { t: "visitor.page", visitor: visitor.id, url: "https://shop.example/", title: null, ts: "2026-01-01T10:00:00Z" }, now: 0 });
+    s = reducer(s, { type: "select", conversation: "c_1" });
+    s = reducer(s, { type: "erased", visitor: visitor.id });
+    expect(Object.keys(s.conversations)).toEqual(["c_2"]);
+    expect(s.pages[visitor.id]).toBeUndefined();
+    expect(s.site.some((e) => e.visitor === visitor.id)).toBe(false);
+    expect(s.selected).toBeNull();
+    // Nothing of theirs left: the same state back.
+    expect(reducer(s, { type: "erased", visitor: visitor.id })).toBe(s);
+  });
+
   it("lists colleagues' active chats apart from mine (a supervisor's view)", () => {
     const s = run(
       ready([

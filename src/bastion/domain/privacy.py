@@ -21,7 +21,7 @@ from typing import Any
 
 from bastion.domain.auth import audit_entry
 from bastion.domain.errors import Forbidden, InvalidInput, NotFound
-from bastion.domain.events import ERASURES_CHANNEL, iso, visitor_channel
+from bastion.domain.events import ERASURES_CHANNEL, STAFF_CHANNEL, iso, visitor_channel
 from bastion.domain.models import Event
 from bastion.domain.permissions import Perm, allowed
 from bastion.domain.ports import Clock, ErasureLedger, Scrubber, UnitOfWork, UnitOfWorkFactory
@@ -227,6 +227,8 @@ class PrivacyService:
                 # every node drops the visitor's data key from its key cache.
                 uow.on_commit(visitor_channel(visitor_id), {"type": "erased"})
                 uow.on_commit(ERASURES_CHANNEL, {"type": "erased", "visitor": visitor_id})
+                # Consoles open on any node drop the person's chats from their lists.
+                uow.on_commit(STAFF_CHANNEL, {"type": "visitor_erased", "visitor": visitor_id})
             await uow.audit.add(
                 audit_entry(
                     now,

@@ -364,6 +364,10 @@ class ClientSocket:
             await self.send(
                 {"t": "invite", "agent": message["agent"], "message": message["message"]}
             )
+        elif kind == "visitor_erased" and self.staff:
+            # The person was erased (GDPR): their chats are gone; consoles forget what they
+            # show of them. The id is all the frame carries.
+            await self.send({"t": "visitor.erased", "visitor": message["visitor"]})
         elif kind == "presence" and self.staff:
             await self.send(
                 {"t": "presence", "agent": message["agent"], "status": message["status"]}
