@@ -59,6 +59,9 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
   const [view, setView] = useState<"inbox" | "account" | "admin">("inbox");
   // What the admin link and the composer's canned responses need; the server checks anyway.
   const [perms, setPerms] = useState<{ all: string[]; mine: string[] }>({ all: [], mine: [] });
+  // Until the permissions are known (or if they cannot be read) the console assumes chats:
+  // the server refuses what the role may not do anyway.
+  const [permsKnown, setPermsKnown] = useState<"loading" | "known" | "unknown">("loading");
   const [canned, setCanned] = useState<CannedItem[]>([]);
   const loadCanned = useCallback(() => {
     api.call<CannedItem[]>("/api/v1/canned").then(setCanned, () => setCanned([]));
@@ -66,11 +69,23 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
   // Whether files can be shared here (a malware scanner is set up): else no attach button.
   const [filesAvailable, setFilesAvailable] = useState(true);
   useEffect(() => {
-    api.call<{ all: string[]; mine: string[] }>("/api/v1/permissions").then(setPerms, () => undefined);
+    api.call<{ all: string[]; mine: string[] }>("/api/v1/permissions").then(
+      (p) => {
+        setPerms(p);
+        setPermsKnown("known");
+      },
+      () => setPermsKnown("unknown"),
+    );
     api.me().then((res) => setFilesAvailable(res.files_available !== false), () => undefined);
     loadCanned();
   }, [api, loadCanned]);
   const canAdmin = sectionsFor(perms.mine).length > 0;
+  // A role without chat.handle (an editor of canned responses, an auditor) has no chats: no
+  // socket, no status, no queue — the console says so and offers what the role can do.
+  const handlesChats = permsKnown !== "known" || perms.mine.includes("chat.handle");
+  useEffect(() => {
+    if (!handlesChats && canAdmin) setView("admin");
+  }, [handlesChats, canAdmin]);
   const [totpEnabled, setTotpEnabled] = useState(user.totp_enabled === true);
   const [totpUnreadable, setTotpUnreadable] = useState(user.totp_unreadable === true);
   const accountButton = useRef<HTMLButtonElement>(null);
@@ -112,6 +127,7 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
   }, []);
 
   useEffect(() => {
+    if (permsKnown === "loading" || !handlesChats) return;
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     const socket = new SocketClient({
       url: `${scheme}//${location.host}/ws/agent`,
@@ -144,7 +160,7 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
       socketRef.current = null;
       for (const timer of typingTimers.current.values()) clearTimeout(timer);
     };
-  }, [onFrame]);
+  }, [onFrame, permsKnown, handlesChats]);
 
   const waiting = waitingList(state);
   const mine = myList(state);
@@ -315,29 +331,31 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
           </button>
         )}
         <span class="topbar-title">{t.appName}</span>
-        {state.connection !== "open" && (
+        {handlesChats && state.connection !== "open" && (
           <span class="connection" role="status">
             {state.connection === "reconnecting" ? t.reconnecting : t.connecting}
           </span>
         )}
         <div class="topbar-right">
           <span class="agent-name">{me?.name ?? user.name}</span>
-          <label class="status-select">
-            <span class="visually-hidden">{t.status}</span>
-            <span class={`status-dot status-dot--${state.status}`} aria-hidden="true" />
-            <select
-              data-testid="status"
-              onChange={(e) => void setStatus(e.currentTarget.value === "away" ? "away" : "online")}
-            >
-              {/* `selected` on the options: a `value` on the <select> is set before they exist. */}
-              <option value="online" selected={state.status === "online"}>
-                {t.statusOnline}
-              </option>
-              <option value="away" selected={state.status === "away"}>
-                {t.statusAway}
-              </option>
-            </select>
-          </label>
+          {handlesChats && (
+            <label class="status-select">
+              <span class="visually-hidden">{t.status}</span>
+              <span class={`status-dot status-dot--${state.status}`} aria-hidden="true" />
+              <select
+                data-testid="status"
+                onChange={(e) => void setStatus(e.currentTarget.value === "away" ? "away" : "online")}
+              >
+                {/* `selected` on the options: a `value` on the <select> is set before they exist. */}
+                <option value="online" selected={state.status === "online"}>
+                  {t.statusOnline}
+                </option>
+                <option value="away" selected={state.status === "away"}>
+                  {t.statusAway}
+                </option>
+              </select>
+            </label>
+          )}
           <button
             ref={accountButton}
             class={view === "account" ? "button button--ghost button--current" : "button button--ghost"}
@@ -405,6 +423,17 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
               />
             </div>
           )}
+        </main>
+      ) : !handlesChats ? (
+        <main class="main main--account">
+          <div class="empty-state" data-testid="no-chats-role">
+            <p>{t.noChatRole}</p>
+            {canAdmin && (
+              <button class="button button--primary" type="button" onClick={() => setView("admin")}>
+                {adminTables.en.admin}
+              </button>
+            )}
+          </div>
         </main>
       ) : (
         <>

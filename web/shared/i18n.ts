@@ -260,6 +260,7 @@ const consoleEn = {
   inviteCancel: "Cancel",
   inviteSent: "Invitation sent.",
   selectChat: "Select a chat from the list.",
+  noChatRole: "Your role does not take chats. Use Admin for what you manage here, or ask an administrator for chat access.",
   backToList: "All chats",
   stateWaiting: "Waiting",
   stateActive: "Active",

@@ -75,3 +75,44 @@ describe("two-step enrolment required by the role", () => {
     expect(byTestId("status")).toBeNull();
   });
 });
+
+describe("a role that does not take chats", () => {
+  it("opens no socket and no status, and goes to what the role manages", async () => {
+    const sockets: string[] = [];
+    const RealWebSocket = globalThis.WebSocket;
+    globalThis.WebSocket = class {
+      constructor(url: string) {
+        sockets.push(url);
+      }
+    } as unknown as typeof WebSocket;
+    const editor = { ...user, role: "editor" };
+    const fetchFor = (mine: string[]) => async (input: string, init?: RequestInit): Promise<Response> => {
+      paths.push(`${init?.method ?? "GET"} ${input}`);
+      if (input === "/api/v1/auth/me") return new Response(JSON.stringify({ csrf_token: "c", user: editor }), { status: 200 });
+      if (input === "/api/v1/permissions") return new Response(JSON.stringify({ all: mine, mine }), { status: 200 });
+      if (input.startsWith("/api/v1/canned") || input.startsWith("/api/v1/departments")) return new Response("[]", { status: 200 });
+      return new Response(JSON.stringify({ code: "not_found", message: "no route" }), { status: 404 });
+    };
+    try {
+      await act(() => render(<App api={new ConsoleApi(fetchFor(["canned.manage"]))} />, root));
+      await settle();
+      await settle(); // the workspace asks for its permissions once it is shown
+      expect(sockets).toEqual([]);
+      expect(byTestId("status")).toBeNull();
+      expect(byTestId("admin-area")).not.toBeNull();
+      expect(root.textContent).not.toContain(t.reconnecting);
+      await act(() => byTestId("admin")!.click()); // back to the inbox: it says why it is empty
+      expect(byTestId("no-chats-role")!.textContent).toContain(t.noChatRole);
+
+      // The same console for a role that takes chats connects as usual.
+      render(null, root);
+      await act(() => render(<App api={new ConsoleApi(fetchFor(["chat.handle"]))} />, root));
+      await settle();
+      await settle();
+      expect(sockets).toHaveLength(1);
+      expect(byTestId("status")).not.toBeNull();
+    } finally {
+      globalThis.WebSocket = RealWebSocket;
+    }
+  });
+});
