@@ -17,6 +17,7 @@ from bastion.domain.events import BANS_CHANNEL
 from bastion.domain.ids import IdFactory, new_id
 from bastion.domain.models import AuditEntry, Ban, BanKind
 from bastion.domain.permissions import Perm, allowed
+from bastion.domain.plaintext import check_plain
 from bastion.domain.ports import Bus, Clock, UnitOfWorkFactory
 from bastion.domain.principals import StaffPrincipal
 
@@ -52,9 +53,7 @@ def check_reason(reason: str) -> str:
         raise InvalidInput("a reason is required", field="reason")
     if len(reason) > MAX_REASON_CHARS:
         raise InvalidInput(f"reason is longer than {MAX_REASON_CHARS} characters", field="reason")
-    if any(ord(ch) < 32 or ord(ch) == 0x7F for ch in reason):
-        raise InvalidInput("reason contains control characters", field="reason")
-    return reason
+    return check_plain(reason, "reason", "reason")
 
 
 def check_duration(duration_s: int) -> timedelta:

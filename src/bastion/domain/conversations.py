@@ -43,6 +43,7 @@ from bastion.domain.models import (
     Visitor,
 )
 from bastion.domain.permissions import Perm, allowed
+from bastion.domain.plaintext import check_plain, is_blank
 from bastion.domain.ports import Bus, Clock, DuplicateCommand, UnitOfWork, UnitOfWorkFactory
 from bastion.domain.principals import Principal, StaffPrincipal, VisitorPrincipal
 from bastion.domain.roles import resolve_permissions
@@ -70,17 +71,17 @@ class ChatLimits:
 
 
 def check_body(body: str, limits: ChatLimits) -> str:
-    """Messages are plain text: refuse empty ones, control characters and oversize ones."""
+    """Messages are plain text: refuse empty (or invisible) ones, oversize ones, control
+    characters and text-direction overrides (plaintext.py).
+    """
     text = body.replace("\r\n", "\n")
-    if not text.strip():
+    if is_blank(text):
         raise InvalidInput("message is empty", field="body")
     if len(text) > limits.message_max_chars:
         raise InvalidInput(
             f"message is longer than {limits.message_max_chars} characters", field="body"
         )
-    if any(ord(ch) < 32 and ch not in "\n\t" for ch in text) or "\x7f" in text:
-        raise InvalidInput("message contains control characters", field="body")
-    return text
+    return check_plain(text, "message", "body", allow="\n\t")
 
 
 # How long a node trusts its copy of a widget's redaction rules when no bus message says
@@ -113,9 +114,7 @@ def _clean_field(name: str, value: str) -> str:
     value = value.strip()
     if len(value) > MAX_FIELD_CHARS:
         raise InvalidInput(f"{name} is too long", field=f"fields.{name}")
-    if any(ord(ch) < 32 or ord(ch) == 0x7F for ch in value):
-        raise InvalidInput(f"{name} contains control characters", field=f"fields.{name}")
-    return value
+    return check_plain(value, name, f"fields.{name}")
 
 
 def check_prechat_fields(fields: dict[str, str], config: dict[str, Any]) -> dict[str, str]:

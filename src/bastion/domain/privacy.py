@@ -24,6 +24,7 @@ from bastion.domain.errors import Forbidden, InvalidInput, NotFound
 from bastion.domain.events import ERASURES_CHANNEL, STAFF_CHANNEL, iso, visitor_channel
 from bastion.domain.models import Event
 from bastion.domain.permissions import Perm, allowed
+from bastion.domain.plaintext import check_plain
 from bastion.domain.ports import Clock, ErasureLedger, Scrubber, UnitOfWork, UnitOfWorkFactory
 from bastion.domain.principals import StaffPrincipal
 
@@ -57,9 +58,7 @@ def check_email(email: str) -> str:
     cleaned = email.strip()
     if not 3 <= len(cleaned) <= MAX_EMAIL_CHARS or "@" not in cleaned:
         raise InvalidInput("email must be an e-mail address", field="email")
-    if any(ord(ch) < 32 or ord(ch) == 0x7F for ch in cleaned):
-        raise InvalidInput("email contains control characters", field="email")
-    return cleaned
+    return check_plain(cleaned, "email", "email")
 
 
 def check_reason(reason: str) -> str:
@@ -69,9 +68,7 @@ def check_reason(reason: str) -> str:
         raise InvalidInput("a reason is required", field="reason")
     if len(cleaned) > MAX_REASON_CHARS:
         raise InvalidInput(f"reason is longer than {MAX_REASON_CHARS} characters", field="reason")
-    if any(ord(ch) < 32 or ord(ch) == 0x7F for ch in cleaned):
-        raise InvalidInput("reason contains control characters", field="reason")
-    return cleaned
+    return check_plain(cleaned, "reason", "reason")
 
 
 def _event(e: Event) -> dict[str, Any]:

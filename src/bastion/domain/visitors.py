@@ -18,6 +18,7 @@ from bastion.domain.errors import (
 from bastion.domain.events import STAFF_CHANNEL, iso
 from bastion.domain.ids import IdFactory, new_id
 from bastion.domain.models import Visitor, VisitorToken, Widget
+from bastion.domain.plaintext import check_plain
 from bastion.domain.ports import Clock, UnitOfWorkFactory
 from bastion.domain.principals import VisitorPrincipal
 from bastion.domain.widgets import DEFAULT_IDENTITY, origin_allowed, origin_of
@@ -66,9 +67,7 @@ def check_page_url(url: str, *, field: str = "page_url") -> str:
         raise InvalidInput("URL is too long", field=field)
     if origin_of(url) is None:
         raise InvalidInput("URL must be an absolute http(s) URL", field=field)
-    if any(ord(ch) < 32 or ord(ch) == 0x7F for ch in url):
-        raise InvalidInput("URL contains control characters", field=field)
-    return url
+    return check_plain(url, "URL", field)
 
 
 class VisitorService:
@@ -216,8 +215,7 @@ class VisitorService:
             referrer = check_page_url(referrer, field="referrer")
         if title is not None:
             title = title[:MAX_TITLE_CHARS]
-            if any(ord(ch) < 32 for ch in title):
-                raise InvalidInput("title contains control characters", field="title")
+            check_plain(title, "title", "title")
         now = self._clock.now()
         async with self._uow() as uow:
             widget = await uow.widgets.get(actor.widget_id)
