@@ -265,7 +265,11 @@ describe("the admin area", () => {
     await mount(ALL);
     await click(must("admin-tab-tokens"));
     await type("token-name", "ci");
+    // No permission ticked: nothing to create yet, and the form says why.
+    expect(must<HTMLButtonElement>("token-submit").disabled).toBe(true);
+    expect(must("token-needs-scope").textContent).toBe(a.tokenNeedsScope);
     await act(() => must<HTMLInputElement>("perm-token-chat.view_all").click());
+    expect(must<HTMLButtonElement>("token-submit").disabled).toBe(false);
     await act(() => must<HTMLFormElement>("token-create").requestSubmit());
     await settle();
     expect(must("token-secret").textContent).toBe("bt_secret_shown_once");

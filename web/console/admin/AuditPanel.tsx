@@ -25,8 +25,8 @@ export function AuditPanel({ admin }: { admin: AdminApi }) {
           <span>{a.auditFilter}</span>
           <input maxLength={60} value={filter} onInput={(e) => setFilter(e.currentTarget.value)} data-testid="audit-filter" />
         </label>
-        <button class="button" type="submit">
-          {a.save}
+        <button class="button" type="submit" data-testid="audit-apply">
+          {a.auditApply}
         </button>
       </form>
       <LoadError error={entries.error} />

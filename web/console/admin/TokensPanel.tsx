@@ -82,7 +82,17 @@ export function TokensPanel({ admin, all, mine }: Props) {
           />
         </label>
         <PermBoxes all={all} mine={mine} value={scopes} onChange={setScopes} prefix="token" />
-        <button class="button button--primary" type="submit" disabled={action.busy} data-testid="token-submit">
+        {scopes.length === 0 && (
+          <p class="muted" data-testid="token-needs-scope">
+            {a.tokenNeedsScope}
+          </p>
+        )}
+        <button
+          class="button button--primary"
+          type="submit"
+          disabled={action.busy || scopes.length === 0}
+          data-testid="token-submit"
+        >
           {a.createToken}
         </button>
       </form>
