@@ -153,6 +153,15 @@ export function TransferButton({ holder, loadColleagues, onTransfer }: Props) {
                 </select>
               </label>
             )}
+            {(() => {
+              // Allowed (they may be back in a minute), but the visitor would wait meanwhile.
+              const target = colleagues?.find((c) => c.id === chosen);
+              return target && presenceOf(target) !== "online" ? (
+                <p class="banner" role="status" data-testid="transfer-not-online">
+                  {format(t.transferNotOnline, { name: target.name })}
+                </p>
+              ) : null;
+            })()}
             {error && (
               <p class="banner banner--error" role="alert" data-testid="transfer-error">
                 {error}

@@ -323,6 +323,7 @@ const consoleEn = {
   statusOffline: "Offline",
   transferLoading: "Loading colleagues…",
   transferNobody: "Nobody else can take chats.",
+  transferNotOnline: "{name} is not at the console now: the visitor will wait until they are back.",
   transferLoadFailed: "Could not load your colleagues.",
   transferConfirm: "Transfer chat",
   transferCancel: "Cancel",

@@ -156,10 +156,13 @@ describe("the Transfer button and picker", () => {
     ]);
     expect(document.activeElement).toBe(select);
 
+    expect(q("transfer-not-online")).toBeNull(); // Petras, online, is chosen first
     select.value = "u_rasa";
     await act(() => {
       select.dispatchEvent(new Event("change", { bubbles: true }));
     });
+    // Away: allowed, with a word on what the visitor will see.
+    expect(q("transfer-not-online")!.textContent).toBe(format(t.transferNotOnline, { name: "Rasa" }));
     await act(async () => {
       q<HTMLButtonElement>("transfer-confirm")!.click();
       await Promise.resolve();
