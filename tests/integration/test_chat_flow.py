@@ -124,8 +124,10 @@ async def test_proactive_invite_and_visitor_page_reach_the_right_side(server: Se
     visitor, hello = await connect_visitor(server.base, server.widget)
     agent, _ = await connect_agent(server.base, "agent@example.com", AGENT_PASSWORD)
     await visitor.request("page", url="https://shop.example/pricing", title="Pricing")
-    seen = await agent.wait_for(lambda f: f.get("t") == "visitor.page")
-    assert seen["visitor"] == hello["visitor"] and seen["url"] == "https://shop.example/pricing"
+    seen = await agent.wait_for(
+        lambda f: f.get("t") == "visitor.page" and f["url"] == "https://shop.example/pricing"
+    )
+    assert seen["visitor"] == hello["visitor"] and seen["title"] == "Pricing"
     await agent.cmd("invite", visitor=hello["visitor"], body="Questions about pricing?")
     invite = await visitor.wait_for(lambda f: f.get("t") == "invite")
     assert invite["message"] == "Questions about pricing?" and invite["agent"] == {"name": "Jonas"}
@@ -173,3 +175,21 @@ async def test_the_queue_promises_no_wait_time_while_no_agent_is_available(
     assert later == {"position": 2, "eta_s": None}
     for ws in (first, second, third, agent):
         await ws.close()
+
+
+async def test_a_console_opened_later_lists_who_is_on_the_site_now(server: Server) -> None:
+    visitor, hello = await connect_visitor(server.base, server.widget)
+    await visitor.request("page", url="https://shop.example/cart", title="Cart")
+    await visitor.request("page", url="https://shop.example/checkout", title="Checkout")
+    # The agent opens the console afterwards: the visitor's latest page comes with it.
+    agent, _ = await connect_agent(server.base, "agent@example.com", AGENT_PASSWORD)
+    seen = await agent.wait_for(
+        lambda f: f.get("t") == "visitor.page" and f["visitor"] == hello["visitor"]
+    )
+    assert seen["url"] == "https://shop.example/checkout" and seen["title"] == "Checkout"
+    assert set(seen) == {"t", "visitor", "url", "title", "ts"}
+    assert [f["visitor"] for f in agent.events if f.get("t") == "visitor.page"].count(
+        hello["visitor"]
+    ) == 1
+    await visitor.close()
+    await agent.close()

@@ -62,6 +62,18 @@ class Visitor:
 
 
 @dataclass(frozen=True)
+class SitePage:
+    """A visitor's latest page view, for staff's "on the site now" list."""
+
+    visitor_id: str
+    url: str
+    title: str | None
+    at: datetime
+    # The department of the widget the visitor came through (staff outside it do not see them).
+    department_id: str | None
+
+
+@dataclass(frozen=True)
 class VisitorToken:
     token_hash: str
     visitor_id: str

@@ -22,6 +22,7 @@ from bastion.domain.models import (
     Passkey,
     PasswordReset,
     RoleDef,
+    SitePage,
     StaffSession,
     StoredFile,
     User,
@@ -98,6 +99,12 @@ class VisitorRepo(Protocol):
     ) -> None: ...
     async def last_page(self, visitor_id: str) -> tuple[str, str | None, datetime] | None:
         """(url, title, time) of the visitor's latest page view."""
+        ...
+
+    async def recent_pages(self, since: datetime, limit: int) -> list[SitePage]:
+        """The latest page of each visitor seen since ``since``, newest first, at most
+        ``limit`` visitors.
+        """
         ...
 
 

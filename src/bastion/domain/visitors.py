@@ -18,9 +18,10 @@ from bastion.domain.errors import (
 from bastion.domain.events import STAFF_CHANNEL, iso
 from bastion.domain.ids import IdFactory, new_id
 from bastion.domain.models import Visitor, VisitorToken, Widget
+from bastion.domain.permissions import Perm, allowed
 from bastion.domain.plaintext import check_plain
 from bastion.domain.ports import Clock, UnitOfWorkFactory
-from bastion.domain.principals import VisitorPrincipal
+from bastion.domain.principals import StaffPrincipal, VisitorPrincipal
 from bastion.domain.widgets import DEFAULT_IDENTITY, origin_allowed, origin_of
 from bastion.security.identity import Claims, IdentityError, verify_hmac, verify_jwt
 from bastion.security.tokens import hash_token, new_token
@@ -28,6 +29,10 @@ from bastion.security.tokens import hash_token, new_token
 MAX_URL_CHARS = 2048
 ROTATION_GRACE = timedelta(seconds=60)
 MAX_TITLE_CHARS = 300
+# "On the site now" (console): visitors seen this recently, at most this many (as the
+# console keeps them: web/console/state.ts SITE_TTL_MS, SITE_MAX).
+SITE_WINDOW = timedelta(minutes=10)
+SITE_MAX = 50
 
 
 @dataclass(frozen=True)
@@ -206,6 +211,27 @@ class VisitorService:
         if record is None or record.revoked or record.expires_at <= self._clock.now():
             raise NotAuthenticated("a valid visitor token is required")
         return VisitorPrincipal(visitor_id=record.visitor_id, widget_id=record.widget_id)
+
+    async def on_site_now(self, actor: StaffPrincipal) -> list[dict[str, Any]]:
+        """Visitors seen browsing in the last ``SITE_WINDOW``, each with their latest page
+        (what a console opened now shows under "On the site now"; live page views follow
+        as ``page`` bus messages). Each carries its widget's department: the transport
+        shows it only to staff who see that department, as it does the live ones.
+        """
+        if not allowed(actor, Perm.CHAT_HANDLE):
+            return []
+        async with self._uow(write=False) as uow:
+            pages = await uow.visitors.recent_pages(self._clock.now() - SITE_WINDOW, SITE_MAX)
+        return [
+            {
+                "visitor": p.visitor_id,
+                "url": p.url,
+                "title": p.title,
+                "ts": iso(p.at),
+                "department": p.department_id,
+            }
+            for p in pages
+        ]
 
     async def record_page(
         self, actor: VisitorPrincipal, url: str, title: str | None, referrer: str | None

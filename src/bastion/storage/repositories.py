@@ -21,6 +21,7 @@ from bastion.domain.models import (
     Department,
     Event,
     EventType,
+    SitePage,
     StaffSession,
     User,
     Visitor,
@@ -247,6 +248,38 @@ class SqlVisitorRepo(_Repo):
                 created_at=at,
             )
         )
+
+    async def recent_pages(self, since: datetime, limit: int) -> list[SitePage]:
+        p, v, w = t.visitor_pages.c, t.visitors.c, t.widgets.c
+        rows = (
+            await self._c.execute(
+                select(p.visitor_id, p.url, p.title, p.created_at, w.department_id)
+                .join_from(t.visitor_pages, t.visitors, v.id == p.visitor_id)
+                .join(t.widgets, w.id == v.widget_id)
+                .where(p.created_at >= since)
+                .order_by(p.id.desc())
+                .limit(limit * 10)
+            )
+        ).all()
+        latest: list[SitePage] = []
+        seen: set[str] = set()
+        for row in rows:  # newest first: the first row of each visitor is their page now
+            if row.visitor_id in seen:
+                continue
+            seen.add(row.visitor_id)
+            ad = f"visitor_pages:{row.visitor_id}"
+            latest.append(
+                SitePage(
+                    visitor_id=row.visitor_id,
+                    url=await self._cipher.unseal(row.visitor_id, row.url, ad + ":url") or "",
+                    title=await self._cipher.unseal(row.visitor_id, row.title, ad + ":title"),
+                    at=_utc(row.created_at),
+                    department_id=row.department_id,
+                )
+            )
+            if len(latest) >= limit:
+                break
+        return latest
 
     async def last_page(self, visitor_id: str) -> tuple[str, str | None, datetime] | None:
         c = t.visitor_pages.c

@@ -372,7 +372,7 @@ class ClientSocket:
             await self.send(
                 {"t": "presence", "agent": message["agent"], "status": message["status"]}
             )
-        elif kind == "page" and self.staff and self._sees_department(message.get("department")):
+        elif kind == "page" and self.staff and self.sees_department(message.get("department")):
             await self.send(
                 {
                     "t": "visitor.page",
@@ -416,7 +416,7 @@ class ClientSocket:
             )
             await self._close(CLOSE_POLICY, "not authenticated")
 
-    def _sees_department(self, department: str | None) -> bool:
+    def sees_department(self, department: str | None) -> bool:
         if department is None or not isinstance(self.principal, StaffPrincipal):
             return True
         if allowed(self.principal, Perm.CHAT_VIEW_ALL):

@@ -125,7 +125,7 @@ def visitor_handlers(visitors: VisitorService, bans: BanService) -> dict[str, Ha
 
 
 def agent_handlers(
-    staff: StaffService, departments: DepartmentService, bans: BanService
+    staff: StaffService, departments: DepartmentService, bans: BanService, visitors: VisitorService
 ) -> dict[str, Handler]:
     async def hello(sock: ClientSocket, frame: c.AgentHello) -> None:
         token = sock.extra.get("session_token")
@@ -154,6 +154,11 @@ def agent_handlers(
             conv = summary["id"]
             after = frame.resume.get(conv, summary["last_seq"])
             await sock.watch(conv, min(after, summary["last_seq"]))
+        # Who is browsing now, as live page views would have shown it (newest last, as the
+        # console lists the latest arrival first).
+        for page in reversed(await visitors.on_site_now(principal)):
+            if sock.sees_department(page.pop("department")):
+                await sock.send({"t": "visitor.page", **page})
 
     async def accept(sock: ClientSocket, frame: c.ConvAccept) -> dict[str, Any]:
         result = await sock.chat.accept(_staff(sock), frame.id, frame.conversation)

@@ -35,7 +35,7 @@ def _handlers(svc: Services) -> _Tables:
         return held[1]
     tables = (
         visitor_handlers(svc.visitors, svc.bans),
-        agent_handlers(svc.staff, svc.departments, svc.bans),
+        agent_handlers(svc.staff, svc.departments, svc.bans, svc.visitors),
     )
     key = id(svc)
     _tables[key] = (weakref.ref(svc, lambda _ref: _tables.pop(key, None)), tables)
