@@ -216,8 +216,9 @@ const INPUT_TYPES: ReadonlySet<string> = new Set(["text", "email", "tel"]);
 /** Builds the pre-chat form from the widget configuration. */
 export function buildPrechat(config: WidgetConfig, t: T): HTMLFormElement {
   const rows: HTMLElement[] = [];
+  // Offline, the intro's "we will be right with you" would contradict the offline notice.
   if (!config.online) rows.push(el("p", { class: "offline", text: t.offline }));
-  rows.push(el("p", { class: "intro", text: t.prechatIntro }));
+  else rows.push(el("p", { class: "intro", text: t.prechatIntro }));
   for (const field of config.prechat_fields) rows.push(fieldRow(field, t));
 
   const message = el("textarea", {
