@@ -168,12 +168,22 @@ describe("the admin area", () => {
   it("shows only the sections the permissions open", async () => {
     expect(sectionsFor(["chat.handle", "visitors.ban"])).toEqual([]);
     expect(sectionsFor(["chat.handle", "canned.manage"])).toEqual(["canned"]);
+    expect(sectionsFor(["widgets.manage"])).toEqual(["widgets"]);
     await mount(["chat.handle"]);
     expect(root.textContent).toContain(a.adminNoAccess);
     expect(server.calls).toEqual([]);
     await mount(ALL);
     const tabs = Array.from(root.querySelectorAll('[role="tab"]'), (el) => el.textContent);
-    expect(tabs).toEqual([a.tabUsers, a.tabDepartments, a.tabRoles, a.tabSecurity, a.tabTokens, a.tabCanned, a.tabAudit]);
+    expect(tabs).toEqual([
+      a.tabUsers,
+      a.tabDepartments,
+      a.tabRoles,
+      a.tabSecurity,
+      a.tabTokens,
+      a.tabWidgets,
+      a.tabCanned,
+      a.tabAudit,
+    ]);
   });
 
   it("lists users with custom roles, preselects departments and locks with CSRF", async () => {

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,6 +16,7 @@ from bastion.domain.models import AuditEntry, Widget
 from bastion.domain.permissions import Perm, allowed
 from bastion.domain.ports import Clock, UnitOfWorkFactory
 from bastion.domain.principals import StaffPrincipal
+from bastion.domain.widget_settings import SETTING_KEYS, check_settings
 from bastion.security.redaction import InvalidRule, check_rules
 
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -94,6 +97,48 @@ def public_config(widget: Widget, *, online: bool) -> dict[str, Any]:
     return {"id": widget.id, "name": widget.name, **cfg, "online": online}
 
 
+def embed_snippet(base_url: str, widget_id: str) -> str:
+    """The one-line embed code for a widget served from ``base_url``."""
+    return f'<script async src="{base_url}/widget.js" data-bastion-widget="{widget_id}"></script>'
+
+
+def admin_config(widget: Widget) -> dict[str, Any]:
+    """Everything an admin may see and change, by name: never the identity keys."""
+    identity = {**DEFAULT_IDENTITY, **widget.config.get("identity", {})}
+    return {
+        "id": widget.id,
+        "name": widget.name,
+        "allowed_origins": list(widget.allowed_origins),
+        **{k: widget.config.get(k, DEFAULT_CONFIG[k]) for k in SETTING_KEYS},
+        "redaction_patterns": list(widget.config.get("redaction_patterns") or []),
+        "identity": {"mode": identity["mode"]},
+    }
+
+
+def check_identity_mode(mode: Any) -> str:
+    if mode not in ("optional", "strict"):
+        raise InvalidInput("mode must be optional or strict", field="mode")
+    return str(mode)
+
+
+def check_redaction_patterns(patterns: Any) -> list[Any]:
+    try:
+        return check_rules(patterns)
+    except InvalidRule as err:
+        raise InvalidInput(str(err), field="redaction_patterns") from None
+
+
+@dataclass(frozen=True)
+class WidgetChange:
+    """One update of a widget; a part left None stays as it is (``[]`` empties a list)."""
+
+    allowed_origins: Sequence[str] | None = None
+    # Any of widget_settings.SETTING_KEYS: colour, greeting, language, pre-chat, consent.
+    settings: Mapping[str, Any] | None = None
+    redaction_patterns: Sequence[Any] | None = None
+    identity_mode: str | None = None
+
+
 class WidgetService:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ids: IdFactory = new_id) -> None:
         self._uow = uow
@@ -134,22 +179,73 @@ class WidgetService:
     async def set_allowed_origins(
         self, actor: StaffPrincipal | None, widget_id: str, origins: list[str]
     ) -> Widget:
+        return await self.update(actor, widget_id, WidgetChange(allowed_origins=origins))
+
+    async def update_settings(
+        self, actor: StaffPrincipal | None, widget_id: str, settings: Mapping[str, Any]
+    ) -> Widget:
+        """Change the widget's look and text (``widget_settings.SETTING_KEYS``)."""
+        return await self.update(actor, widget_id, WidgetChange(settings=settings))
+
+    async def update(
+        self, actor: StaffPrincipal | None, widget_id: str, change: WidgetChange
+    ) -> Widget:
+        """Apply ``change`` in one transaction, all or nothing: every part is checked
+        before anything is written. Each part that really changes is audited (the
+        settings by key, never their text) and caches are told after the commit.
+        """
         if actor is not None and not allowed(actor, Perm.WIDGETS_MANAGE):
             raise Forbidden("your role cannot manage widgets")
-        cleaned = tuple(dict.fromkeys(check_allowed_origin(o) for o in origins))
+        origins = (
+            None
+            if change.allowed_origins is None
+            else tuple(dict.fromkeys(check_allowed_origin(o) for o in change.allowed_origins))
+        )
+        settings = check_settings(change.settings or {})
+        patterns = (
+            None
+            if change.redaction_patterns is None
+            else check_redaction_patterns(list(change.redaction_patterns))
+        )
+        mode = None if change.identity_mode is None else check_identity_mode(change.identity_mode)
         async with self._uow() as uow:
             widget = await uow.widgets.get(widget_id)
             if widget is None:
                 raise NotFound("no such widget")
-            updated = Widget(
-                id=widget.id,
-                name=widget.name,
-                allowed_origins=cleaned,
-                config=widget.config,
-                created_at=widget.created_at,
-                department_id=widget.department_id,
+            config = dict(widget.config)
+            done: list[tuple[str, dict[str, Any]]] = []
+            if origins is not None and origins != widget.allowed_origins:
+                done.append(("widget.origins_changed", {}))
+            changed = [k for k, v in settings.items() if config.get(k, DEFAULT_CONFIG[k]) != v]
+            if changed:
+                config.update({k: settings[k] for k in changed})
+                done.append(("widget.settings_changed", {"keys": changed}))
+            if patterns is not None and patterns != (config.get("redaction_patterns") or []):
+                config["redaction_patterns"] = patterns
+                done.append(("widget.redaction_patterns", {}))
+            identity = {**DEFAULT_IDENTITY, **config.get("identity", {})}
+            if mode is not None and mode != identity["mode"]:
+                config["identity"] = {**identity, "mode": mode}
+                done.append(("widget.identity_mode", {"mode": mode}))
+            if not done:
+                return widget
+            updated = replace(
+                widget,
+                allowed_origins=widget.allowed_origins if origins is None else origins,
+                config=config,
             )
             await uow.widgets.update(updated)
+            for action, details in done:
+                await uow.audit.add(
+                    AuditEntry(
+                        at=self._clock.now(),
+                        action=action,
+                        actor=actor.user_id if actor else "cli",
+                        target=widget_id,
+                        ip=None,
+                        details=details,
+                    )
+                )
             uow.on_commit(WIDGETS_CHANNEL, widget_notice(widget.id))
             await uow.commit()
         return updated
@@ -197,48 +293,15 @@ class WidgetService:
         ``patterns``: built-in names (``"iban"``) and ``{"name", "regex"}`` objects;
         checked for size and syntax here, run under a time budget on every message.
         """
-        if actor is not None and not allowed(actor, Perm.WIDGETS_MANAGE):
-            raise Forbidden("your role cannot manage widgets")
-        try:
-            cleaned = check_rules(patterns)
-        except InvalidRule as err:
-            raise InvalidInput(str(err), field="redaction_patterns") from None
-        async with self._uow() as uow:
-            widget = await uow.widgets.get(widget_id)
-            if widget is None:
-                raise NotFound("no such widget")
-            updated = Widget(
-                id=widget.id,
-                name=widget.name,
-                allowed_origins=widget.allowed_origins,
-                config={**widget.config, "redaction_patterns": cleaned},
-                created_at=widget.created_at,
-            )
-            await uow.widgets.update(updated)
-            uow.on_commit(WIDGETS_CHANNEL, widget_notice(widget.id))
-            await uow.audit.add(
-                AuditEntry(
-                    at=self._clock.now(),
-                    action="widget.redaction_patterns",
-                    actor=actor.user_id if actor else "cli",
-                    target=widget_id,
-                    ip=None,
-                )
-            )
-            await uow.commit()
+        # Checked here too, so that a malformed value (not a list) gets the same answer.
+        cleaned = check_redaction_patterns(patterns)
+        await self.update(actor, widget_id, WidgetChange(redaction_patterns=cleaned))
         return cleaned
 
     async def set_identity_mode(
         self, actor: StaffPrincipal | None, widget_id: str, mode: str
     ) -> None:
-        if mode not in ("optional", "strict"):
-            raise InvalidInput("mode must be optional or strict", field="mode")
-
-        def change(identity: dict[str, Any]) -> str:
-            identity["mode"] = mode
-            return "widget.identity_mode"
-
-        await self._update_config(actor, widget_id, change)
+        await self.update(actor, widget_id, WidgetChange(identity_mode=check_identity_mode(mode)))
 
     async def rotate_hmac_secret(
         self, actor: StaffPrincipal | None, widget_id: str, overlap_s: int

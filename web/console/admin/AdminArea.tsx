@@ -11,6 +11,7 @@ import { PolicyPanel } from "./PolicyPanel";
 import { RolesPanel } from "./RolesPanel";
 import { TokensPanel } from "./TokensPanel";
 import { UsersPanel } from "./UsersPanel";
+import { WidgetsPanel } from "./WidgetsPanel";
 
 const LABEL: Record<Section, string> = {
   users: a.tabUsers,
@@ -18,6 +19,7 @@ const LABEL: Record<Section, string> = {
   roles: a.tabRoles,
   security: a.tabSecurity,
   tokens: a.tabTokens,
+  widgets: a.tabWidgets,
   canned: a.tabCanned,
   audit: a.tabAudit,
 };
@@ -70,6 +72,7 @@ export function AdminArea({ api, me, all, mine, onBack, onCannedChanged }: Props
             {current === "roles" && <RolesPanel admin={admin} all={all} mine={mine} />}
             {current === "security" && <PolicyPanel admin={admin} />}
             {current === "tokens" && <TokensPanel admin={admin} all={all} mine={mine} />}
+            {current === "widgets" && <WidgetsPanel admin={admin} />}
             {current === "canned" && <CannedPanel admin={admin} onChanged={onCannedChanged} />}
             {current === "audit" && <AuditPanel admin={admin} />}
           </div>

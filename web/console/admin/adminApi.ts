@@ -72,6 +72,47 @@ export interface AuditEntry {
   details: Record<string, unknown>;
 }
 
+/** The two pre-chat fields the widget knows; a field absent from the list is not asked for. */
+export type PrechatName = "name" | "email";
+
+export interface WidgetPrechatField {
+  name: PrechatName;
+  label: string;
+  type?: string;
+  required: boolean;
+}
+
+export interface WidgetConsent {
+  required: boolean;
+  text: string;
+  /** Recorded with each chat's consent: a new text deserves a new version. */
+  version: string;
+  privacy_url: string;
+}
+
+/** A built-in rule ("iban") or an administrator's regular expression. */
+export type RedactionPattern = string | { name: string; regex: string };
+
+export type IdentityMode = "optional" | "strict";
+
+/** `GET /api/v1/widgets`: every setting an admin may change; never the identity secrets. */
+export interface AdminWidget {
+  id: string;
+  name: string;
+  allowed_origins: string[];
+  snippet: string;
+  color: string;
+  greeting: string;
+  language: string;
+  prechat_fields: WidgetPrechatField[];
+  consent: WidgetConsent;
+  redaction_patterns: RedactionPattern[];
+  identity: { mode: IdentityMode };
+}
+
+/** `PATCH /api/v1/widgets/{id}`: any of these; the server applies all or nothing. */
+export type WidgetUpdate = Partial<Omit<AdminWidget, "id" | "name" | "snippet">>;
+
 export interface Permissions {
   all: string[];
   mine: string[];
@@ -175,6 +216,14 @@ export class AdminApi {
     await this.api.call<unknown>(`/api/v1/canned/${seg(id)}`, { method: "DELETE" });
   }
 
+  widgets(): Promise<AdminWidget[]> {
+    return this.api.call<AdminWidget[]>("/api/v1/widgets");
+  }
+
+  updateWidget(id: string, body: WidgetUpdate): Promise<AdminWidget> {
+    return this.api.call<AdminWidget>(`/api/v1/widgets/${seg(id)}`, { method: "PATCH", body });
+  }
+
   audit(action: string): Promise<AuditEntry[]> {
     const q = action ? `&action=${seg(action)}` : "";
     return this.api.call<AuditEntry[]>(`/api/v1/audit?limit=200${q}`);
@@ -182,7 +231,7 @@ export class AdminApi {
 }
 
 /** Which admin sections a set of permissions opens (the server checks every call anyway). */
-export type Section = "users" | "departments" | "roles" | "security" | "tokens" | "canned" | "audit";
+export type Section = "users" | "departments" | "roles" | "security" | "tokens" | "widgets" | "canned" | "audit";
 
 export function sectionsFor(perms: readonly string[]): Section[] {
   const has = (p: string) => perms.includes(p);
@@ -191,6 +240,7 @@ export function sectionsFor(perms: readonly string[]): Section[] {
   if (has("roles.manage")) out.push("roles");
   if (has("users.manage")) out.push("security");
   if (has("tokens.manage")) out.push("tokens");
+  if (has("widgets.manage")) out.push("widgets");
   if (has("canned.manage")) out.push("canned");
   if (has("users.manage")) out.push("audit");
   return out;

@@ -47,8 +47,11 @@ app.add_typer(jobs_app, name="jobs")
 
 
 def snippet(base: str, widget_id: str) -> str:
-    """The one-line embed code for a widget."""
-    return f'<script async src="{base}/widget.js" data-bastion-widget="{widget_id}"></script>'
+    """The one-line embed code for a widget (the console shows the same)."""
+    # Imported here: domain.widgets pulls in the regex engine, slow for every CLI start.
+    from bastion.domain.widgets import embed_snippet
+
+    return embed_snippet(base, widget_id)
 
 
 def fail(reason: str) -> None:

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from bastion.domain.events import iso
-from bastion.domain.models import ConvState
+from bastion.domain.models import ConvState, Widget
 from bastion.domain.principals import Principal, StaffPrincipal
 from bastion.domain.visitors import IdentityInput
-from bastion.domain.widgets import public_config
+from bastion.domain.widgets import WidgetChange, admin_config, embed_snippet, public_config
 from bastion.transport.context import ip_of, services
+from bastion.transport.origin import request_origin
 from bastion.transport.rest.auth import any_principal, staff_principal
 
 router = APIRouter(prefix="/api/v1")
@@ -151,14 +152,70 @@ async def create_visitor_session(
     )
 
 
+class RedactionRule(Strict):
+    name: str = Field(max_length=200)
+    regex: str = Field(max_length=2000)
+
+
+class IdentityConfig(Strict):
+    mode: str = Field(max_length=20)  # "optional" or "strict"
+
+
 class WidgetOut(BaseModel):
+    """What an admin may see of a widget: its settings, never its identity keys."""
+
     id: str
     name: str
     allowed_origins: list[str]
+    # The embed code for the widget's sites (README "Embedding the widget").
+    snippet: str
+    color: str
+    greeting: str
+    language: str
+    prechat_fields: list[PrechatField]
+    consent: ConsentConfig
+    redaction_patterns: list[str | RedactionRule]
+    identity: IdentityConfig
 
 
+class PrechatFieldIn(Strict):
+    name: str = Field(max_length=40)
+    label: str = Field(max_length=2000)
+    required: bool
+    type: str | None = Field(default=None, max_length=40)  # as listed; fixed per field
+
+
+class ConsentIn(Strict):
+    required: bool
+    text: str = Field(max_length=5000)
+    version: str = Field(max_length=200)
+    privacy_url: str = Field(max_length=5000)
+
+
+# The sizes below only bound the request; the domain's checks give the precise rule.
 class WidgetPatch(Strict):
-    allowed_origins: list[Annotated[str, Field(max_length=300)]] = Field(max_length=100)
+    """Any of the widget's settings; those left out (or null) stay as they are."""
+
+    allowed_origins: list[Annotated[str, Field(max_length=300)]] | None = Field(
+        default=None, max_length=100
+    )
+    color: str | None = Field(default=None, max_length=100)
+    greeting: str | None = Field(default=None, max_length=5000)
+    language: str | None = Field(default=None, max_length=40)
+    prechat_fields: list[PrechatFieldIn] | None = Field(default=None, max_length=10)
+    consent: ConsentIn | None = None
+    redaction_patterns: list[Annotated[str, Field(max_length=200)] | RedactionRule] | None = Field(
+        default=None, max_length=100
+    )
+    identity: IdentityConfig | None = None
+
+
+def widget_out(request: Request, widget: Widget) -> WidgetOut:
+    svc = services(request)
+    base = svc.settings.public_url or request_origin(request)
+    return WidgetOut.model_validate(
+        {**admin_config(widget), "snippet": embed_snippet(base, widget.id)}
+    )
 
 
 @router.get("/widgets", response_model=list[WidgetOut], responses=ERRORS, tags=["admin"])
@@ -166,9 +223,7 @@ async def list_widgets(
     request: Request, actor: Annotated[StaffPrincipal, Depends(staff_principal)]
 ) -> list[WidgetOut]:
     widgets = await services(request).widgets.list_all(actor)
-    return [
-        WidgetOut(id=w.id, name=w.name, allowed_origins=list(w.allowed_origins)) for w in widgets
-    ]
+    return [widget_out(request, w) for w in widgets]
 
 
 @router.patch("/widgets/{widget_id}", response_model=WidgetOut, responses=ERRORS, tags=["admin"])
@@ -178,8 +233,23 @@ async def update_widget(
     request: Request,
     actor: Annotated[StaffPrincipal, Depends(staff_principal)],
 ) -> WidgetOut:
-    w = await services(request).widgets.set_allowed_origins(actor, widget_id, body.allowed_origins)
-    return WidgetOut(id=w.id, name=w.name, allowed_origins=list(w.allowed_origins))
+    """Change any of a widget's settings at once, all or nothing (422 names the field)."""
+    settings = body.model_dump(
+        include={"color", "greeting", "language", "prechat_fields", "consent"},
+        exclude_none=True,
+    )
+    change = WidgetChange(
+        allowed_origins=body.allowed_origins,
+        settings=settings,
+        redaction_patterns=(
+            None
+            if body.redaction_patterns is None
+            else [r if isinstance(r, str) else r.model_dump() for r in body.redaction_patterns]
+        ),
+        identity_mode=body.identity.mode if body.identity else None,
+    )
+    widget = await services(request).widgets.update(actor, widget_id, change)
+    return widget_out(request, widget)
 
 
 # ---- conversations ----------------------------------------------------------------------
