@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from bastion.domain.auth import audit_entry
 from bastion.domain.errors import Forbidden, InvalidInput, NotFound
 from bastion.domain.events import WIDGETS_CHANNEL, widget_notice
 from bastion.domain.ids import IdFactory, new_id
@@ -236,19 +237,21 @@ class WidgetService:
             )
             await uow.widgets.update(updated)
             for action, details in done:
-                await uow.audit.add(
-                    AuditEntry(
-                        at=self._clock.now(),
-                        action=action,
-                        actor=actor.user_id if actor else "cli",
-                        target=widget_id,
-                        ip=None,
-                        details=details,
-                    )
-                )
+                await uow.audit.add(self._audit(actor, widget_id, action, details))
             uow.on_commit(WIDGETS_CHANNEL, widget_notice(widget.id))
             await uow.commit()
         return updated
+
+    def _audit(
+        self, actor: StaffPrincipal | None, widget_id: str, action: str, details: dict[str, Any]
+    ) -> AuditEntry:
+        return audit_entry(
+            self._clock.now(),
+            action,
+            actor=actor.user_id if actor else "cli",
+            target=widget_id,
+            **details,
+        )
 
     async def _update_config(
         self, actor: StaffPrincipal | None, widget_id: str, change: Any
@@ -263,25 +266,10 @@ class WidgetService:
             identity = {**DEFAULT_IDENTITY, **config.get("identity", {})}
             action = change(identity)
             config["identity"] = identity
-            updated = Widget(
-                id=widget.id,
-                name=widget.name,
-                allowed_origins=widget.allowed_origins,
-                config=config,
-                created_at=widget.created_at,
-                department_id=widget.department_id,
-            )
+            updated = replace(widget, config=config)
             await uow.widgets.update(updated)
             uow.on_commit(WIDGETS_CHANNEL, widget_notice(widget.id))
-            await uow.audit.add(
-                AuditEntry(
-                    at=self._clock.now(),
-                    action=action,
-                    actor=actor.user_id if actor else "cli",
-                    target=widget_id,
-                    ip=None,
-                )
-            )
+            await uow.audit.add(self._audit(actor, widget_id, action, {}))
             await uow.commit()
         return updated
 
