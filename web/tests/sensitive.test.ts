@@ -10,12 +10,15 @@ describe("sensitive text check", () => {
     "card: 6011111111111117!",
     "call 2 4111 1111 1111 1111",
     "4000000000000000006",
+    "4111.1111.1111.1111",
+    "4111 - 1111 - 1111 - 1111",
+    "\uff14\uff11\uff11\uff11 1111 1111 1111",
   ])("sees a card in %s", (text) => {
     expect(looksLikeCard(text)).toBe(true);
     expect(sensitiveKind(text)).toBe("card");
   });
 
-  it.each(["order 1234567890123", "4111 1111 1111 1112", "+370 612 34567", "2026-11-25", "411111111117"])(
+  it.each(["order 1234567890123", "4111 1111 1111 1112", "+370 612 34567", "2026-11-25", "411111111117", "192.168.100.200", "4111    1111    1111    1111"])(
     "leaves %s alone",
     (text) => {
       expect(looksLikeCard(text)).toBe(false);

@@ -1,8 +1,8 @@
 """Redaction of payment-card numbers and configured patterns from message text.
 
 Pure functions, no I/O. ``redact(text, rules)`` returns the text with every
-Luhn-valid card number (13–19 digits, single spaces or dashes allowed between digit
-groups) replaced by ``[card •••• 1111]`` (the last four digits kept, so both sides can
+Luhn-valid card number (13–19 digits, in any script's digits, with up to three spaces,
+dashes, dots or no-break/thin spaces between digit groups) replaced by ``[card •••• 1111]`` (the last four digits kept, so both sides can
 still tell which card is meant), plus whatever the widget's ``rules`` add: the built-in
 ``"iban"`` (mod-97 checked, masked as ``[IBAN •••• 1234]``) and administrator regexes,
 masked as ``[<name> redacted]``.
@@ -37,10 +37,17 @@ MAX_NAME_CHARS = 40
 PATTERN_TIMEOUT_S = 0.05
 BUILTIN_RULES = ("iban",)
 
-# A run of digit groups joined by one space, dash or no-break space. Candidates are
-# narrowed to card-length windows of whole groups below, so "call 2 4111 1111 1111 1111"
-# still finds the card inside.
-_DIGIT_RUN = re.compile(r"(?<![\d])\d+(?:[ \-\u00a0]\d+)*(?![\d])")
+# What people put between a card's digit groups: spaces (plain, no-break, thin, figure),
+# dashes and dots, up to three in a row ("4111 - 1111 - …"). An IPv4 address has at
+# most 12 digits, one fewer than the shortest card.
+_SEPARATORS = " -.\u00a0\u2007\u2009\u202f\u2010\u2011\u2012\u2013"
+# A run of digit groups joined by separators. Candidates are narrowed to card-length
+# windows of whole groups below, so "call 2 4111 1111 1111 1111" still finds the card
+# inside. ``\d`` is any script's decimal digit: full-width or Arabic-Indic digits are a
+# card number all the same.
+_SEP = re.escape(_SEPARATORS)
+_DIGIT_RUN = re.compile(rf"(?<![\d])\d+(?:[{_SEP}]{{1,3}}\d+)*(?![\d])")
+_GROUP = re.compile(rf"[^{_SEP}]+")
 _IBAN_RUN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}[A-Za-z0-9]*(?: [A-Za-z0-9]+)*")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -83,7 +90,7 @@ class Redacted:
 def luhn_valid(digits: str) -> bool:
     total = 0
     for i, ch in enumerate(reversed(digits)):
-        d = ord(ch) - 48
+        d = int(ch)  # any script's digit, not only ASCII
         if i % 2:
             d = d * 2 - 9 if d > 4 else d * 2
         total += d
@@ -101,13 +108,7 @@ def iban_valid(compact: str) -> bool:
 
 def _groups(run: str) -> list[tuple[int, int]]:
     """(start, end) offsets of the alphanumeric groups of a separator-joined run."""
-    spans, start = [], 0
-    for i, ch in enumerate(run):
-        if ch in " -\u00a0":
-            spans.append((start, i))
-            start = i + 1
-    spans.append((start, len(run)))
-    return spans
+    return [m.span() for m in _GROUP.finditer(run)]
 
 
 def _redact_cards(text: str) -> str:

@@ -42,7 +42,9 @@ def spaced(number: str, groups: tuple[int, ...], sep: str) -> str:
 
 
 @pytest.mark.parametrize("number", CARDS.values(), ids=CARDS.keys())
-@pytest.mark.parametrize("sep", ["", " ", "-"])
+@pytest.mark.parametrize(
+    "sep", ["", " ", "-", ".", " - ", "  ", "\u00a0", "\u2009", "\u202f", "\u2013"]
+)
 def test_cards_are_masked_keeping_the_last_four(number: str, sep: str) -> None:
     groups = (4, 6, 5) if len(number) == 15 else (4, 4, 4, 4)
     written = spaced(number, groups, sep) if sep else number
@@ -50,6 +52,22 @@ def test_cards_are_masked_keeping_the_last_four(number: str, sep: str) -> None:
     assert result.changed
     assert result.text == f"my card is [card •••• {number[-4:]}], thanks"
     assert number not in result.text.replace(" ", "").replace("-", "")
+
+
+def test_cards_in_other_scripts_digits_are_masked() -> None:
+    full_width = "".join(chr(0xFF10 + int(d)) for d in CARDS["visa"])
+    arabic_indic = "".join(chr(0x0660 + int(d)) for d in CARDS["mastercard"])
+    result = redact(f"a {full_width} b {arabic_indic}")
+    assert result.changed
+    assert full_width not in result.text and arabic_indic not in result.text
+    assert result.text.startswith("a [card •••• ")
+
+
+def test_dotted_numbers_that_are_not_cards_stay() -> None:
+    for text in ("from 192.168.100.200 today", "v1.2.3.4", "3.14159", "4111,1111,1111,1111"):
+        assert redact(text).text == text
+    # A separator run longer than three characters ends the number.
+    assert not redact("4111    1111    1111    1111").changed
 
 
 def test_several_cards_and_cards_at_edges() -> None:

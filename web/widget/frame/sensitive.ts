@@ -3,11 +3,14 @@
  *
  * The server redacts card numbers anyway (docs/security.md); this warning exists because a
  * visitor asked for a card or a password is often being phished, and should stop and think.
- * The card check mirrors the server's: 13–19 digits in groups joined by one space, dash or
- * no-break space, with a valid Luhn checksum in a window of whole groups.
+ * The card check mirrors the server's: 13–19 digits in groups joined by up to three spaces,
+ * dashes or dots, with a valid Luhn checksum in a window of whole groups. Full-width digits
+ * count (NFKC folds them); the server also reads other scripts' digits.
  */
 
-const DIGIT_RUN = /(?<!\d)\d+(?:[ \-\u00a0]\d+)*(?!\d)/g;
+const SEPARATORS = "[ \\-.\\u00a0\\u2007\\u2009\\u202f\\u2010-\\u2013]";
+const DIGIT_RUN = new RegExp(`(?<!\\d)\\d+(?:${SEPARATORS}{1,3}\\d+)*(?!\\d)`, "g");
+const GROUP_SPLIT = new RegExp(`${SEPARATORS}+`);
 const PASSWORD_WORDS = /(password|passwort|slaptažod|slaptazod)/i;
 
 export type SensitiveKind = "card" | "password";
@@ -23,8 +26,8 @@ export function luhnValid(digits: string): boolean {
 }
 
 export function looksLikeCard(text: string): boolean {
-  for (const match of text.matchAll(DIGIT_RUN)) {
-    const groups = match[0].split(/[ \-\u00a0]/);
+  for (const match of text.normalize("NFKC").matchAll(DIGIT_RUN)) {
+    const groups = match[0].split(GROUP_SPLIT);
     for (let i = 0; i < groups.length; i++) {
       let digits = "";
       for (let j = i; j < groups.length; j++) {
