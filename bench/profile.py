@@ -97,6 +97,11 @@ def main() -> int:
     p.add_argument("--agents", type=int, default=20)
     p.add_argument("--top", type=int, default=40)
     p.add_argument("--tool", choices=["py-spy", "cprofile", "sql"], default="py-spy")
+    p.add_argument(
+        "--native",
+        action="store_true",
+        help="py-spy: C and Cython frames too (pauses the node at each sample)",
+    )
     args = p.parse_args()
     if args.seconds > 120:
         p.error("bounded: --seconds ≤ 120")
@@ -141,7 +146,8 @@ def main() -> int:
         time.sleep(3)
         if args.tool == "py-spy":
             spy = subprocess.run(
-                [PY_SPY, "record", "--pid", str(pid), "--nonblocking", "--rate", "100", "--gil",
+                [PY_SPY, "record", "--pid", str(pid), "--rate", "100", "--gil",
+                 *(["--native"] if args.native else ["--nonblocking"]),
                  "--duration", str(int(args.seconds * 0.8)), "--format", "raw",
                  "--output", str(folded)],
                 capture_output=True, text=True, timeout=args.seconds + 60, check=False,

@@ -144,6 +144,7 @@ def build_services(
             hasher,
             idle_s=settings.session_idle_s,
             absolute_s=settings.session_absolute_s,
+            release_chats=chat.release_unheld,
         ),
         auth=auth,
         passkeys=PasskeyService(uow, clock, hasher, auth, PyWebAuthn(rp[0], rp[1]) if rp else None),
@@ -166,7 +167,12 @@ def build_services(
             max_strikes=settings.ws_max_strikes,
         ),
         # The audit seam: the audit-log issue passes its sink here.
-        bans=BanService(uow, clock, bus=bus),
+        bans=BanService(
+            uow,
+            clock,
+            bus=bus,
+            close_chats=lambda visitor: chat.close_for_visitor(visitor, reason="banned"),
+        ),
         limiter=limiter,
         gate=ConnectionGate(
             max_total=settings.ws_max_connections, max_per_ip=settings.ws_max_per_ip
@@ -175,7 +181,7 @@ def build_services(
         transcripts=TranscriptService(uow),
         jobs=JobRunner(SqlJobLedger(db), clock, poll_s=settings.jobs_poll_s),
         web_dist=WEB_DIST,
-        roles=RoleService(uow, clock),
+        roles=RoleService(uow, clock, release_chats=chat.release_unheld),
         canned=CannedService(uow, clock),
         # Reset links go out in the background (the answer must not depend on delivery);
         # sign-in codes are sent while the person waits, so a failure can be shown.
@@ -218,6 +224,14 @@ def register_jobs(svc: Services, clock: Clock) -> None:
             run=lambda: svc.chat.close_idle(idle_for),
             timeout_s=50,
         )
+    # The backstop of release_unheld: chats of agents locked or stripped of chat.handle
+    # by a process that stopped before it requeued them.
+    svc.jobs.add(
+        "conversations.release_unheld",
+        every=timedelta(minutes=1),
+        run=svc.chat.release_unheld,
+        timeout_s=50,
+    )
     svc.jobs.add(
         "files.sweep_orphans",
         every=timedelta(hours=1),

@@ -125,7 +125,7 @@ async def test_admin_sets_up_a_custom_role_and_canned_responses(
     assert not dialogs, dialogs
 
     # Locking asks first, in place (the focus on Cancel); once confirmed, the account is
-    # locked and its open console is signed out.
+    # locked, its open console is signed out and its chat goes back to the queue.
     await admin.locator("[data-testid=admin-tab-users]").click()
     await row.locator("[data-testid=user-row-lock]").click()
     await expect(row.locator("[data-testid=user-row-lock-ask]")).to_contain_text(
@@ -135,4 +135,9 @@ async def test_admin_sets_up_a_custom_role_and_canned_responses(
     await row.locator("[data-testid=user-row-lock-yes]").click()
     await expect(row.locator(".tag", has_text="locked")).to_be_visible(timeout=T)
     await expect(agent.locator("[data-testid=login-email]")).to_be_visible(timeout=T)
+    # The chat they held goes back to the queue, and the visitor is told who continues.
+    await expect(widget.locator("[data-testid=event]").last).to_have_text(
+        "Your agent had to leave. The next free agent will continue this chat.", timeout=T
+    )
+    await expect(widget.locator("[data-testid=state]")).to_have_attribute("data-state", "waiting")
     assert not dialogs, dialogs

@@ -1,7 +1,8 @@
 """An agent bans a visitor from the console; the visitor's open widget stops at once.
 
 The visitor is told only that chat is unavailable (never that they are banned), the
-composer goes away, and a reload gets the same answer. The agent sees until when.
+composer goes away, and a reload gets the same answer. The agent sees until when, and the
+chat closes in the console with the reason.
 """
 
 from __future__ import annotations
@@ -56,6 +57,11 @@ async def test_agent_bans_a_visitor_from_the_console(
     await expect(notice).to_be_visible(timeout=T)
     await expect(widget.locator("[data-testid=composer]")).to_be_hidden(timeout=T)
     assert "ban" not in (await widget.locator("body").inner_text()).lower()
+
+    # The agent's chat closes too, saying why, and leaves nothing to reply to.
+    closed = console.locator("[data-testid=event][data-reason=banned]")
+    await expect(closed).to_have_text("Chat closed: the visitor was banned", timeout=T)
+    await expect(console.locator("[data-testid=close]")).to_have_count(0)
 
     # A reload does not get round it.
     await visitor.reload()

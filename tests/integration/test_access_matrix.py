@@ -86,6 +86,8 @@ REST: dict[str, str] = {
     "POST /api/v1/auth/passkeys/login": "A  A  A  A  A  A  A  A  A  A",
     # Account recovery: anyone may ask (the answers reveal nothing to strangers).
     "POST /api/v1/auth/password-reset": "A  A  A  A  A  A  A  A  A  A",
+    # What the sign-in page offers (whether mail is on), before anyone signs in.
+    "GET /api/v1/auth/features": "A  A  A  A  A  A  A  A  A  A",
     "POST /api/v1/auth/password-reset/confirm": "A  A  A  A  A  A  A  A  A  A",
     "POST /api/v1/auth/login/email-code": "A  A  A  A  A  A  A  A  A  A",
     "POST /api/v1/auth/email-otp/enable": "D  D  D  A  A  A  A  D  D  D",

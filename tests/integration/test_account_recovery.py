@@ -49,6 +49,8 @@ async def test_password_reset_end_to_end(mail_server: Server, mail_sink: MailSin
     srv = mail_server
     cookie, _csrf = await login(srv.base, EMAIL, AGENT_PASSWORD)
     async with httpx.AsyncClient(base_url=srv.base) as http:
+        features = await http.get("/api/v1/auth/features")
+        assert features.json() == {"password_reset_available": True}
         known = await http.post("/api/v1/auth/password-reset", json={"email": EMAIL.upper()})
         unknown = await http.post(
             "/api/v1/auth/password-reset", json={"email": "nobody@example.com"}
@@ -158,8 +160,13 @@ def test_without_smtp_mail_features_are_off_and_say_so(tmp_path: Path) -> None:
     srv.data_dir.mkdir()
     try:
         srv.start()
+        # The sign-in page learns it before anyone signs in, and hides "Forgot password?".
+        features = httpx.get(f"{srv.base}/api/v1/auth/features")
+        assert features.status_code == 200
+        assert features.json() == {"password_reset_available": False}
         r = httpx.post(f"{srv.base}/api/v1/auth/password-reset", json={"email": EMAIL})
         assert (r.status_code, r.json()["code"]) == (503, "mail_unavailable")
+        assert "e-mail is not set up" in r.json()["message"]
         assert "E-mail is off (BASTION_SMTP_URL unset)" in server_log(srv)
         off = cli(srv.env, "user", "reset-password", "--email", EMAIL, check=False)
         assert off.returncode == 1 and "e-mail is off" in off.stderr

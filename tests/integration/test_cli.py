@@ -6,7 +6,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from tests.support.server import base_env, cli
+from tests.support.server import Server, base_env, cli
 
 
 def test_user_create_widget_list_and_failures(tmp_path: Path) -> None:
@@ -112,10 +112,44 @@ def test_department_retention_by_name_with_checked_values(tmp_path: Path) -> Non
 def test_jobs_status_lists_registered_jobs(tmp_path: Path) -> None:
     env = {**base_env(tmp_path, None), "BASTION_IDLE_CLOSE_MINUTES": "0"}
     jobs = json.loads(cli(env, "jobs", "status", "--json").stdout)
-    # Idle close is off, so only the purge and the file sweep are registered; neither has
-    # run here.
+    # Idle close is off, so only the purge, the requeue backstop and the file sweep are
+    # registered; none has run here.
     never = {"last_started": None, "last_finished": None, "ok": None}
     assert jobs == [
         {"name": "retention.purge", "every_s": 3600, **never},
+        {"name": "conversations.release_unheld", "every_s": 60, **never},
         {"name": "files.sweep_orphans", "every_s": 3600, **never},
     ]
+
+
+def snippet(base: str, widget: str) -> str:
+    """The embed code, as DESIGN.md's external contracts fix it."""
+    return f'<script async src="{base}/widget.js" data-bastion-widget="{widget}"></script>'
+
+
+def test_widget_list_snippets_use_the_public_url(sqlite_server: Server) -> None:
+    """The embed code points where browsers reach Bastion: BASTION_PUBLIC_URL (port and
+    all), else the address `serve` gives for the same settings, https under built-in TLS.
+    """
+    widget = sqlite_server.widget
+    public = {**sqlite_server.env, "BASTION_PUBLIC_URL": "https://chat.example.com:8443/"}
+    listed = cli(public, "widget", "list", "--json")
+    [entry] = json.loads(listed.stdout)
+    expected = snippet("https://chat.example.com:8443", widget)
+    assert entry["snippet"] == expected
+    assert listed.stderr == ""
+    # The plain listing shows the embed code too, not only the allowed sites.
+    plain = cli(public, "widget", "list").stdout.splitlines()
+    assert plain[0].startswith(f"{widget}  Support  ")
+    assert plain[1].strip() == expected
+
+    # No public URL: this server's own address, its scheme following TLS, and a note.
+    tls = {
+        **sqlite_server.env,
+        "BASTION_PORT": "8443",
+        "BASTION_TLS_CERT": "/etc/bastion/fullchain.pem",
+        "BASTION_TLS_KEY": "/etc/bastion/privkey.pem",
+    }
+    guessed = cli(tls, "widget", "list", "--json")
+    assert json.loads(guessed.stdout)[0]["snippet"] == snippet("https://127.0.0.1:8443", widget)
+    assert "BASTION_PUBLIC_URL is not set" in guessed.stderr

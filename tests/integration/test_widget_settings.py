@@ -1,6 +1,7 @@
 """A widget's look and text over real HTTP: an admin changes them with
 ``PATCH /api/v1/widgets/{id}`` and the public widget configuration shows them; an agent
-may not; a bad value is refused with 422 naming the field, and changes nothing.
+may not; a bad value is refused with 422 ``invalid_request`` naming the field (as a body
+of the wrong shape is), without echoing it, and changes nothing. The department, too.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.support.client import login
+from tests.support.client import connect_agent, connect_visitor, login
 from tests.support.server import AGENT_PASSWORD, Server, cli
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(300)]
@@ -76,6 +77,7 @@ async def test_admin_changes_the_widget_and_visitors_see_it(server: Server) -> N
         # is not applied either.
         bad = await http.patch(path, json={"color": "green", "greeting": "Changed"}, headers=admin)
         assert bad.status_code == 422
+        assert bad.json()["code"] == "invalid_request"
         assert bad.json()["field"] == "color"
         assert "#rrggbb" in bad.json()["message"]
         bad_url = await http.patch(
@@ -84,6 +86,7 @@ async def test_admin_changes_the_widget_and_visitors_see_it(server: Server) -> N
             headers=admin,
         )
         assert bad_url.status_code == 422
+        assert bad_url.json()["code"] == "invalid_request"
         assert bad_url.json()["field"] == "consent.privacy_url"
         public = (await http.get(f"{path}/config")).json()
         assert (public["color"], public["greeting"]) == ("#0a7d3b", "Labas! How can we help?")
@@ -104,3 +107,83 @@ async def test_admin_changes_the_widget_and_visitors_see_it(server: Server) -> N
             "widget.origins_changed",
         }
         assert "Labas" not in str(audit)
+
+
+async def test_refusals_share_one_code_and_never_echo_the_value(server: Server) -> None:
+    server.create_user("admin@example.com", "admin", name="Ada")
+    cookie, csrf = await login(server.base, "admin@example.com", AGENT_PASSWORD)
+    admin = {"Cookie": cookie, "X-CSRF-Token": csrf}
+    path = f"/api/v1/widgets/{server.widget}"
+    marker = "zq-marker-7"
+    async with httpx.AsyncClient(base_url=server.base, headers=admin) as http:
+        before = (await http.get(f"{path}/config")).json()
+        refused = {
+            # Values the domain refuses.
+            "color": {"color": f"#{marker}"},
+            "greeting": {"greeting": f"{marker}\u202e"},
+            "allowed_origins": {"allowed_origins": [f"https://{marker}.example/path"]},
+            "redaction_patterns": {"redaction_patterns": [{"name": "x", "regex": f"({marker}"}]},
+            "identity.mode": {"identity": {"mode": marker}},
+            # A body of the wrong shape: the schema refuses it, with the same code.
+            "body.color": {"color": 7},
+            "body.prechat_fields": {"prechat_fields": marker},
+            "body.consent.required": {"consent": {**CONSENT, "required": marker}},
+            # A key nobody knows is caller input too: named by where it is, not echoed.
+            "body": {marker: "#000000"},
+        }
+        for field, patch in refused.items():
+            r = await http.patch(path, json=patch)
+            assert r.status_code == 422, (field, r.text)
+            body = r.json()
+            assert body["code"] == "invalid_request", (field, body)
+            assert body["field"] == ("mode" if field == "identity.mode" else field), body
+            assert marker not in r.text, body
+        assert (await http.get(f"{path}/config")).json() == before
+
+
+async def test_admin_sets_the_widgets_department(server: Server) -> None:
+    server.create_user("admin@example.com", "admin", name="Ada")
+    server.create_user("sales@example.com", "agent", name="Rasa")
+    cookie, csrf = await login(server.base, "admin@example.com", AGENT_PASSWORD)
+    admin = {"Cookie": cookie, "X-CSRF-Token": csrf}
+    path = f"/api/v1/widgets/{server.widget}"
+    async with httpx.AsyncClient(base_url=server.base, headers=admin) as http:
+        [listed] = (await http.get("/api/v1/widgets")).json()
+        assert listed["department_id"] is None
+        sales = (await http.post("/api/v1/departments", json={"name": "Sales"})).json()["id"]
+        users = {u["email"]: u["id"] for u in (await http.get("/api/v1/users")).json()}
+        r = await http.put(
+            f"/api/v1/users/{users['sales@example.com']}/departments", json={"departments": [sales]}
+        )
+        assert r.status_code == 200, r.text
+
+        unknown = await http.patch(path, json={"department_id": "d_nope", "color": "#111111"})
+        assert unknown.status_code == 404
+        assert (unknown.json()["code"], unknown.json()["field"]) == ("not_found", "department_id")
+        assert (await http.get(f"{path}/config")).json()["color"] != "#111111"  # all or nothing
+
+        moved = await http.patch(path, json={"department_id": sales})
+        assert moved.status_code == 200, moved.text
+        assert moved.json()["department_id"] == sales
+        # Left out, it stays; null is "no department".
+        kept = await http.patch(path, json={"greeting": "Hello!"})
+        assert kept.json()["department_id"] == sales
+        cleared = await http.patch(path, json={"department_id": None})
+        assert cleared.status_code == 200 and cleared.json()["department_id"] is None
+
+        audit = (await http.get("/api/v1/audit?limit=20&action=widget.department")).json()
+        assert [(e["action"], e["target"], e["details"]) for e in audit] == [
+            ("widget.department_changed", server.widget, {"department": None}),
+            ("widget.department_changed", server.widget, {"department": sales}),
+        ]
+        assert (await http.patch(path, json={"department_id": sales})).status_code == 200
+
+    # New chats from the widget now queue for Sales: its agent sees them, others do not.
+    visitor, _ = await connect_visitor(server.base, server.widget)
+    started = await visitor.cmd("chat.start", consent={"accepted": True, "version": "2026-01"})
+    rasa, rasa_hello = await connect_agent(server.base, "sales@example.com", AGENT_PASSWORD)
+    jonas, jonas_hello = await connect_agent(server.base, "agent@example.com", AGENT_PASSWORD)
+    assert started["conversation"] in [c["id"] for c in rasa_hello["conversations"]]
+    assert started["conversation"] not in [c["id"] for c in jonas_hello["conversations"]]
+    for ws in (visitor, rasa, jonas):
+        await ws.close()

@@ -95,6 +95,7 @@ async def test_two_nodes_starting_together_purge_once(
     runs = await _sql(db, "SELECT name, ok FROM job_runs ORDER BY name")
     assert [(r["name"], r["ok"]) for r in runs] == [
         ("conversations.close_idle", True),
+        ("conversations.release_unheld", True),
         ("files.sweep_orphans", True),
         ("retention.purge", True),
     ]

@@ -23,6 +23,8 @@ export function App({ api }: { api: ConsoleApi }) {
   const [auth, setAuth] = useState<Auth>(() =>
     window.location.pathname === RESET_PATH ? { phase: "reset", token: takeResetToken() } : { phase: "loading" },
   );
+  // Whether "Forgot password?" can work (outgoing mail is set up); null until known.
+  const [resetAvailable, setResetAvailable] = useState<boolean | null>(null);
   const toLogin = useCallback(() => {
     if (window.location.pathname === RESET_PATH) window.history.replaceState(null, "", "/console/");
     setAuth({ phase: "login", notice: null });
@@ -40,6 +42,15 @@ export function App({ api }: { api: ConsoleApi }) {
     );
     // Only the first render asks the server; later phases are set by the pages themselves.
   }, [api, route]);
+
+  useEffect(() => {
+    if (auth.phase !== "login" || resetAvailable !== null) return;
+    api.features().then(
+      (f) => setResetAvailable(f.password_reset_available === true),
+      // Not known (a network error): offer it; the page says so if mail is off.
+      () => setResetAvailable(true),
+    );
+  }, [api, auth.phase, resetAvailable]);
 
   const loggedOut = (expired: boolean) => setAuth({ phase: "login", notice: expired ? t.sessionExpired : null });
 
@@ -71,7 +82,8 @@ export function App({ api }: { api: ConsoleApi }) {
       <Login
         api={api}
         notice={auth.notice}
-        onForgot={(email) => setAuth({ phase: "forgot", email })}
+        // Hidden while mail is off (or not yet known): the link could never arrive.
+        onForgot={resetAvailable ? (email) => setAuth({ phase: "forgot", email }) : undefined}
         // The login answer does not say whether two-step enrolment is still required; /me does.
         onLoggedIn={(user) => api.me().then(route, () => setAuth({ phase: "in", user }))}
       />

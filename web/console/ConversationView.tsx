@@ -2,7 +2,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { format } from "../shared/i18n";
 import { adminTables } from "../shared/i18n";
-import type { SeqEvent } from "../shared/protocol";
+import type { SeqEvent, StateReason } from "../shared/protocol";
 import { BanButton } from "./BanDialog";
 import { cannedMatches, cannedQuery, insertCanned, type CannedItem } from "./canned";
 import { AttachButton, FileItem } from "./FileShare";
@@ -190,6 +190,13 @@ export function ConversationView({
   );
 }
 
+function closedText(reason: StateReason | undefined): string {
+  if (reason === "visitor") return t.eventClosedVisitor;
+  if (reason === "idle") return t.eventClosedIdle;
+  if (reason === "banned") return t.eventClosedBanned;
+  return t.eventClosed;
+}
+
 function EventItem({ ev, transfer }: { ev: SeqEvent; transfer: boolean }) {
   switch (ev.t) {
     case "msg":
@@ -217,12 +224,14 @@ function EventItem({ ev, transfer }: { ev: SeqEvent; transfer: boolean }) {
     case "conv.state": {
       const text =
         ev.state === "waiting"
-          ? t.eventWaiting
+          ? ev.reason === "requeued"
+            ? t.eventRequeued
+            : t.eventWaiting
           : ev.state === "active"
             ? format(transfer ? t.eventTransferred : t.eventActive, { name: ev.agent?.name ?? t.agent })
-            : t.eventClosed;
+            : closedText(ev.reason);
       return (
-        <div class="event" data-testid="event" data-seq={ev.seq}>
+        <div class="event" data-testid="event" data-seq={ev.seq} data-reason={ev.reason}>
           {text}
         </div>
       );

@@ -6,7 +6,7 @@ import { SocketClient } from "../shared/socket";
 import { AccountView } from "./AccountView";
 import { AdminArea } from "./admin/AdminArea";
 import { sectionsFor } from "./admin/adminApi";
-import type { CannedItem } from "./canned";
+import { useCannedList } from "./canned";
 import { adminTables } from "../shared/i18n";
 import type { ConsoleApi } from "./api";
 import { ConversationView } from "./ConversationView";
@@ -62,10 +62,9 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
   // Until the permissions are known (or if they cannot be read) the console assumes chats:
   // the server refuses what the role may not do anyway.
   const [permsKnown, setPermsKnown] = useState<"loading" | "known" | "unknown">("loading");
-  const [canned, setCanned] = useState<CannedItem[]>([]);
-  const loadCanned = useCallback(() => {
-    api.call<CannedItem[]>("/api/v1/canned").then(setCanned, () => setCanned([]));
-  }, [api]);
+  // Read again when the socket says the list changed (canned.changed) or the admin area
+  // changed it; stable for the console's one ConsoleApi.
+  const { items: canned, reload: loadCanned } = useCannedList(api);
   // Whether files can be shared here (a malware scanner is set up): else no attach button.
   const [filesAvailable, setFilesAvailable] = useState(true);
   useEffect(() => {
@@ -77,8 +76,7 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
       () => setPermsKnown("unknown"),
     );
     api.me().then((res) => setFilesAvailable(res.files_available !== false), () => undefined);
-    loadCanned();
-  }, [api, loadCanned]);
+  }, [api]);
   const canAdmin = sectionsFor(perms.mine).length > 0;
   // A role without chat.handle (an editor of canned responses, an auditor) has no chats: no
   // socket, no status, no queue — the console says so and offers what the role can do.
@@ -121,10 +119,13 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
       case "visitor.erased":
         if (typeof frame.visitor === "string") dispatch({ type: "erased", visitor: frame.visitor });
         return;
+      case "canned.changed":
+        loadCanned();
+        return;
       default:
         return;
     }
-  }, []);
+  }, [loadCanned]);
 
   useEffect(() => {
     if (permsKnown === "loading" || !handlesChats) return;

@@ -13,6 +13,12 @@ import type {
   UploadResponse,
 } from "../shared/protocol";
 
+/** `GET /api/v1/auth/features`: what the sign-in page may offer before anyone signs in. */
+export interface SignInFeatures {
+  /** Outgoing mail is set up, so "Forgot password?" can deliver its link. */
+  password_reset_available: boolean;
+}
+
 export interface EraseResult {
   visitors: number;
   counts: Record<string, number>;
@@ -137,7 +143,11 @@ export class ConsoleApi {
     return this.call<EraseResult>("/api/v1/admin/gdpr/erase", { method: "POST", body: { email, reason } });
   }
 
-  // ---- account recovery and e-mailed codes (no session needed for the first three) ----
+  // ---- account recovery and e-mailed codes (no session needed for the first four) ----
+
+  features(): Promise<SignInFeatures> {
+    return this.call<SignInFeatures>("/api/v1/auth/features");
+  }
 
   /** Always the same answer for unknown addresses; the link goes to the account's mailbox. */
   async requestPasswordReset(email: string): Promise<void> {

@@ -314,9 +314,13 @@ export interface ConvStateEvent {
   state: ConvState;
   agent: AgentRef | null;
   ts: string;
+  /** Why: back in the queue ("requeued"), or who or what closed it. "banned" is staff only. */
+  reason?: StateReason;
   /** Staff only. */
   visitor?: VisitorRef;
 }
+
+export type StateReason = "requeued" | "agent" | "visitor" | "idle" | "banned";
 
 export interface RatingEvent {
   t: "rating";
@@ -362,6 +366,11 @@ export interface PresenceEvent {
   status: AgentStatus;
 }
 
+/** Staff: canned responses were created, edited or deleted; read `GET /api/v1/canned` again. */
+export interface CannedChangedEvent {
+  t: "canned.changed";
+}
+
 /** Visitor: an agent invites the visitor to chat (nothing is stored until `chat.start`). */
 export interface InviteEvent {
   t: "invite";
@@ -382,6 +391,7 @@ export type ServerFrame =
   | VisitorPageEvent
   | VisitorErasedEvent
   | PresenceEvent
+  | CannedChangedEvent
   | InviteEvent;
 
 const SEQ_TYPES: ReadonlySet<string> = new Set(["msg", "note", "conv.state", "rating", "file"]);

@@ -155,7 +155,7 @@ describe("errors", () => {
   it("points refused password changes at a field", () => {
     expect(passwordErrorField(new ApiError(401, { code: "invalid_credentials", message: "x" }))).toBe("current");
     expect(passwordErrorField(new ApiError(422, { code: "weak_password", message: "x" }))).toBe("new");
-    expect(passwordErrorField(new ApiError(422, { code: "invalid_frame", message: "x", field: "body.new_password" }))).toBe(
+    expect(passwordErrorField(new ApiError(422, { code: "invalid_request", message: "x", field: "body.new_password" }))).toBe(
       "new",
     );
     expect(passwordErrorField(new ApiError(500, {}))).toBeNull();

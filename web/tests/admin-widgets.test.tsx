@@ -25,7 +25,12 @@ const WIDGET: AdminWidget = {
   consent: { required: true, version: "2026-01", text: "I agree.", privacy_url: "/privacy" },
   redaction_patterns: ["iban", { name: "order_ref", regex: "ORD-\\d{6}" }],
   identity: { mode: "optional" },
+  department_id: null,
 };
+const DEPARTMENTS = [
+  { id: "d_sales", name: "Sales" },
+  { id: "d_billing", name: "Billing" },
+];
 
 interface Call {
   method: string;
@@ -39,6 +44,8 @@ class FakeServer {
   calls: Call[] = [];
   widget: AdminWidget = structuredClone(WIDGET);
   refuse: { status: number; body: unknown } | null = null;
+  /** GET /api/v1/departments needs chat.handle: a role without it is refused. */
+  departmentsRefused = false;
 
   fetch = async (input: string, init?: RequestInit): Promise<Response> => {
     const method = init?.method ?? "GET";
@@ -50,6 +57,11 @@ class FakeServer {
       return json(200, { csrf_token: CSRF, user: { id: "u_me", email: "a@x.io", name: "A", role: "admin" } });
     }
     if (method === "GET" && input === "/api/v1/widgets") return json(200, [this.widget]);
+    if (method === "GET" && input === "/api/v1/departments") {
+      return this.departmentsRefused
+        ? json(403, { code: "forbidden", message: "your role cannot see departments" })
+        : json(200, DEPARTMENTS);
+    }
     if (method === "PATCH" && input === "/api/v1/widgets/w_1") {
       if (this.refuse) return json(this.refuse.status, this.refuse.body);
       const patch = body as Partial<AdminWidget>;
@@ -128,7 +140,7 @@ describe("the widgets tab", () => {
     expect(root.querySelector('[data-testid="admin-tab-widgets"]')).toBeNull();
     await mount(["widgets.manage"]);
     expect(must("admin-tab-widgets").textContent).toBe(a.tabWidgets);
-    expect(server.calls.map((c) => c.path)).toEqual(["/api/v1/widgets"]);
+    expect(server.calls.map((c) => c.path).sort()).toEqual(["/api/v1/departments", "/api/v1/widgets"]);
   });
 
   it("shows the settings, the snippet read-only, and a label on every input", async () => {
@@ -190,6 +202,7 @@ describe("the widgets tab", () => {
           },
           redaction_patterns: ["iban", { name: "lt_code", regex: "\\b[3-6]\\d{10}\\b" }],
           identity: { mode: "strict" },
+          department_id: null,
         },
       },
     ]);
@@ -203,7 +216,7 @@ describe("the widgets tab", () => {
     await mount(["widgets.manage"]);
     server.refuse = {
       status: 422,
-      body: { code: "invalid_frame", message: "the colour must be written #rrggbb, e.g. #2f6fed", field: "color" },
+      body: { code: "invalid_request", message: "the colour must be written #rrggbb, e.g. #2f6fed", field: "color" },
     };
     await type("widget-color", "green");
     await save();
@@ -216,6 +229,45 @@ describe("the widgets tab", () => {
     await save();
     expect(must("admin-ok").textContent).toBe(a.saved);
     expect(root.querySelector('[data-testid="admin-error"]')).toBeNull();
+  });
+});
+
+describe("the widget's department", () => {
+  const body = () => server.writes().at(-1)?.body as Partial<AdminWidget>;
+
+  it("is chosen from the departments, or none, and saved with the rest", async () => {
+    await mount(["widgets.manage", "chat.handle"]);
+    const select = must<HTMLSelectElement>("widget-department");
+    expect(select.closest("label")?.textContent).toContain(a.widgetDepartment);
+    expect(Array.from(select.options, (o) => [o.value, o.textContent])).toEqual([
+      ["", a.widgetDepartmentNone],
+      ["d_sales", "Sales"],
+      ["d_billing", "Billing"],
+    ]);
+    expect(select.value).toBe("");
+    await pick("widget-department", "d_billing");
+    await save();
+    expect(body().department_id).toBe("d_billing");
+    // The form shows what the server stored.
+    expect(must<HTMLSelectElement>("widget-department").value).toBe("d_billing");
+    await pick("widget-department", "");
+    await save();
+    expect(body().department_id).toBeNull();
+  });
+
+  it("keeps the current one where departments cannot be listed, and shows a refusal", async () => {
+    server.widget = { ...structuredClone(WIDGET), department_id: "d_sales" };
+    server.departmentsRefused = true;
+    await mount(["widgets.manage"]);
+    const select = must<HTMLSelectElement>("widget-department");
+    expect(Array.from(select.options, (o) => o.value)).toEqual(["", "d_sales"]);
+    expect(select.value).toBe("d_sales");
+    await save();
+    expect(body().department_id).toBe("d_sales"); // unchanged, not cleared
+    server.refuse = { status: 404, body: { code: "not_found", message: "no such department", field: "department_id" } };
+    await pick("widget-department", "");
+    await save();
+    expect(must("admin-error").textContent).toBe("No such department.");
   });
 });
 

@@ -229,6 +229,25 @@ describe("the Transfer button and picker", () => {
     expect(q<HTMLTextAreaElement>("composer")!.disabled).toBe(false);
   });
 
+  it("says why a chat went back to the queue or closed", async () => {
+    const requeued: ConvStateEvent = { ...stateEv(3, "waiting", null), reason: "requeued" };
+    let s = reducer(held(), { type: "events", conversation: "c_1", events: [requeued], live: true });
+    // No longer the agent's: back among the waiting chats, for anyone to accept.
+    expect(s.conversations.c_1!.mine).toBe(false);
+    expect(s.conversations.c_1!.state).toBe("waiting");
+    expect(myList(s).map((c) => c.id)).not.toContain("c_1");
+    await show(s.conversations.c_1!);
+    const texts = () => [...root.querySelectorAll('[data-testid="event"]')].map((e) => e.textContent);
+    expect(texts()).toContain(t.eventRequeued);
+
+    const banned: ConvStateEvent = { ...stateEv(3, "closed", { id: "u_me", name: "Jonas" }), reason: "banned" };
+    s = reducer(held(), { type: "events", conversation: "c_1", events: [banned], live: true });
+    expect(s.conversations.c_1!.state).toBe("closed");
+    await show(s.conversations.c_1!);
+    expect(texts()).toContain(t.eventClosedBanned);
+    expect(q("close")).toBeNull();
+  });
+
   it("lets a supervisor transfer or close a colleague's chat, themselves included as a target", async () => {
     const s = reducer(held(), {
       type: "events",

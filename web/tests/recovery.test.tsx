@@ -1,6 +1,7 @@
 import { render } from "preact";
 import { act } from "preact/test-utils";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { App } from "../console/App";
 import { ConsoleApi } from "../console/api";
 import { EmailOtpSection } from "../console/EmailOtpSection";
 import { ForgotPassword } from "../console/ForgotPassword";
@@ -88,6 +89,47 @@ describe("forgot password", () => {
     await type("login-email", " ona@example.com ");
     await click("login-forgot");
     expect(asked).toEqual(["ona@example.com"]);
+  });
+});
+
+describe("Forgot password? on the sign-in page", () => {
+  /** Signed out, on a server whose outgoing mail is on or off (or cannot say). */
+  const server = (features: Reply) => async (input: string): Promise<Response> => {
+    calls.push({ url: input, body: {} });
+    const reply =
+      input === "/api/v1/auth/features"
+        ? features
+        : input === "/api/v1/auth/me"
+          ? { status: 401, body: { code: "not_authenticated", message: "please log in" } }
+          : { status: 404, body: { code: "not_found", message: "no route" } };
+    return new Response(JSON.stringify(reply.body), { status: reply.status });
+  };
+  // /auth/me, then the features: two answers (and a refusal takes a few more turns).
+  const settled = async () => {
+    for (let i = 0; i < 3; i++) await settle();
+  };
+
+  it("is hidden when the server cannot send e-mail", async () => {
+    await act(() => render(<App api={new ConsoleApi(server({ status: 200, body: { password_reset_available: false } }))} />, root));
+    await settled();
+    expect(el("login-email")).not.toBeNull();
+    expect(calls.map((c) => c.url)).toContain("/api/v1/auth/features");
+    expect(el("login-forgot")).toBeNull();
+  });
+
+  it("is offered when mail is set up, and opens the reset request", async () => {
+    await act(() => render(<App api={new ConsoleApi(server({ status: 200, body: { password_reset_available: true } }))} />, root));
+    await settled();
+    await type("login-email", "ona@example.com");
+    await click("login-forgot");
+    expect(el("forgot-view")).not.toBeNull();
+    expect(el("forgot-email")?.value).toBe("ona@example.com");
+  });
+
+  it("is offered when the server cannot be asked (the request page explains a refusal)", async () => {
+    await act(() => render(<App api={new ConsoleApi(server({ status: 500, body: {} }))} />, root));
+    await settled();
+    expect(el("login-forgot")).not.toBeNull();
   });
 });
 

@@ -224,7 +224,13 @@ describe("widget frame", () => {
     expect(root.querySelectorAll('[data-testid="msg-pending"]')).toHaveLength(0);
     expect(root.querySelectorAll('[data-testid="msg"][data-author="visitor"]')).toHaveLength(1);
 
-    ws.receive({ t: "conv.state", conversation: "c_1", seq: 5, state: "closed", agent: null, ts: "x" });
+    // The agent left (locked): back in the queue, and the visitor is told so.
+    ws.receive({ t: "conv.state", conversation: "c_1", seq: 5, state: "waiting", agent: null, ts: "x", reason: "requeued" });
+    expect(root.querySelector('[data-testid="state"]')?.getAttribute("data-state")).toBe("waiting");
+    const lines = [...root.querySelectorAll('[data-testid="event"]')].map((e) => e.textContent);
+    expect(lines.at(-1)).toBe(widgetTables.en.eventRequeued);
+
+    ws.receive({ t: "conv.state", conversation: "c_1", seq: 6, state: "closed", agent: null, ts: "x" });
     expect(root.querySelector('[data-testid="state"]')?.getAttribute("data-state")).toBe("closed");
     (root.querySelector('[data-testid="rate-good"]') as HTMLButtonElement).click();
     expect(ws.last("rating")).toMatchObject({ conversation: "c_1", score: "good" });
@@ -235,7 +241,7 @@ describe("widget frame", () => {
     const ws2 = sockets[1]!;
     ws2.open();
     await settle();
-    expect(ws2.last("hello")).toMatchObject({ resume: { c_1: 5 } });
+    expect(ws2.last("hello")).toMatchObject({ resume: { c_1: 6 } });
     // The unanswered rating goes out again with the same id.
     ws2.receive({ t: "ack", id: ws2.last("hello")!.id, visitor: "v_1", conversations: [] });
     expect(ws2.last("rating")?.id).toBe(ws.last("rating")?.id);

@@ -9,6 +9,7 @@ same transaction (``ban.create`` / ``ban.lift``).
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from bastion.domain.copies import AnnouncedCopies
@@ -113,10 +114,13 @@ class BanService:
         ids: IdFactory = new_id,
         bus: Bus | None = None,
         cache_s: int = BAN_CACHE_S,
+        close_chats: Callable[[str], Awaitable[object]] | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._ids = ids
+        # Closes a banned visitor's open chats (ChatService.close_for_visitor).
+        self._close_chats = close_chats
         # One copy: every ban in force (a ban or a lift on any node drops it).
         self._copy: AnnouncedCopies[list[Ban]] = AnnouncedCopies(bus, BANS_CHANNEL, cache_s)
 
@@ -158,6 +162,10 @@ class BanService:
             uow.on_commit(BANS_CHANNEL, ban_notice(ban))
             await uow.commit()
         self._copy.forget()
+        if kind is BanKind.VISITOR and self._close_chats is not None:
+            # After the ban's commit: the ban holds even if this step fails, and the
+            # visitor's sockets are already being closed by the notice.
+            await self._close_chats(target)
         return ban
 
     async def lift(self, actor: StaffPrincipal, ban_id: str) -> None:

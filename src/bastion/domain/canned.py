@@ -3,7 +3,9 @@
 Department scoping: a responder (``chat.handle``) lists the global responses and those
 of their own departments only; ``canned.manage`` (supervisors, admins) sees and manages
 all. A body is inserted into the composer and sent by the agent as an ordinary message
-(redaction and every message rule still apply then).
+(redaction and every message rule still apply then). Every change is announced to the
+consoles concerned after its commit (``canned_notice``), so open consoles read the list
+again without a reload.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import re
 
 from bastion.domain.auth import audit_entry
 from bastion.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from bastion.domain.events import STAFF_CHANNEL, canned_notice
 from bastion.domain.ids import IdFactory, new_id
 from bastion.domain.models import CannedResponse
 from bastion.domain.permissions import Perm, allowed
@@ -108,6 +111,7 @@ class CannedService:
             await self._check_department(uow, department_id)
             await self._check_unique(uow, shortcut, None)
             await uow.canned.add(canned)
+            uow.on_commit(STAFF_CHANNEL, canned_notice([department_id]))
             # The audit names the response, never its text.
             await uow.audit.add(
                 audit_entry(
@@ -153,6 +157,8 @@ class CannedService:
                 updated_at=now,
             )
             await uow.canned.update(canned)
+            # Both departments: consoles that lose the response must drop it too.
+            uow.on_commit(STAFF_CHANNEL, canned_notice([old.department_id, department_id]))
             await uow.audit.add(
                 audit_entry(
                     now,
@@ -169,9 +175,11 @@ class CannedService:
     async def delete(self, actor: StaffPrincipal, canned_id: str, ip: str | None = None) -> None:
         self._check_manager(actor)
         async with self._uow() as uow:
-            if await uow.canned.get(canned_id) is None:
+            old = await uow.canned.get(canned_id)
+            if old is None:
                 raise NotFound("no such canned response")
             await uow.canned.delete(canned_id)
+            uow.on_commit(STAFF_CHANNEL, canned_notice([old.department_id]))
             await uow.audit.add(
                 audit_entry(
                     self._clock.now(),

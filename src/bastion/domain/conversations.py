@@ -9,7 +9,7 @@ publishes to the bus only after its commit.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -784,6 +784,103 @@ class ChatService:
         if closed:
             await self.announce_queue()
         return {"closed": closed}
+
+    async def close_for_visitor(self, visitor_id: str, *, reason: str) -> dict[str, int]:
+        """Close a visitor's open chats (the system acts: the visitor was banned), each in
+        its own transaction; agents see them closed and the queue moves on.
+        """
+        async with self._uow(write=False) as uow:
+            convs = await uow.conversations.list_for_visitor(visitor_id)
+        closed = 0
+        for conv in convs:
+            if conv.state not in OPEN_STATES:
+                continue
+            async with self._uow() as uow:
+                current = await uow.conversations.get(conv.id)
+                if current is None or current.state not in OPEN_STATES:
+                    continue
+                try:
+                    await self._do_close(uow, current, reason=reason)
+                except InvalidState:  # closed meanwhile by someone else
+                    continue
+                await uow.commit()
+                closed += 1
+        if closed:
+            await self.announce_queue()
+        return {"closed": closed}
+
+    async def release_unheld(
+        self, agent_ids: Sequence[str] | None = None, limit: int = 500
+    ) -> dict[str, int]:
+        """Put back in the queue the active chats of agents who can no longer hold them
+        (a locked account, a role without ``chat.handle``), so no visitor is left talking
+        to nobody: the chat keeps its history and the next agent takes it from the queue.
+
+        Called right after such a change with the agents concerned, and by a periodic job
+        for everyone (a node that stopped between the change and this). Each chat moves in
+        its own transaction and is re-checked there.
+        """
+        async with self._uow(write=False) as uow:
+            if agent_ids is None:
+                active = await uow.conversations.list_by_state(ConvState.ACTIVE, limit)
+            else:
+                active = [
+                    conv
+                    for agent_id in dict.fromkeys(agent_ids)
+                    for conv in await uow.conversations.list_for_staff(agent_id, all_active=False)
+                    if conv.state is ConvState.ACTIVE and conv.agent_id == agent_id
+                ]
+        moved = 0
+        for conv in active:
+            async with self._uow() as uow:
+                if await self._requeue(uow, conv.id):
+                    await uow.commit()
+                    moved += 1
+        if moved:
+            await self.announce_queue()
+        return {"requeued": moved}
+
+    async def _requeue(self, uow: UnitOfWork, conversation_id: str) -> bool:
+        conv = await uow.conversations.get(conversation_id)
+        if conv is None or conv.state is not ConvState.ACTIVE or conv.agent_id is None:
+            return False
+        agent = await uow.users.get(conv.agent_id)
+        if (
+            agent is not None
+            and not agent.disabled
+            and Perm.CHAT_HANDLE in await resolve_permissions(uow, agent.role)
+        ):
+            return False
+        now = self._clock.now()
+        # Only from this agent: a transfer that won meanwhile keeps the chat.
+        won = await uow.conversations.transition(
+            conv.id,
+            from_states=(ConvState.ACTIVE,),
+            to_state=ConvState.WAITING,
+            agent_id=None,
+            at=now,
+            held_by=conv.agent_id,
+        )
+        if not won:
+            return False
+        await uow.access.end_open(conv.id, now + self._access_window)
+        await self._append(
+            uow,
+            conv,
+            EventType.STATE,
+            author_kind="system",
+            author_id=None,
+            author_name=None,
+            data={
+                "state": ConvState.WAITING.value,
+                "requeued": True,
+                "agent_id": None,
+                "previous_agent_id": conv.agent_id,
+                "previous_agent_name": agent.name if agent else None,
+            },
+        )
+        _notify_staff(uow, conv.id, ConvState.WAITING.value, None)
+        return True
 
     @staticmethod
     async def _agent_name(uow: UnitOfWork, agent_id: str | None) -> str | None:

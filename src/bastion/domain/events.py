@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,16 @@ WIDGETS_CHANNEL = "widgets"
 
 def widget_notice(widget_id: str) -> dict[str, str]:
     return {"type": "widget", "widget": widget_id}
+
+
+def canned_notice(departments: Iterable[str | None]) -> dict[str, Any]:
+    """Tells consoles (on ``STAFF_CHANNEL``) that canned responses changed, so they read
+    the list again; never their text. ``departments``: those of the responses touched,
+    before and after; a global one (None) concerns everyone, sent as ``None``.
+    """
+    touched = set(departments)
+    ids = sorted(d for d in touched if d is not None)
+    return {"type": "canned", "departments": None if None in touched else ids}
 
 
 def sessions_ended_notice(user_ids: list[str]) -> dict[str, Any]:
@@ -77,6 +88,21 @@ def visible_to_visitor(e: Event) -> bool:
     return e.type not in STAFF_ONLY_EVENTS
 
 
+# Why a conversation changed state, as conv.state frames say it. A banned visitor is not
+# told why their chat closed (their socket is being closed anyway).
+STAFF_ONLY_REASONS = frozenset({"banned"})
+
+
+def state_reason(data: dict[str, Any]) -> str | None:
+    """``requeued`` (back in the queue: its agent was locked or lost chat.handle), or who
+    or what closed it (``agent``, ``visitor``, ``idle``, ``banned``); None otherwise.
+    """
+    if data.get("requeued"):
+        return "requeued"
+    closed_by = data.get("closed_by")
+    return str(closed_by) if closed_by else None
+
+
 def render_event(e: Event, *, staff: bool) -> dict[str, Any] | None:
     """The frame a reader receives for ``e``, or None if the reader may not see it."""
     if not staff and not visible_to_visitor(e):
@@ -96,6 +122,9 @@ def render_event(e: Event, *, staff: bool) -> dict[str, Any] | None:
         if staff and agent is not None:
             agent["id"] = e.data.get("agent_id")
         frame.update(state=e.data["state"], agent=agent, ts=ts)
+        reason = state_reason(e.data)
+        if reason is not None and (staff or reason not in STAFF_ONLY_REASONS):
+            frame["reason"] = reason
         if staff and "visitor" in e.data:
             frame["visitor"] = e.data["visitor"]
     elif e.type is EventType.FILE:

@@ -32,6 +32,10 @@ from bastion.domain.models import (
     Widget,
 )
 
+# Puts the named agents' active chats back in the queue when they may no longer hold them
+# (ChatService.release_unheld); handed to the services that lock accounts and change roles.
+ReleaseChats = Callable[[Sequence[str]], Awaitable[object]]
+
 
 class Clock(Protocol):
     def now(self) -> datetime:
@@ -291,8 +295,11 @@ class ConversationRepo(Protocol):
         to_state: ConvState,
         agent_id: str | None,
         at: datetime,
+        held_by: str | None = None,
     ) -> bool:
-        """Compare-and-set the state; False when the current state is not in ``from_states``."""
+        """Compare-and-set the state; False when the current state is not in ``from_states``
+        (or, with ``held_by``, the conversation is no longer that agent's).
+        """
         ...
 
     async def set_agent(self, conversation_id: str, agent_id: str) -> None: ...

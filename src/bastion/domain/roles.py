@@ -35,7 +35,7 @@ from bastion.domain.permissions import (
     parse_perms,
     permissions_of,
 )
-from bastion.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from bastion.domain.ports import Clock, ReleaseChats, UnitOfWork, UnitOfWorkFactory
 from bastion.domain.principals import StaffPrincipal
 
 ROLE_NAME = re.compile(r"^[a-z][a-z0-9_-]{1,19}$")
@@ -95,9 +95,13 @@ def role_summary(role: RoleDef, users: int | None = None) -> RoleSummary:
 
 
 class RoleService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, *, release_chats: ReleaseChats | None = None
+    ) -> None:
         self._uow = uow
         self._clock = clock
+        # Holders who lose chat.handle give their active chats back to the queue.
+        self._release_chats = release_chats
 
     async def permissions_for(self, role: str) -> frozenset[Perm]:
         """What ``role`` grants now (operator and test use; no actor check)."""
@@ -189,6 +193,7 @@ class RoleService:
                 raise Forbidden("ask another admin to change your own role")
             await uow.roles.update(name, frozenset(p.value for p in perms), now)
             ended = 0
+            holders: list[str] = []
             if perms != before:
                 holders = await uow.roles.users_with(name)
                 for user_id in holders:
@@ -207,6 +212,8 @@ class RoleService:
                 )
             )
             await uow.commit()
+        if Perm.CHAT_HANDLE in before - perms and self._release_chats is not None:
+            await self._release_chats(holders)
         return RoleDef(
             name=name,
             permissions=frozenset(p.value for p in perms),

@@ -19,7 +19,7 @@ from bastion.domain.events import STAFF_CHANNEL, sessions_ended_notice
 from bastion.domain.ids import IdFactory, new_id
 from bastion.domain.models import AgentStatus, Role, User
 from bastion.domain.permissions import Perm, allowed
-from bastion.domain.ports import Clock, PasswordHasher, UnitOfWorkFactory
+from bastion.domain.ports import Clock, PasswordHasher, ReleaseChats, UnitOfWorkFactory
 from bastion.domain.principals import StaffPrincipal
 from bastion.domain.roles import check_holds, check_role_exists, resolve_permissions
 from bastion.domain.second_factor import must_enrol
@@ -67,6 +67,7 @@ class StaffService:
         idle_s: int,
         absolute_s: int,
         ids: IdFactory = new_id,
+        release_chats: ReleaseChats | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
@@ -74,6 +75,14 @@ class StaffService:
         self._idle = timedelta(seconds=idle_s)
         self._absolute = timedelta(seconds=absolute_s)
         self._ids = ids
+        self._release_chats = release_chats
+
+    async def _release(self, user_id: str) -> None:
+        """After a lock or a role change: the user's chats go back to the queue if they
+        may no longer hold them (a no-op otherwise).
+        """
+        if self._release_chats is not None:
+            await self._release_chats([user_id])
 
     async def create_user(
         self,
@@ -256,6 +265,7 @@ class StaffService:
                 )
             )
             await uow.commit()
+        await self._release(user_id)
 
     async def set_status(self, actor: StaffPrincipal, status: AgentStatus) -> dict[str, str]:
         async with self._uow() as uow:
@@ -304,4 +314,6 @@ class StaffService:
                 )
             )
             await uow.commit()
+        if disabled:
+            await self._release(user_id)
         return ended

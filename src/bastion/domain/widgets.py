@@ -6,7 +6,8 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from enum import Enum
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from bastion.domain.auth import audit_entry
@@ -68,6 +69,12 @@ def origin_of(url: str) -> str | None:
     return f"{parts.scheme}://{netloc}"
 
 
+NOT_AN_ORIGIN = (
+    "not an origin: write scheme://host[:port] without a path, e.g. https://shop.example "
+    "or https://*.shop.example"
+)
+
+
 def check_allowed_origin(pattern: str) -> str:
     """An allowed-domain entry: an origin, optionally with ``*.`` for subdomains."""
     raw = pattern.strip().rstrip("/")
@@ -75,8 +82,22 @@ def check_allowed_origin(pattern: str) -> str:
     probe = raw.replace("://*.", "://", 1) if wildcard else raw
     origin = origin_of(probe)
     if origin is None or origin != probe.lower():
-        raise InvalidInput(f"not an origin: {pattern!r}", field="allowed_origins")
+        # Not echoed (caller input): the message shows the form instead.
+        raise InvalidInput(NOT_AN_ORIGIN, field="allowed_origins")
     return origin.replace("://", "://*.", 1) if wildcard else origin
+
+
+def check_allowed_origins(patterns: Sequence[str]) -> tuple[str, ...]:
+    """Allowed-domain entries, checked and de-duplicated; a bad one is named by position."""
+    cleaned: list[str] = []
+    for i, pattern in enumerate(patterns):
+        try:
+            cleaned.append(check_allowed_origin(pattern))
+        except InvalidInput:
+            raise InvalidInput(
+                f"allowed site {i + 1} is {NOT_AN_ORIGIN}", field="allowed_origins"
+            ) from None
+    return tuple(dict.fromkeys(cleaned))
 
 
 def origin_allowed(widget: Widget, origin: str | None) -> bool:
@@ -113,6 +134,7 @@ def admin_config(widget: Widget) -> dict[str, Any]:
         **{k: widget.config.get(k, DEFAULT_CONFIG[k]) for k in SETTING_KEYS},
         "redaction_patterns": list(widget.config.get("redaction_patterns") or []),
         "identity": {"mode": identity["mode"]},
+        "department_id": widget.department_id,
     }
 
 
@@ -129,15 +151,27 @@ def check_redaction_patterns(patterns: Any) -> list[Any]:
         raise InvalidInput(str(err), field="redaction_patterns") from None
 
 
+class _Keep(Enum):
+    KEEP = "keep"
+
+
+# A WidgetChange part that stays as it is where None means something ("no department").
+KEEP: Literal[_Keep.KEEP] = _Keep.KEEP
+
+
 @dataclass(frozen=True)
 class WidgetChange:
-    """One update of a widget; a part left None stays as it is (``[]`` empties a list)."""
+    """One update of a widget; a part left None stays as it is (``[]`` empties a list),
+    except the department, where None means none and :data:`KEEP` leaves it.
+    """
 
     allowed_origins: Sequence[str] | None = None
     # Any of widget_settings.SETTING_KEYS: colour, greeting, language, pre-chat, consent.
     settings: Mapping[str, Any] | None = None
     redaction_patterns: Sequence[Any] | None = None
     identity_mode: str | None = None
+    # Where new chats from the widget queue: a department's id, or None (every agent).
+    department_id: str | Literal[_Keep.KEEP] | None = KEEP
 
 
 class WidgetService:
@@ -200,7 +234,7 @@ class WidgetService:
         origins = (
             None
             if change.allowed_origins is None
-            else tuple(dict.fromkeys(check_allowed_origin(o) for o in change.allowed_origins))
+            else check_allowed_origins(change.allowed_origins)
         )
         settings = check_settings(change.settings or {})
         patterns = (
@@ -213,6 +247,14 @@ class WidgetService:
             widget = await uow.widgets.get(widget_id)
             if widget is None:
                 raise NotFound("no such widget")
+            department = widget.department_id
+            if change.department_id is not KEEP:
+                # Checked before anything is written, like every other part.
+                if change.department_id is not None and (
+                    await uow.departments.get(change.department_id) is None
+                ):
+                    raise NotFound("no such department", field="department_id")
+                department = change.department_id
             config = dict(widget.config)
             done: list[tuple[str, dict[str, Any]]] = []
             if origins is not None and origins != widget.allowed_origins:
@@ -228,12 +270,16 @@ class WidgetService:
             if mode is not None and mode != identity["mode"]:
                 config["identity"] = {**identity, "mode": mode}
                 done.append(("widget.identity_mode", {"mode": mode}))
+            if department != widget.department_id:
+                # As the department's own command records it (DepartmentService).
+                done.append(("widget.department_changed", {"department": department}))
             if not done:
                 return widget
             updated = replace(
                 widget,
                 allowed_origins=widget.allowed_origins if origins is None else origins,
                 config=config,
+                department_id=department,
             )
             await uow.widgets.update(updated)
             for action, details in done:

@@ -2,8 +2,9 @@
 
 Pure functions, no I/O. ``redact(text, rules)`` returns the text with every
 Luhn-valid card number (13–19 digits, in any script's digits, with up to three spaces,
-dashes, dots or no-break/thin spaces between digit groups) replaced by ``[card •••• 1111]`` (the last four digits kept, so both sides can
-still tell which card is meant), plus whatever the widget's ``rules`` add: the built-in
+dashes, dots or no-break/thin spaces between digit groups) replaced by
+``[card •••• 1111]`` (the last four digits kept, so both sides can still tell which card
+is meant), plus whatever the widget's ``rules`` add: the built-in
 ``"iban"`` (mod-97 checked, masked as ``[IBAN •••• 1234]``) and administrator regexes,
 masked as ``[<name> redacted]``.
 

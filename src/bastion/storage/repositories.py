@@ -588,20 +588,18 @@ class SqlConversationRepo(_Repo):
         to_state: ConvState,
         agent_id: str | None,
         at: datetime,
+        held_by: str | None = None,
     ) -> bool:
         values: dict[str, Any] = {"state": to_state.value, "agent_id": agent_id}
         if to_state is ConvState.ACTIVE:
             values["accepted_at"] = at
         elif to_state is ConvState.CLOSED:
             values["closed_at"] = at
-        result = await self._c.execute(
-            update(t.conversations)
-            .where(
-                t.conversations.c.id == conversation_id,
-                t.conversations.c.state.in_([s.value for s in from_states]),
-            )
-            .values(**values)
-        )
+        c = t.conversations.c
+        where = [c.id == conversation_id, c.state.in_([s.value for s in from_states])]
+        if held_by is not None:
+            where.append(c.agent_id == held_by)
+        result = await self._c.execute(update(t.conversations).where(*where).values(**values))
         return result.rowcount == 1
 
     async def set_agent(self, conversation_id: str, agent_id: str) -> None:

@@ -93,3 +93,36 @@ async def test_canned_input_is_checked(world: World) -> None:
         await world.staff("b@example.com", Role.ADMIN, name="B"), 10, "canned."
     )
     assert "Hello!" not in repr(entries)
+
+
+async def test_every_change_tells_the_consoles_concerned_after_commit(world: World) -> None:
+    sup = await world.staff("sup@example.com", Role.SUPERVISOR, name="Sup")
+    sales = await world.svc.departments.create(None, "Sales")
+    canned = world.svc.canned
+
+    def notices() -> list[dict[str, object]]:
+        return [m for ch, m in world.bus.published if ch == "staff" and m["type"] == "canned"]
+
+    world.bus.published.clear()
+    hi = await canned.create(
+        sup, shortcut="hi", title="Greeting", body="Hello!", department_id=None
+    )
+    price = await canned.create(
+        sup, shortcut="price", title="Prices", body="See the list.", department_id=sales.id
+    )
+    await canned.update(
+        sup, price.id, shortcut="price", title="Prices", body="Cheap.", department_id=None
+    )
+    await canned.delete(sup, hi.id)
+    # None: a global response (everyone); else the departments whose consoles list it.
+    assert notices() == [
+        {"type": "canned", "departments": None},
+        {"type": "canned", "departments": [sales.id]},
+        {"type": "canned", "departments": None},
+        {"type": "canned", "departments": None},
+    ]
+    assert "Hello" not in repr(notices()) and "Cheap" not in repr(notices())
+    # A refused change announces nothing (nothing was committed).
+    with pytest.raises(Conflict):
+        await canned.create(sup, shortcut="price", title="t", body="b", department_id=None)
+    assert len(notices()) == 4

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bastion.domain.errors import Forbidden, InvalidInput
+from bastion.domain.errors import Forbidden, InvalidInput, NotFound
 from bastion.domain.events import WIDGETS_CHANNEL
 from bastion.domain.models import Role
 from bastion.domain.widget_settings import WIDGET_LANGUAGES, check_privacy_url, check_settings
@@ -251,3 +251,33 @@ async def test_everything_but_secrets_in_one_update(world: World) -> None:
     # Redaction patterns through their own entry point keep the department too.
     await world.svc.widgets.set_redaction_patterns(admin, world.widget_id, [])
     assert (await world.svc.widgets.get(world.widget_id)).department_id == department.id
+
+
+async def test_the_department_is_set_with_the_rest_checked_and_audited(world: World) -> None:
+    admin = await world.staff("ada@example.com", Role.ADMIN, name="Ada")
+    sales = await world.svc.departments.create(None, "Sales")
+    widgets = world.svc.widgets
+    before = await widgets.get(world.widget_id)
+    unknown = WidgetChange(settings={"color": "#000000"}, department_id="d_missing")
+    with pytest.raises(NotFound) as err:
+        await widgets.update(admin, world.widget_id, unknown)
+    assert (err.value.code, err.value.field) == ("not_found", "department_id")
+    assert await widgets.get(world.widget_id) == before  # the colour beside it is not applied
+
+    world.bus.published.clear()
+    moved = await widgets.update(admin, world.widget_id, WidgetChange(department_id=sales.id))
+    assert moved.department_id == sales.id
+    assert admin_config(moved)["department_id"] == sales.id
+    assert (WIDGETS_CHANNEL, {"type": "widget", "widget": world.widget_id}) in world.bus.published
+    # Left out, it stays; the same again is no change (and no audit entry).
+    kept = await widgets.update(admin, world.widget_id, WidgetChange(settings={"greeting": "Hi"}))
+    assert kept.department_id == sales.id
+    await widgets.update(admin, world.widget_id, WidgetChange(department_id=sales.id))
+    # None: no department, every agent's queue.
+    cleared = await widgets.update(admin, world.widget_id, WidgetChange(department_id=None))
+    assert cleared.department_id is None
+    audit = await world.svc.auth.audit(admin, 10, "widget.department")
+    assert [(e.action, e.actor, e.target, e.details) for e in audit] == [
+        ("widget.department_changed", admin.user_id, world.widget_id, {"department": None}),
+        ("widget.department_changed", admin.user_id, world.widget_id, {"department": sales.id}),
+    ]

@@ -15,7 +15,12 @@ from bastion.storage.migrate import migrate
 from bastion.transport.context import Services
 from tests.support.factories import FakeClock, RecordingBus
 
-JOBS = {"retention.purge", "conversations.close_idle", "files.sweep_orphans"}
+JOBS = {
+    "retention.purge",
+    "conversations.close_idle",
+    "conversations.release_unheld",
+    "files.sweep_orphans",
+}
 
 
 async def _runs_after(tmp_path: Path, jobs_flag: str, wait_s: float) -> set[str]:

@@ -1,12 +1,13 @@
-/** Widgets: the embed code, the sites that may embed each widget, its colour, greeting,
- * language, pre-chat fields and consent notice, what it redacts and whether visitors must
- * be verified. The identity secrets stay on the server's command line: never shown here.
+/** Widgets: the embed code, the sites that may embed each widget, the department whose
+ * queue its chats join, its colour, greeting, language, pre-chat fields and consent notice,
+ * what it redacts and whether visitors must be verified. The identity secrets stay on the server's command line: never shown here.
  * One Save per widget; the server applies all of it or nothing and names a bad field. */
 import { useRef, useState } from "preact/hooks";
 import { format, type WidgetLanguage } from "../../shared/i18n";
 import type {
   AdminApi,
   AdminWidget,
+  Department,
   IdentityMode,
   PrechatName,
   RedactionPattern,
@@ -52,6 +53,8 @@ interface PrechatRow {
 
 interface Draft {
   origins: string;
+  /** A department id, or "" for none (every agent). */
+  department: string;
   color: string;
   greeting: string;
   language: string;
@@ -68,6 +71,7 @@ function draftOf(w: AdminWidget): Draft {
   };
   return {
     origins: w.allowed_origins.join("\n"),
+    department: w.department_id ?? "",
     color: w.color,
     greeting: w.greeting,
     language: w.language,
@@ -87,6 +91,7 @@ function updateOf(w: AdminWidget, d: Draft): WidgetUpdate {
     .map((n) => ({ name: n, label: d.prechat[n].label, required: d.prechat[n].required }));
   return {
     allowed_origins: linesOf(d.origins),
+    department_id: d.department || null,
     color: d.color.trim(),
     greeting: d.greeting,
     language: d.language,
@@ -99,6 +104,8 @@ function updateOf(w: AdminWidget, d: Draft): WidgetUpdate {
 
 export function WidgetsPanel({ admin }: { admin: AdminApi }) {
   const widgets = useLoad(() => admin.widgets());
+  // Listing them needs chat.handle: without it the selector offers what is set and "none".
+  const deps = useLoad(() => admin.departments());
   return (
     <section class="card" aria-labelledby="admin-widgets">
       <div class="card-head">
@@ -107,13 +114,19 @@ export function WidgetsPanel({ admin }: { admin: AdminApi }) {
       <LoadError error={widgets.error} />
       {widgets.data?.length === 0 && <p class="muted">{a.noWidgets}</p>}
       {(widgets.data ?? []).map((w) => (
-        <WidgetForm key={w.id} admin={admin} widget={w} />
+        <WidgetForm key={w.id} admin={admin} widget={w} departments={deps.data ?? []} />
       ))}
     </section>
   );
 }
 
-function WidgetForm({ admin, widget }: { admin: AdminApi; widget: AdminWidget }) {
+interface FormProps {
+  admin: AdminApi;
+  widget: AdminWidget;
+  departments: readonly Department[];
+}
+
+function WidgetForm({ admin, widget, departments }: FormProps) {
   const action = useAction();
   // What the server holds: the baseline for "the consent text changed".
   const [saved, setSaved] = useState(widget);
@@ -177,6 +190,28 @@ function WidgetForm({ admin, widget }: { admin: AdminApi; widget: AdminWidget })
         <span>{a.widgetOrigins}</span>
         <textarea rows={3} value={d.origins} onInput={(e) => set({ origins: e.currentTarget.value })} data-testid="widget-origins" />
       </label>
+      <label class="field field--narrow">
+        <span>{a.widgetDepartment}</span>
+        <select
+          value={d.department}
+          onChange={(e) => set({ department: e.currentTarget.value })}
+          aria-describedby={`${heading}-department`}
+          data-testid="widget-department"
+        >
+          <option value="">{a.widgetDepartmentNone}</option>
+          {departments.map((dep) => (
+            <option key={dep.id} value={dep.id}>
+              {dep.name}
+            </option>
+          ))}
+          {d.department !== "" && !departments.some((dep) => dep.id === d.department) && (
+            <option value={d.department}>{d.department}</option>
+          )}
+        </select>
+      </label>
+      <p class="hint" id={`${heading}-department`}>
+        {a.widgetDepartmentHint}
+      </p>
 
       <fieldset class="admin-fieldset">
         <legend>{a.widgetLook}</legend>

@@ -108,6 +108,8 @@ export interface AdminWidget {
   consent: WidgetConsent;
   redaction_patterns: RedactionPattern[];
   identity: { mode: IdentityMode };
+  /** New chats from the widget queue for this department; null: for every agent. */
+  department_id: string | null;
 }
 
 /** `PATCH /api/v1/widgets/{id}`: any of these; the server applies all or nothing. */

@@ -323,9 +323,9 @@ export function renderEvent(ev: SeqEvent, t: T, lang: string): HTMLElement | nul
     }
     case "conv.state": {
       let text: string;
-      if (ev.state === "waiting") text = t.eventWaiting;
+      if (ev.state === "waiting") text = ev.reason === "requeued" ? t.eventRequeued : t.eventWaiting;
       else if (ev.state === "active") text = ev.agent?.name ? format(t.eventJoined, { name: ev.agent.name }) : t.stateActiveNoName;
-      else text = t.eventClosed;
+      else text = ev.reason === "idle" ? t.eventClosedIdle : t.eventClosed;
       return systemLine(ev.seq, text);
     }
     case "rating":

@@ -180,8 +180,7 @@ def serve(
         fail("--workers needs PostgreSQL (BASTION_DATABASE_URL): SQLite allows one writer process")
     if workers > 1 and not settings.redis_url:
         fail("--workers needs BASTION_REDIS_URL: without Redis processes miss each other's events")
-    scheme = "https" if settings.tls else "http"
-    base_url = settings.public_url or f"{scheme}://{settings.host}:{settings.port}"
+    base_url = settings.base_url
     from bastion.storage.backup import hold_server_lock
 
     # Held for the server's lifetime: `backup restore` refuses while it is taken.
@@ -446,9 +445,18 @@ def security_policy(
 def widget_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """List widgets with their embed snippets."""
+    """List widgets with their embed snippets (for the address in BASTION_PUBLIC_URL)."""
     settings = _settings()
-    base = settings.public_url or f"http://{settings.host}:{settings.port}"
+    # The address browsers load widget.js from: BASTION_PUBLIC_URL, else the one `serve`
+    # prints with these settings (its scheme follows TLS).
+    base = settings.base_url
+    if not settings.public_url:
+        # On stderr: --json output stays parseable. A `serve --port` elsewhere is unknown here.
+        typer.echo(
+            f"BASTION_PUBLIC_URL is not set: the snippets assume {base}; set it to the address "
+            "browsers use to reach Bastion.",
+            err=True,
+        )
 
     async def go() -> list[dict[str, Any]]:
         from bastion.services import build_services
@@ -475,6 +483,7 @@ def widget_list(
     else:
         for w in widgets:
             typer.echo(f"{w['id']}  {w['name']}  {' '.join(w['allowed_origins'])}")
+            typer.echo(f"  {w['snippet']}")
 
 
 @widget_app.command("allow")

@@ -11,7 +11,7 @@ from bastion.domain.events import iso
 from bastion.domain.models import ConvState, Widget
 from bastion.domain.principals import Principal, StaffPrincipal
 from bastion.domain.visitors import IdentityInput
-from bastion.domain.widgets import WidgetChange, admin_config, embed_snippet, public_config
+from bastion.domain.widgets import KEEP, WidgetChange, admin_config, embed_snippet, public_config
 from bastion.transport.context import ip_of, services
 from bastion.transport.origin import request_origin
 from bastion.transport.rest.auth import any_principal, staff_principal
@@ -176,6 +176,8 @@ class WidgetOut(BaseModel):
     consent: ConsentConfig
     redaction_patterns: list[str | RedactionRule]
     identity: IdentityConfig
+    # New chats from this widget queue for this department; null: for every agent.
+    department_id: str | None
 
 
 class PrechatFieldIn(Strict):
@@ -194,7 +196,9 @@ class ConsentIn(Strict):
 
 # The sizes below only bound the request; the domain's checks give the precise rule.
 class WidgetPatch(Strict):
-    """Any of the widget's settings; those left out (or null) stay as they are."""
+    """Any of the widget's settings; those left out (or null) stay as they are, except
+    ``department_id``, where null means no department.
+    """
 
     allowed_origins: list[Annotated[str, Field(max_length=300)]] | None = Field(
         default=None, max_length=100
@@ -208,6 +212,7 @@ class WidgetPatch(Strict):
         default=None, max_length=100
     )
     identity: IdentityConfig | None = None
+    department_id: str | None = Field(default=None, max_length=40)
 
 
 def widget_out(request: Request, widget: Widget) -> WidgetOut:
@@ -233,7 +238,10 @@ async def update_widget(
     request: Request,
     actor: Annotated[StaffPrincipal, Depends(staff_principal)],
 ) -> WidgetOut:
-    """Change any of a widget's settings at once, all or nothing (422 names the field)."""
+    """Change any of a widget's settings at once, all or nothing: a bad value is 422
+    ``invalid_request`` naming the field; an unknown ``department_id`` is 404 ``not_found``
+    with that field.
+    """
     settings = body.model_dump(
         include={"color", "greeting", "language", "prechat_fields", "consent"},
         exclude_none=True,
@@ -247,6 +255,8 @@ async def update_widget(
             else [r if isinstance(r, str) else r.model_dump() for r in body.redaction_patterns]
         ),
         identity_mode=body.identity.mode if body.identity else None,
+        # Given (null too) or left out: null is "no department", not "unchanged".
+        department_id=body.department_id if "department_id" in body.model_fields_set else KEEP,
     )
     widget = await services(request).widgets.update(actor, widget_id, change)
     return widget_out(request, widget)

@@ -8,7 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from bastion.domain.errors import DomainError, OtpRequired, RateLimited
+from bastion.domain.errors import DomainError, InvalidInput, OtpRequired, RateLimited
 
 log = structlog.get_logger(__name__)
 
@@ -22,6 +22,13 @@ _HTTP_CODES = {
 }
 
 
+# A value the request may not carry, whether the schema or the domain refuses it: one code
+# over REST. The domain's InvalidInput has the WebSocket protocol's code (``invalid_frame``,
+# an error frame naming the field), which means nothing to a REST client.
+INVALID_REQUEST = "invalid_request"
+_REST_CODES = {InvalidInput.code: INVALID_REQUEST}
+
+
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, str]:
     body = {"code": code, "message": message}
     if field:
@@ -33,7 +40,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_request: Request, err: DomainError) -> JSONResponse:
         headers: dict[str, str] = {}
-        body: dict[str, object] = dict(error_body(err.code, err.message, err.field))
+        code = _REST_CODES.get(err.code, err.code)
+        body: dict[str, object] = dict(error_body(code, err.message, err.field))
         retry = getattr(err, "retry_after_s", None)
         if isinstance(err, RateLimited):
             retry = err.retry_after
@@ -48,10 +56,15 @@ def install(app: FastAPI) -> None:
     async def _validation(_request: Request, err: RequestValidationError) -> JSONResponse:
         errors = err.errors()
         first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
-        field = ".".join(str(p) for p in first.get("loc", ())) or None
+        loc = tuple(first.get("loc", ()))
+        msg = first.get("msg")
+        if first.get("type") == "extra_forbidden" and loc:
+            # The last part is a key the caller made up: name where it is, not the key.
+            loc, msg = loc[:-1], "unknown field"
+        field = ".".join(str(p) for p in loc) or None
         # Name the field and the rule; never echo the submitted value.
         return JSONResponse(
-            error_body("invalid_request", f"{field or 'request'}: {first.get('msg')}", field),
+            error_body(INVALID_REQUEST, f"{field or 'request'}: {msg}", field),
             status_code=422,
         )
 

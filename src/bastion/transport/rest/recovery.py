@@ -22,6 +22,20 @@ class AcceptedOut(BaseModel):
     message: str
 
 
+class FeaturesOut(BaseModel):
+    # Outgoing mail is set up: "Forgot password?" can deliver its link.
+    password_reset_available: bool
+
+
+@router.get("/features", response_model=FeaturesOut, responses=ERRORS)
+async def sign_in_features(request: Request) -> FeaturesOut:
+    """What the sign-in page may offer before anyone is signed in. Without SMTP
+    ``password_reset_available`` is false and the console hides "Forgot password?"
+    (the request itself answers 503 ``mail_unavailable``, so this tells nobody more).
+    """
+    return FeaturesOut(password_reset_available=services(request).settings.mail_enabled)
+
+
 class ResetIn(Strict):
     email: str = Field(min_length=1, max_length=254)
 

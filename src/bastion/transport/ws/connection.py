@@ -372,6 +372,9 @@ class ClientSocket:
             await self.send(
                 {"t": "presence", "agent": message["agent"], "status": message["status"]}
             )
+        elif kind == "canned" and self.sees_canned(message.get("departments")):
+            # No text, only "read the list again": GET /api/v1/canned applies the scoping.
+            await self.send({"t": "canned.changed"})
         elif kind == "page" and self.staff and self.sees_department(message.get("department")):
             await self.send(
                 {
@@ -422,6 +425,22 @@ class ClientSocket:
         if allowed(self.principal, Perm.CHAT_VIEW_ALL):
             return True
         return department in self.extra.get("departments", set())
+
+    def sees_canned(self, departments: list[str] | None) -> bool:
+        """Whether a change of canned responses of ``departments`` (None: a global one)
+        concerns this socket: staff who may list them, as ``CannedService.list_for``
+        scopes them (all for ``canned.manage``, else global and own departments).
+        """
+        principal = self.principal
+        if not isinstance(principal, StaffPrincipal):
+            return False
+        if allowed(principal, Perm.CANNED_MANAGE):
+            return True
+        if not allowed(principal, Perm.CHAT_HANDLE):
+            return False
+        if departments is None:
+            return True
+        return not self.extra.get("departments", set()).isdisjoint(departments)
 
     # ---- inbound ----------------------------------------------------------------------
 
