@@ -81,3 +81,38 @@ async def test_agents_consoles_hear_of_canned_changes(server: Server) -> None:
     assert all(f == {"t": "canned.changed"} for f in changes(jonas) + changes(petras))
     await jonas.close()
     await petras.close()
+
+
+async def test_a_console_follows_its_agents_department_moves(server: Server) -> None:
+    """Memberships are read at hello and again when an admin changes them: an agent moved
+    into a department hears of its responses without reconnecting, and stops hearing of
+    the one they left.
+    """
+    server.create_user("admin@example.com", "admin", name="Ada")
+    cookie, csrf = await login(server.base, "admin@example.com", AGENT_PASSWORD)
+    admin = {"Cookie": cookie, "X-CSRF-Token": csrf}
+    async with httpx.AsyncClient(base_url=server.base, headers=admin) as http:
+        users = {u["email"]: u["id"] for u in (await http.get("/api/v1/users")).json()}
+        jonas_id = users["agent@example.com"]
+        sales = (await http.post("/api/v1/departments", json={"name": "Sales"})).json()["id"]
+        billing = (await http.post("/api/v1/departments", json={"name": "Billing"})).json()["id"]
+        move = f"/api/v1/users/{jonas_id}/departments"
+        assert (await http.put(move, json={"departments": [billing]})).status_code == 200
+        jonas, _ = await connect_agent(server.base, "agent@example.com", AGENT_PASSWORD)
+
+        # Moved from Billing to Sales while the console is open.
+        assert (await http.put(move, json={"departments": [sales]})).status_code == 200
+        away = False
+        for dep, shortcut, heard in ((billing, "refund", 0), (sales, "offer", 1)):
+            r = await http.post(
+                "/api/v1/canned",
+                json={"shortcut": shortcut, "title": "T", "body": "B", "department": dep},
+            )
+            assert r.status_code == 201, r.text
+            # Barrier: Jonas's own status change travels on the same staff channel.
+            away = not away
+            status = "away" if away else "online"
+            await jonas.cmd("status.set", status=status)
+            await jonas.wait_for(lambda f, s=status: f.get("t") == "presence" and f["status"] == s)
+            assert len(changes(jonas)) == heard, shortcut
+    await jonas.close()

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from bastion.domain.auth import audit_entry
 from bastion.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from bastion.domain.events import STAFF_CHANNEL
 from bastion.domain.ids import IdFactory, new_id
 from bastion.domain.models import Department, Widget
 from bastion.domain.permissions import Perm, allowed
@@ -77,6 +78,9 @@ class DepartmentService:
                 if await uow.departments.get(dep) is None:
                     raise NotFound("no such department", field="departments")
             await uow.departments.set_for_user(user_id, wanted)
+            # The user's open consoles re-read their departments (page views and canned
+            # changes are filtered by them): no reload needed after a move.
+            uow.on_commit(STAFF_CHANNEL, {"type": "departments", "user": user_id})
             await uow.audit.add(
                 audit_entry(
                     self._clock.now(),

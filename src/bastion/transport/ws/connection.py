@@ -372,6 +372,14 @@ class ClientSocket:
             await self.send(
                 {"t": "presence", "agent": message["agent"], "status": message["status"]}
             )
+        elif (
+            kind == "departments"
+            and isinstance(principal, StaffPrincipal)
+            and message.get("user") == principal.user_id
+        ):
+            reload = self.extra.get("reload_departments")
+            if reload is not None:
+                self.extra["departments"] = await reload()
         elif kind == "canned" and self.sees_canned(message.get("departments")):
             # No text, only "read the list again": GET /api/v1/canned applies the scoping.
             await self.send({"t": "canned.changed"})

@@ -132,6 +132,8 @@ def agent_handlers(
         principal, user = await staff.authenticate(token, ip=sock.extra.get("ip"))
         sock.principal = principal
         sock.extra["departments"] = await departments.of_user(principal.user_id)
+        # Read again when an admin changes them (the "departments" staff notice).
+        sock.extra["reload_departments"] = lambda: departments.of_user(principal.user_id)
         await sock.follow(STAFF_CHANNEL)
         if user.status is AgentStatus.OFFLINE:
             # Never chosen (a new account): opening the console means taking chats, as the
