@@ -49,6 +49,14 @@ def test_values_are_not_echoed_in_errors() -> None:
     assert "4111" not in err.value.message
 
 
+def test_unknown_keys_are_refused_without_echoing_them() -> None:
+    raw = '{"t":"msg.send","id":"x","conversation":"c_1","body":"hi","<img src=x>":1}'
+    with pytest.raises(FrameError) as err:
+        decode(raw, VISITOR_FRAMES, LIMIT)
+    assert (err.value.code, err.value.field) == ("invalid_frame", None)
+    assert err.value.message == "frame: unknown field"
+
+
 def test_oversized_frames() -> None:
     with pytest.raises(FrameError) as err:
         decode(json.dumps({"t": "ping", "pad": "é" * 9000}), VISITOR_FRAMES, LIMIT)

@@ -228,10 +228,14 @@ def decode(
         return model.model_validate(obj)
     except ValidationError as err:
         first = err.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"]) or None
+        parts, rule = tuple(first["loc"]), first["msg"]
+        if first["type"] == "extra_forbidden":
+            # The key is the sender's own invention: say where it is, not what it is.
+            parts, rule = parts[:-1], "unknown field"
+        loc = ".".join(str(p) for p in parts) or None
         # The message names the field and the rule, never echoes the value.
         raise FrameError(
-            "invalid_frame", f"{loc or 'frame'}: {first['msg']}", id=frame_id, field=loc
+            "invalid_frame", f"{loc or 'frame'}: {rule}", id=frame_id, field=loc
         ) from None
     except RecursionError:
         raise FrameError("invalid_json", "the frame is nested too deeply", id=frame_id) from None
