@@ -186,8 +186,13 @@ class AuthService:
                     + (", or use your passkey" if step.passkeys else ""),
                     email_code=email_code,
                 )
-            if not await self._check_second_factor(user, otp, now, step.allow_email):
+            verdict = await self._check_second_factor(user, otp, now, step.allow_email)
+            if verdict != "ok":
                 await self.record_failure(step.keys, now, ip, user, "otp")
+                if verdict == "used":
+                    # A right code, already spent (two sign-ins within one step, or a
+                    # replay): say so, or the person retypes it and blames their phone.
+                    raise InvalidOtp("that code has already been used; wait for the next one")
                 raise InvalidOtp("that code is not valid")
         return await self.open_session(
             user, step.keys, ip=ip, user_agent=user_agent, method="password", password=password
@@ -262,20 +267,22 @@ class AuthService:
 
     async def _check_second_factor(
         self, user: User, code: str, now: datetime, allow_email: bool
-    ) -> bool:
-        """Whether ``code`` is a valid second step; raises ``SecondFactorUnavailable`` for
-        an app code when the stored secret does not open (fail closed, audited, not
-        counted as a failure: nothing was guessed).
+    ) -> str:
+        """``"ok"`` when ``code`` is a valid second step, ``"used"`` for an app code of a
+        step already used, else ``"wrong"``; raises ``SecondFactorUnavailable`` for an app
+        code when the stored secret does not open (fail closed, audited, not counted as a
+        failure: nothing was guessed).
         """
         secret = None if user.totp_unreadable else user.totp_secret
         step = totp.matching_step(secret, code, now) if secret else None
-        unavailable = False
+        unavailable = replayed = False
         async with self._uow() as uow:
             if allow_email and user.email_otp_enabled and normalise_code(code) is not None:
                 ok = await verify_code(uow, user.id, LOGIN, code, now)
                 action = "auth.email_otp_used" if ok else "auth.otp_failed"
             elif step is not None:
                 ok = await uow.users.claim_totp_step(user.id, step)
+                replayed = not ok
                 action = "auth.totp_used" if ok else "auth.totp_replay"
             elif user.totp_unreadable and totp.normalise_code(code) is not None:
                 ok, unavailable = False, True
@@ -291,7 +298,7 @@ class AuthService:
             await uow.commit()
         if unavailable:
             raise SecondFactorUnavailable(UNREADABLE_TOTP)
-        return ok
+        return "ok" if ok else "used" if replayed else "wrong"
 
     async def record_failure(
         self,

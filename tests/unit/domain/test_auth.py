@@ -88,10 +88,15 @@ async def test_totp_enrolment_login_replay_and_recovery_codes(world: World) -> N
         await _login(world)
     code = _code(setup["secret"], world)
     await _login(world, otp=code)
-    with pytest.raises(InvalidOtp):  # the same code again: replay
+    with pytest.raises(InvalidOtp) as replay:  # the same code again: replay
         await _login(world, otp=code)
+    # Said as it is, so a person who signs in twice in one step waits instead of retyping.
+    assert "already been used" in replay.value.message
     with pytest.raises(InvalidOtp):  # an older code than the last used one
         await _login(world, otp=_code(setup["secret"], world, -1))
+    with pytest.raises(InvalidOtp) as wrong:
+        await _login(world, otp="000000" if code != "000000" else "111111")
+    assert wrong.value.message == "that code is not valid"
 
     await _login(world, otp=codes[0].upper().replace("-", " "))  # recovery codes are forgiving
     with pytest.raises(InvalidOtp):
