@@ -416,7 +416,7 @@ def _request(w: World, route: str) -> tuple[str, str, dict[str, Any] | None, dic
         "PUT /api/v1/canned/{canned_id}": {"shortcut": "matrix", "title": "M", "body": "Hi"},
         "PUT /api/v1/departments/{department_id}/retention": {"days": 30},
         "PUT /api/v1/widgets/{widget_id}/department": {"department": None},
-        "POST /api/v1/auth/totp/setup": {},
+        "POST /api/v1/auth/totp/setup": {"password": "not the password"},
         "POST /api/v1/auth/passkeys/register/options": {"password": "not the password"},
         "POST /api/v1/auth/passkeys/register": {
             "ceremony": "wa_nope",
@@ -494,7 +494,7 @@ async def test_websocket_access_matrix(world: World) -> None:
         "msg.send": {"conversation": conv, "body": "hello"},
         "note.send": {"conversation": conv, "body": "a note"},
         "typing": {"conversation": conv, "on": True},
-        "page": {"url": "https://shop.example/cart"},
+        "page": {"url": f"{world.server.base}/cart"},
         "chat.end": {"conversation": conv},
         "rating": {"conversation": conv, "score": "good"},
         "conv.accept": {"conversation": conv},

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 
-from tests.support.client import connect_agent, connect_visitor
+from tests.support.client import connect_agent, connect_visitor, login
 from tests.support.server import AGENT_PASSWORD, Server
 
 pytestmark = pytest.mark.asyncio
@@ -123,9 +125,9 @@ async def test_reconnect_resumes_without_duplicates(server: Server) -> None:
 async def test_proactive_invite_and_visitor_page_reach_the_right_side(server: Server) -> None:
     visitor, hello = await connect_visitor(server.base, server.widget)
     agent, _ = await connect_agent(server.base, "agent@example.com", AGENT_PASSWORD)
-    await visitor.request("page", url="https://shop.example/pricing", title="Pricing")
+    await visitor.request("page", url=f"{server.base}/pricing", title="Pricing")
     seen = await agent.wait_for(
-        lambda f: f.get("t") == "visitor.page" and f["url"] == "https://shop.example/pricing"
+        lambda f: f.get("t") == "visitor.page" and f["url"] == f"{server.base}/pricing"
     )
     assert seen["visitor"] == hello["visitor"] and seen["title"] == "Pricing"
     await agent.cmd("invite", visitor=hello["visitor"], body="Questions about pricing?")
@@ -141,7 +143,7 @@ async def test_proactive_invite_and_visitor_page_reach_the_right_side(server: Se
     async with httpx.AsyncClient(base_url=server.base) as http:
         listed = (await http.get("/api/v1/conversations", headers={"Cookie": cookie})).json()
     mine = next(c for c in listed if c["id"] == conv)
-    assert mine["page"]["url"] == "https://shop.example/pricing"
+    assert mine["page"]["url"] == f"{server.base}/pricing"
     # Another visitor never receives it.
     other, other_hello = await connect_visitor(server.base, server.widget)
     await agent.cmd("invite", visitor=other_hello["visitor"], body="Hi other")
@@ -179,17 +181,46 @@ async def test_the_queue_promises_no_wait_time_while_no_agent_is_available(
 
 async def test_a_console_opened_later_lists_who_is_on_the_site_now(server: Server) -> None:
     visitor, hello = await connect_visitor(server.base, server.widget)
-    await visitor.request("page", url="https://shop.example/cart", title="Cart")
-    await visitor.request("page", url="https://shop.example/checkout", title="Checkout")
+    await visitor.request("page", url=f"{server.base}/cart", title="Cart")
+    await visitor.request("page", url=f"{server.base}/checkout", title="Checkout")
     # The agent opens the console afterwards: the visitor's latest page comes with it.
     agent, _ = await connect_agent(server.base, "agent@example.com", AGENT_PASSWORD)
     seen = await agent.wait_for(
         lambda f: f.get("t") == "visitor.page" and f["visitor"] == hello["visitor"]
     )
-    assert seen["url"] == "https://shop.example/checkout" and seen["title"] == "Checkout"
+    assert seen["url"] == f"{server.base}/checkout" and seen["title"] == "Checkout"
     assert set(seen) == {"t", "visitor", "url", "title", "ts"}
     assert [f["visitor"] for f in agent.events if f.get("t") == "visitor.page"].count(
         hello["visitor"]
     ) == 1
     await visitor.close()
     await agent.close()
+
+
+async def test_clients_are_told_the_message_limit_the_server_holds(tmp_path: Path) -> None:
+    # The widget and the console show this limit rather than cutting text off at their own.
+    srv = Server(
+        data_dir=tmp_path / "data",
+        database_url=None,
+        extra_env={"BASTION_MESSAGE_MAX_CHARS": "100"},
+    )
+    srv.data_dir.mkdir()
+    try:
+        srv.start()
+        srv.create_user("agent@example.com", "agent", name="Jonas")
+        cookie, _csrf = await login(srv.base, "agent@example.com", AGENT_PASSWORD)
+        async with httpx.AsyncClient(base_url=srv.base) as http:
+            config = (await http.get(f"/api/v1/widgets/{srv.widget}/config")).json()
+            me = (await http.get("/api/v1/auth/me", headers={"Cookie": cookie})).json()
+        assert config["message_max_chars"] == 100
+        assert me["message_max_chars"] == 100
+
+        visitor, _ = await connect_visitor(srv.base, srv.widget)
+        conv = (await visitor.cmd("chat.start", consent={"accepted": True}))["conversation"]
+        # Counted in characters (code points), as the clients count them.
+        await visitor.cmd("msg.send", conversation=conv, body="\U0001f600" * 100)
+        refused = await visitor.request("msg.send", conversation=conv, body="x" * 101)
+        assert refused["t"] == "error" and refused["field"] == "body"
+        await visitor.close()
+    finally:
+        srv.stop()

@@ -291,11 +291,19 @@ class ChatService:
             return False
         if conv.state is ConvState.WAITING:
             # The shared queue, narrowed to the agent's departments.
-            return conv.department_id is None or conv.department_id in (
-                await uow.departments.of_user(actor.user_id)
-            )
+            return await self._in_queue_of(uow, actor, conv)
         has, until = await uow.access.until(conv.id, actor.user_id)
         return has and (until is None or until > self._clock.now())
+
+    async def _in_queue_of(
+        self, uow: UnitOfWork, actor: StaffPrincipal, conv: Conversation
+    ) -> bool:
+        """Whether ``conv`` belongs to a queue ``actor`` takes chats from: any, with
+        ``chat.view_all``; else no department, or one of the actor's departments.
+        """
+        if conv.department_id is None or allowed(actor, Perm.CHAT_VIEW_ALL):
+            return True
+        return conv.department_id in await uow.departments.of_user(actor.user_id)
 
     @staticmethod
     def _check_participant(actor: StaffPrincipal, conv: Conversation) -> None:
@@ -632,7 +640,8 @@ class ChatService:
 
         async def step(uow: UnitOfWork) -> dict[str, Any]:
             conv = await uow.conversations.get(conversation_id)
-            if conv is None:
+            if conv is None or not await self._in_queue_of(uow, actor, conv):
+                # Another department's chat is as absent as a made-up id.
                 raise NotFound("no such conversation")
             if conv.state is not ConvState.WAITING:
                 # It was in the shared queue a moment ago; say it was taken, show nothing.

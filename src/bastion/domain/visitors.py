@@ -245,6 +245,10 @@ class VisitorService:
         now = self._clock.now()
         async with self._uow() as uow:
             widget = await uow.widgets.get(actor.widget_id)
+            if widget is None or not origin_allowed(widget, origin_of(url)):
+                # Agents read the page as where the visitor is: only the widget's own
+                # sites, as for the session itself (never a link a visitor made up).
+                raise OriginNotAllowed("only pages of the sites that embed the widget")
             await uow.visitors.add_page(actor.visitor_id, url, title, referrer, now)
             uow.on_commit(
                 STAFF_CHANNEL,

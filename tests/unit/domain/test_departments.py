@@ -33,7 +33,13 @@ async def test_agents_see_only_their_departments_queue(world: World) -> None:
     await chat.invite(jonas, browsing.visitor_id, "hello")
     supervisor = await world.staff("sup@example.com", Role.SUPERVISOR, name="Sup")
     assert [s["id"] for s in await chat.summaries_for_staff(supervisor)] == [conv]
+    # Another department's chat cannot be taken by its id either (and does not say that
+    # it exists), whether waiting or already taken.
+    with pytest.raises(NotFound):
+        await chat.accept(petras, None, conv)
     await chat.accept(jonas, None, conv)
+    with pytest.raises(NotFound):
+        await chat.accept(petras, None, conv)
 
     # A widget without a department is everyone's queue again.
     await deps.set_widget_department(admin, world.widget_id, None)

@@ -45,7 +45,7 @@ async def person(world: World, email: str, words: str) -> tuple[str, str]:
     conv = await world.start(
         visitor, fields={"name": "Ona " + words, "email": email}, message="hello " + words
     )
-    await world.svc.visitors.record_page(visitor, f"https://shop.example/{words}", words, None)
+    await world.svc.visitors.record_page(visitor, f"http://127.0.0.1:8000/{words}", words, None)
     await world.svc.chat.send_message(visitor, None, conv, "my order " + words)
     return visitor.visitor_id, conv
 
@@ -98,7 +98,7 @@ async def test_export_holds_everything_about_the_person_and_nothing_else(world: 
         assert word in text_
     assert "cactus" not in text_
     record = next(r for r in doc["records"] if r["visitor"]["id"] == vid)
-    assert record["pages"][0]["url"] == "https://shop.example/tulips"
+    assert record["pages"][0]["url"] == "http://127.0.0.1:8000/tulips"
     assert record["conversations"][0]["id"] == conv
     assert export.counts["visitors"] == 2
 

@@ -54,8 +54,18 @@ async def test_tokens_expire_and_rotate_with_grace(world: World) -> None:
 
 async def test_page_views_are_validated(world: World) -> None:
     visitor = await world.visitor()
-    await world.svc.visitors.record_page(visitor, "https://shop.example/cart", "Cart", None)
+    shop = "http://127.0.0.1:8000"  # the world's widget is embedded there only
+    await world.svc.visitors.record_page(visitor, f"{shop}/cart", "Cart", None)
     with pytest.raises(InvalidInput):
         await world.svc.visitors.record_page(visitor, "javascript:alert(1)", None, None)
     with pytest.raises(InvalidInput):
-        await world.svc.visitors.record_page(visitor, "https://a.example/", "bad\x00title", None)
+        await world.svc.visitors.record_page(visitor, f"{shop}/", "bad\x00title", None)
+    # A page outside the widget's sites is not where the visitor is: agents would read a
+    # link the visitor made up as the page they are on.
+    for elsewhere in ("https://evil.example/reset?from=bank", "http://127.0.0.1:8001/cart"):
+        with pytest.raises(OriginNotAllowed):
+            await world.svc.visitors.record_page(visitor, elsewhere, "Bank", None)
+    # A referrer may be anywhere (people arrive from search engines).
+    await world.svc.visitors.record_page(visitor, f"{shop}/", "Home", "https://search.example/")
+    pages = [m["url"] for ch, m in world.bus.published if m.get("type") == "page"]
+    assert pages == [f"{shop}/cart", f"{shop}/"]

@@ -56,7 +56,7 @@ async def test_rows_hold_no_plaintext_and_reads_still_work(world: World) -> None
     conv = await world.start(
         visitor, fields={"name": SECRETS[0], "email": SECRETS[1]}, message=SECRETS[2]
     )
-    await world.svc.visitors.record_page(visitor, "https://shop.example/tall-ships", "t", None)
+    await world.svc.visitors.record_page(visitor, "http://127.0.0.1:8000/tall-ships", "t", None)
     await chat.accept(agent, "a1", conv)
     await chat.send_message(agent, "a2", conv, "Labas! " + SECRETS[3])
     await chat.send_note(agent, None, conv, "about " + SECRETS[2])
