@@ -174,6 +174,8 @@ class EmailOtpService:
             await uow.commit()
         minutes = int(self._ttl.total_seconds() // 60)
         what = "sign in to" if purpose == LOGIN else "turn on e-mailed codes for"
+        # Both need the password first: a code nobody asked for means someone knows it.
+        attempt = "sign in" if purpose == LOGIN else "turn on e-mailed sign-in codes"
         await self._mailer.send(
             OutgoingMail(
                 to=user.email,
@@ -182,7 +184,7 @@ class EmailOtpService:
                 body=(
                     f"Your code to {what} Bastion is:\n\n    {code}\n\n"
                     f"It works once, for {minutes} minutes. Bastion staff will never ask you "
-                    "for it. If you did not just try to sign in, change your password: "
+                    f"for it. If you did not just try to {attempt}, change your password: "
                     "someone knows it.\n"
                 ),
             )

@@ -56,6 +56,8 @@ async def test_turn_on_then_sign_in_with_an_emailed_code_once(
     mail = await mail_sink.await_message(EMAIL)
     code = mail.code()
     assert code not in mail.subject  # subjects show on locked screens
+    # The warning names what was attempted (this was no sign-in).
+    assert "did not just try to turn on e-mailed sign-in codes" in mail.body
     with pytest.raises(InvalidOtp):
         await world.svc.email_otp.confirm_enable(principal, "00000000", None)
     await world.svc.email_otp.confirm_enable(principal, code, None)
@@ -66,6 +68,7 @@ async def test_turn_on_then_sign_in_with_an_emailed_code_once(
         await world.svc.email_otp.request_login_code(EMAIL, "wrong password!!", None)
     login_code = await _code_for_login(world, mail_sink, 2)
     assert login_code != code
+    assert "did not just try to sign in," in (await mail_sink.await_message(EMAIL, 2)).body
     await world.svc.auth.login(EMAIL, PASSWORD, login_code, ip=None, user_agent=None)
     with pytest.raises(InvalidOtp):  # single use
         await world.svc.auth.login(EMAIL, PASSWORD, login_code, ip=None, user_agent=None)
