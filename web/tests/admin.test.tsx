@@ -214,7 +214,40 @@ describe("the admin area", () => {
     expect(server.writes()).toEqual([{ method: "PUT", path: "/api/v1/users/u_2/disabled", csrf: CSRF, body: { disabled: true } }]);
   });
 
+  it("offers owners only to an owner, and leaves an owner's row alone for others", async () => {
+    const original = server.routes["GET /api/v1/users"]!;
+    const asOwner = (role: string) => (call: Call) => {
+      const reply = original(call) as { status: number; body: { role: string }[] };
+      return { ...reply, body: [{ ...reply.body[0]!, role }, ...reply.body.slice(1)] };
+    };
+    const withOwner = (call: Call) => {
+      const reply = original(call) as { status: number; body: object[] };
+      const owner = { id: "u_o", email: "o@x.io", name: "O", role: "owner", status: "offline", totp_enabled: true, disabled: false };
+      return { ...reply, body: [...reply.body, owner] };
+    };
+    server.routes["GET /api/v1/users"] = withOwner;
+    await mount(ALL); // as an admin
+    const options = (el: Element) => Array.from(el.querySelectorAll("option"), (o) => o.value);
+    const rows = root.querySelectorAll<HTMLElement>('[data-testid="user-row"]');
+    expect(options(rows[1]!.querySelector('[data-testid="user-row-role"]')!)).not.toContain("owner");
+    expect(options(root.querySelector('[data-testid="user-role"]')!)).not.toContain("owner");
+    const ownerRole = rows[2]!.querySelector<HTMLSelectElement>('[data-testid="user-row-role"]')!;
+    expect(ownerRole.value).toBe("owner");
+    expect(ownerRole.disabled).toBe(true);
+    render(null, root);
+    server.routes["GET /api/v1/users"] = asOwner("owner");
+    await mount(ALL);
+    const other = root.querySelectorAll<HTMLElement>('[data-testid="user-row"]')[1]!;
+    expect(options(other.querySelector('[data-testid="user-row-role"]')!)).toContain("owner");
+    server.routes["GET /api/v1/users"] = original;
+  });
+
   it("changes a role only once confirmed, and warns before making an owner", async () => {
+    const original = server.routes["GET /api/v1/users"]!;
+    server.routes["GET /api/v1/users"] = (call: Call) => {
+      const reply = original(call) as { status: number; body: { role: string }[] };
+      return { ...reply, body: [{ ...reply.body[0]!, role: "owner" }, ...reply.body.slice(1)] };
+    };
     await mount(ALL);
     const other = root.querySelectorAll<HTMLElement>('[data-testid="user-row"]')[1]!;
     const select = other.querySelector<HTMLSelectElement>('[data-testid="user-row-role"]')!;

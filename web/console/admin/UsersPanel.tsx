@@ -14,6 +14,9 @@ export function UsersPanel({ admin, me }: { admin: AdminApi; me: string }) {
   const [name, setName] = useState("");
   const [password, setPassword] = useState("");
   const [role, setRole] = useState("agent");
+  // Only an owner makes, changes or locks owners: others are not offered what would fail.
+  const iAmOwner = (users.data ?? []).some((u) => u.id === me && u.role === "owner");
+  const grantable = (roles.data ?? []).filter((r) => iAmOwner || r.name !== "owner");
 
   const create = async (e: Event) => {
     e.preventDefault();
@@ -49,7 +52,8 @@ export function UsersPanel({ admin, me }: { admin: AdminApi; me: string }) {
                 key={u.id}
                 user={u}
                 self={u.id === me}
-                roles={roles.data ?? []}
+                locked={!iAmOwner && u.role === "owner"}
+                roles={grantable}
                 departments={deps.data ?? []}
                 current={members.data?.[u.id] ?? []}
                 admin={admin}
@@ -78,7 +82,7 @@ export function UsersPanel({ admin, me }: { admin: AdminApi; me: string }) {
           <span>{a.password}</span>
           <input type="password" required autocomplete="new-password" value={password} onInput={(e) => setPassword(e.currentTarget.value)} data-testid="user-password" />
         </label>
-        <RoleSelect roles={roles.data ?? []} value={role} onChange={setRole} testid="user-role" />
+        <RoleSelect roles={grantable} value={role} onChange={setRole} testid="user-role" />
         <button class="button button--primary" type="submit" disabled={action.busy} data-testid="user-submit">
           {a.create}
         </button>
@@ -105,6 +109,8 @@ function RoleSelect(props: { roles: RoleInfo[]; value: string; onChange: (v: str
 interface RowProps {
   user: AdminUser;
   self: boolean;
+  /** An owner, seen by someone who is not: nothing here can be changed. */
+  locked: boolean;
   roles: RoleInfo[];
   departments: Department[];
   current: string[];
@@ -113,7 +119,7 @@ interface RowProps {
   reload: () => void;
 }
 
-function UserRow({ user, self, roles, departments, current, admin, action, reload }: RowProps) {
+function UserRow({ user, self, locked, roles, departments, current, admin, action, reload }: RowProps) {
   const [mine, setMine] = useState<string[] | null>(null);
   // A role picked in the list is applied only once confirmed (it ends the user's sessions,
   // and an owner can do everything).
@@ -141,13 +147,13 @@ function UserRow({ user, self, roles, departments, current, admin, action, reloa
           aria-label={`${a.role}: ${user.email}`}
           data-testid="user-row-role"
           value={newRole ?? user.role}
-          disabled={self || action.busy}
+          disabled={self || locked || action.busy}
           onChange={(e) => {
             const role = e.currentTarget.value;
             setNewRole(role === user.role ? null : role);
           }}
         >
-          {roles.map((r) => (
+          {(locked ? [{ name: user.role } as RoleInfo] : roles).map((r) => (
             <option key={r.name} value={r.name} selected={r.name === (newRole ?? user.role)}>
               {r.name}
             </option>
