@@ -14,7 +14,7 @@ import { mayManagePrivacy, PrivacyPanel } from "./PrivacyPanel";
 import { errorText, visitorName } from "./labels";
 import { SiteVisitors } from "./SiteVisitors";
 import type { Colleague } from "./TransferDialog";
-import { initialState, myList, reducer, resumeMap, teamList, waitingList, type Conversation } from "./state";
+import { attentionCount, initialState, myList, reducer, resumeMap, teamList, waitingList, type Conversation } from "./state";
 import { t } from "./strings";
 
 /** Hide a visitor's typing indicator if its "off" never arrives. */
@@ -170,9 +170,10 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
   const viewAll = perms.mine.includes("chat.view_all");
   const team = viewAll ? teamList(state) : [];
 
+  const attention = attentionCount(state);
   useEffect(() => {
-    document.title = waiting.length > 0 ? `(${waiting.length}) ${t.appName}` : t.appName;
-  }, [waiting.length]);
+    document.title = attention > 0 ? `(${attention}) ${t.appName}` : t.appName;
+  }, [attention]);
 
   useEffect(() => () => void (document.title = t.appName), []);
 

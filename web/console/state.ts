@@ -379,6 +379,14 @@ export function myList(state: ConsoleState): Conversation[] {
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 }
 
+/**
+ * What waits for the agent, for the tab title: chats in the queue, plus their own chats
+ * with a visitor message they have not looked at (an agent in another tab sees both).
+ */
+export function attentionCount(state: ConsoleState): number {
+  return waitingList(state).length + myList(state).filter((c) => c.unread).length;
+}
+
 /** Active chats colleagues hold (listed for those who may see all chats: supervisors). */
 export function teamList(state: ConsoleState): Conversation[] {
   return Object.values(state.conversations)

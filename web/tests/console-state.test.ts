@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { initialState, myList, reducer, resumeMap, teamList, waitingList, type Action, type ConsoleState } from "../console/state";
+import { attentionCount, initialState, myList, reducer, resumeMap, teamList, waitingList, type Action, type ConsoleState } from "../console/state";
 import type { AgentInfo, ConvStateEvent, ConvSummary, MsgEvent, NoteEvent } from "../shared/protocol";
 
 const me: AgentInfo = { id: "u_me", name: "Jonas", role: "agent", status: "online" };
@@ -107,6 +107,20 @@ describe("console state", () => {
     expect(s.conversations.c_2?.preview).toBe("hi");
     s = reducer(s, { type: "select", conversation: "c_2" });
     expect(s.conversations.c_2?.unread).toBe(false);
+  });
+
+  it("counts for the tab title the waiting chats and my chats with unread messages", () => {
+    let s = run(
+      ready([summary("c_1", "active"), summary("c_2", "active"), summary("c_3", "waiting")]),
+      { type: "select", conversation: "c_1" },
+    );
+    expect(attentionCount(s)).toBe(1); // the queue
+    s = reducer(s, live("c_2", msg("c_2", 2, "visitor", "are you there?")));
+    expect(attentionCount(s)).toBe(2);
+    s = reducer(s, live("c_1", msg("c_1", 2, "visitor"))); // the chat on screen
+    expect(attentionCount(s)).toBe(2);
+    s = reducer(s, { type: "select", conversation: "c_2" });
+    expect(attentionCount(s)).toBe(1);
   });
 
   it("merges REST history with live events by seq", () => {
