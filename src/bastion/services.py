@@ -147,7 +147,7 @@ def build_services(
             release_chats=chat.release_unheld,
         ),
         auth=auth,
-        passkeys=PasskeyService(uow, clock, hasher, auth, PyWebAuthn(rp[0], rp[1]) if rp else None),
+        passkeys=PasskeyService(uow, clock, auth, PyWebAuthn(rp[0], rp[1]) if rp else None),
         tokens=ApiTokenService(uow, clock),
         departments=DepartmentService(uow, clock),
         privacy=PrivacyService(

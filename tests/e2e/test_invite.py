@@ -147,6 +147,21 @@ async def test_agent_invites_a_visitor_browsing_the_site(
     page_line = console.locator("main [data-testid=conv-page]")
     await expect(page_line).to_contain_text("Acme Shop", timeout=T)
     await expect(page_line).not_to_contain_text("Page unknown")
+
+    # From the start of the page, the first Tab offers to skip the lists ("On the site
+    # now" has an Invite button per visitor) and Enter lands in the open chat.
+    to_start = "const b = document.body; b.tabIndex = -1; b.focus(); b.removeAttribute('tabindex')"
+    await console.evaluate(to_start)
+    skip = console.locator("[data-testid=skip-to-chat]")
+    await expect(skip).not_to_be_in_viewport()
+    await console.keyboard.press("Tab")
+    await expect(skip).to_be_focused()
+    await expect(skip).to_be_in_viewport()
+    await console.keyboard.press("Enter")
+    await expect(console.locator("main#conversation")).to_be_focused()
+    await console.keyboard.press("Tab")
+    in_chat = "document.activeElement.closest('main#conversation') !== null"
+    assert await console.evaluate(in_chat)
     assert dialogs == []
 
 

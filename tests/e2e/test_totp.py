@@ -1,4 +1,5 @@
-"""Two-step login (TOTP) end to end: set up in the console, sign in with codes, refuse replays.
+"""Two-step login (TOTP) end to end: set up in the console (the password first), sign in
+with codes, refuse replays; set up on the screen a role that requires it shows.
 
 A real ``bastion serve`` on SQLite (the ``bastion`` fixture of ``conftest.py``) and Chromium
 driving the built console. The authenticator app is ``pyotp``, fed the secret the console
@@ -16,7 +17,7 @@ import pytest
 from playwright.async_api import Browser, Page, Response, expect
 
 from tests.e2e.conftest import AGENT_EMAIL
-from tests.support.server import AGENT_PASSWORD, Server
+from tests.support.server import AGENT_PASSWORD, Server, cli
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -88,6 +89,11 @@ async def test_totp_setup_login_replay_and_recovery_code(bastion: Server, browse
     await expect(page.locator("[data-testid=account-view]")).to_be_visible(timeout=T)
     await expect(page.locator("[data-testid=totp-status]")).to_have_text("Off", timeout=T)
     await page.locator("[data-testid=totp-setup]").click()
+    # The password first (a session alone sees no secret), then the QR code.
+    await expect(page.locator("[data-testid=totp-setup-password]")).to_be_focused(timeout=T)
+    await expect(page.locator("[data-testid=totp-qr]")).to_have_count(0)
+    await page.locator("[data-testid=totp-setup-password]").fill(AGENT_PASSWORD)
+    await page.locator("[data-testid=totp-setup-continue]").click()
     qr = page.locator("[data-testid=totp-qr]")
     await expect(qr).to_be_visible(timeout=T)
     assert (await qr.get_attribute("src") or "").startswith("data:image/svg+xml")
@@ -163,4 +169,52 @@ async def test_totp_setup_login_replay_and_recovery_code(bastion: Server, browse
     assert (status, body.get("code")) == (401, "invalid_otp"), body
     await expect(page.locator("[data-testid=status]")).to_have_count(0)
 
+    await context.close()
+
+
+async def test_enrolment_required_by_the_role_asks_for_the_password_first(
+    bastion: Server, browser: Browser
+) -> None:
+    supervisor = "vida@example.com"
+    bastion.create_user(supervisor, "supervisor", name="Vida")
+    cli(bastion.env, "security", "policy", "--require-2fa", "supervisor")
+    context = await browser.new_context()
+    page = await context.new_page()
+    page.set_default_timeout(T)
+
+    await page.goto(f"{bastion.base}/console/")
+    await expect(page.locator("[data-testid=login-email]")).to_be_visible(timeout=T)
+    await page.locator("[data-testid=login-email]").fill(supervisor)
+    await page.locator("[data-testid=login-password]").fill(AGENT_PASSWORD)
+    status, _ = await submit_login(page)
+    assert status == 200
+    enrolment = page.locator("[data-testid=enrollment]")
+    await expect(enrolment).to_be_visible(timeout=T)
+    await expect(page.locator("[data-testid=status]")).to_have_count(0)
+
+    # A wrong password shows no secret and says what is wrong.
+    await enrolment.locator("[data-testid=totp-setup]").click()
+    password = enrolment.locator("[data-testid=totp-setup-password]")
+    await password.fill("not the password")
+    await enrolment.locator("[data-testid=totp-setup-continue]").click()
+    await expect(enrolment.locator("[data-testid=totp-error]")).to_contain_text(
+        "password is not right", timeout=T
+    )
+    await expect(password).to_have_attribute("aria-invalid", "true")
+    await expect(enrolment.locator("[data-testid=totp-qr]")).to_have_count(0)
+    await expect(enrolment.locator("[data-testid=totp-secret]")).to_have_count(0)
+
+    await password.fill(AGENT_PASSWORD)
+    await enrolment.locator("[data-testid=totp-setup-continue]").click()
+    shown = await enrolment.locator("[data-testid=totp-secret]").text_content(timeout=T) or ""
+    totp = pyotp.TOTP(re.sub(r"\s+", "", shown))
+    if seconds_left() < 3:
+        await wait_for_step_after(time_step())
+    await enrolment.locator("[data-testid=totp-code]").fill(totp.now())
+    await enrolment.locator("[data-testid=totp-confirm]").click()
+    await expect(enrolment.locator("[data-testid=recovery-codes] li")).to_have_count(10, timeout=T)
+    await enrolment.locator("[data-testid=totp-done]").click()
+    # Enrolled: the console opens.
+    await expect(enrolment).to_have_count(0, timeout=T)
+    await expect_inbox(page)
     await context.close()

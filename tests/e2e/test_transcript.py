@@ -24,6 +24,9 @@ async def test_visitor_downloads_the_transcript_of_an_ended_chat(
     await start_chat(widget, "Ona")
     await visitor_says(widget, QUESTION)
     await widget.locator("[data-testid=end]").click()
+    # Ending asks first, in place; the focus is on keeping the chat.
+    await expect(widget.locator("[data-testid=end-cancel]")).to_be_focused()
+    await widget.locator("[data-testid=end-confirm]").click()
     button = widget.locator("[data-testid=transcript]")
     await expect(button).to_be_visible(timeout=T)
 

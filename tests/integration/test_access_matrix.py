@@ -416,7 +416,8 @@ def _request(w: World, route: str) -> tuple[str, str, dict[str, Any] | None, dic
         "PUT /api/v1/canned/{canned_id}": {"shortcut": "matrix", "title": "M", "body": "Hi"},
         "PUT /api/v1/departments/{department_id}/retention": {"days": 30},
         "PUT /api/v1/widgets/{widget_id}/department": {"department": None},
-        "POST /api/v1/auth/totp/setup": {"password": "not the password"},
+        # The right password: the set-up the confirm row below answers needs to be pending.
+        "POST /api/v1/auth/totp/setup": {"password": AGENT_PASSWORD},
         "POST /api/v1/auth/passkeys/register/options": {"password": "not the password"},
         "POST /api/v1/auth/passkeys/register": {
             "ceremony": "wa_nope",

@@ -107,7 +107,7 @@ class Account:
         return await self.http.get(path, headers=self.headers)
 
     async def enrol_totp(self) -> tuple[pyotp.TOTP, list[str]]:
-        setup = await self.post("/api/v1/auth/totp/setup")
+        setup = await self.post("/api/v1/auth/totp/setup", {"password": AGENT_PASSWORD})
         assert setup.status_code == 200, setup.text
         totp = pyotp.TOTP(setup.json()["secret"], interval=PERIOD_S)
         done = await self.post("/api/v1/auth/totp/confirm", {"code": totp.now()})
@@ -168,7 +168,7 @@ async def test_an_altered_secret_fails_closed_and_recovery_still_works(srv: Serv
         me = await agent.get("/api/v1/auth/me")
         assert me.status_code == 200 and me.json()["user"]["totp_enabled"] is True
         assert me.json()["user"]["totp_unreadable"] is True  # the console offers a new set-up
-        setup = await agent.post("/api/v1/auth/totp/setup")
+        setup = await agent.post("/api/v1/auth/totp/setup", {"password": AGENT_PASSWORD})
         assert setup.status_code == 200, setup.text
         r = await _login(http, AGENT, totp.now())
         assert (r.status_code, r.json()["code"]) == (409, "second_factor_unavailable"), r.text

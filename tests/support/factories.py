@@ -89,7 +89,7 @@ class World:
         """Turn the authenticator app on for ``actor`` (set up, then confirm with a code);
         the clock moves on one step, so the app's next code is not a replay.
         """
-        setup = await self.svc.auth.totp_setup(actor)
+        setup = await self.svc.auth.totp_setup(actor, PASSWORD, None)
         totp = pyotp.TOTP(setup["secret"], interval=PERIOD_S)
         await self.svc.auth.totp_confirm(actor, totp.at(self.clock.now()), None)
         self.clock.advance(seconds=PERIOD_S)

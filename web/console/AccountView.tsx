@@ -6,6 +6,7 @@ import {
   apiErrorText,
   groupSecret,
   isSessionGone,
+  isWrongPassword,
   normaliseCode,
   passwordErrorField,
   passwordFormProblem,
@@ -113,6 +114,8 @@ function FeedbackLine({ feedback, testid }: { feedback: Feedback; testid: string
 
 type TotpStep =
   | { kind: "status" }
+  // The password first: the secret is shown only to whoever knows it, never to a session alone.
+  | { kind: "password" }
   | { kind: "setup"; setup: TotpSetupResponse }
   | { kind: "codes"; codes: string[] };
 
@@ -140,10 +143,12 @@ export function TotpSection({
   const [step, setStep] = useState<TotpStep>({ kind: "status" });
   const [code, setCode] = useState("");
   const [password, setPassword] = useState("");
+  const [passwordWrong, setPasswordWrong] = useState(false);
   const [busy, setBusy] = useState(false);
   const [feedback, setFeedback] = useState<Feedback>(null);
   const [copied, setCopied] = useState(false);
   const codeRef = useRef<HTMLInputElement>(null);
+  const passwordRef = useRef<HTMLInputElement>(null);
   const codesRef = useRef<HTMLHeadingElement>(null);
 
   // The state may have changed in another tab or session: ask the server once on opening.
@@ -164,6 +169,7 @@ export function TotpSection({
   }, [api]);
 
   useEffect(() => {
+    if (step.kind === "password") passwordRef.current?.focus();
     if (step.kind === "setup") codeRef.current?.focus();
     // The heading, not the "done" button: a stray Enter must not hide the codes unseen.
     if (step.kind === "codes") codesRef.current?.focus();
@@ -176,18 +182,37 @@ export function TotpSection({
     try {
       await guard(fn);
     } catch (err) {
-      setFeedback({ kind: "error", text: apiErrorText(err) });
+      setFeedback({ kind: "error", text: isWrongPassword(err) ? t.totpWrongPassword : apiErrorText(err) });
     } finally {
       setBusy(false);
     }
   };
 
-  const startSetup = () =>
-    run(async () => {
-      const setup = await api.totpSetup();
+  const toStep = (next: TotpStep) => {
+    setStep(next);
+    setPassword("");
+    setPasswordWrong(false);
+    setFeedback(null);
+  };
+
+  const startSetup = (e: Event) => {
+    e.preventDefault();
+    void run(async () => {
+      let setup: TotpSetupResponse;
+      try {
+        setup = await api.totpSetup(password);
+      } catch (err) {
+        setPasswordWrong(isWrongPassword(err));
+        passwordRef.current?.focus();
+        throw err;
+      } finally {
+        setPassword("");
+      }
+      setPasswordWrong(false);
       setCode("");
       setStep({ kind: "setup", setup });
     });
+  };
 
   const confirm = (e: Event) => {
     e.preventDefault();
@@ -267,6 +292,41 @@ export function TotpSection({
         </div>
       </div>
     );
+  } else if (step.kind === "password") {
+    body = (
+      <form class="stack" onSubmit={startSetup}>
+        <p>{t.totpSetupPasswordIntro}</p>
+        <label class="field field--narrow">
+          <span>{t.totpSetupPassword}</span>
+          <input
+            ref={passwordRef}
+            type="password"
+            name="password"
+            autocomplete="current-password"
+            required
+            aria-invalid={passwordWrong ? "true" : undefined}
+            data-testid="totp-setup-password"
+            value={password}
+            onInput={(e) => setPassword(e.currentTarget.value)}
+          />
+        </label>
+        <FeedbackLine feedback={feedback} testid="totp-error" />
+        <div class="actions">
+          <button class="button button--primary" type="submit" disabled={busy} data-testid="totp-setup-continue">
+            {busy ? t.busy : t.totpSetupContinue}
+          </button>
+          <button
+            class="button button--ghost"
+            type="button"
+            disabled={busy}
+            data-testid="totp-cancel"
+            onClick={() => toStep({ kind: "status" })}
+          >
+            {t.totpCancel}
+          </button>
+        </div>
+      </form>
+    );
   } else if (step.kind === "setup") {
     const qr = safeQrSrc(step.setup.qr_svg_data_uri);
     const link = safeOtpauthUri(step.setup.otpauth_uri);
@@ -312,10 +372,7 @@ export function TotpSection({
             type="button"
             disabled={busy}
             data-testid="totp-cancel"
-            onClick={() => {
-              setStep({ kind: "status" });
-              setFeedback(null);
-            }}
+            onClick={() => toStep({ kind: "status" })}
           >
             {t.totpCancel}
           </button>
@@ -367,7 +424,7 @@ export function TotpSection({
             type="button"
             disabled={busy}
             data-testid="totp-setup"
-            onClick={() => void startSetup()}
+            onClick={() => toStep({ kind: "password" })}
           >
             {busy ? t.busy : unreadable ? t.totpSetupAgain : t.totpSetup}
           </button>

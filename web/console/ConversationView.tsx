@@ -2,6 +2,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { format } from "../shared/i18n";
 import { adminTables } from "../shared/i18n";
+import { DEFAULT_MESSAGE_MAX_CHARS, measure } from "../shared/limit";
 import type { SeqEvent, StateReason } from "../shared/protocol";
 import { BanButton } from "./BanDialog";
 import { cannedMatches, cannedQuery, insertCanned, type CannedItem } from "./canned";
@@ -13,7 +14,6 @@ import { t } from "./strings";
 import { errorText, visitorName } from "./labels";
 import type { Actions } from "./Workspace";
 
-const MAX_BODY = 4000;
 const TYPING_THROTTLE_MS = 3000;
 const TYPING_IDLE_MS = 4000;
 
@@ -29,6 +29,8 @@ interface Props {
   files?: boolean;
   /** The signed-in user may transfer or close anyone's chat (chat.manage_all). */
   manageAll?: boolean;
+  /** The longest message or note the server takes (/auth/me `message_max_chars`). */
+  maxBody?: number;
 }
 
 const STATE_LABEL = { waiting: t.stateWaiting, active: t.stateActive, closed: t.stateClosed } as const;
@@ -41,6 +43,7 @@ export function ConversationView({
   me = null,
   files = true,
   manageAll = false,
+  maxBody = DEFAULT_MESSAGE_MAX_CHARS,
 }: Props) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -185,7 +188,14 @@ export function ConversationView({
           </p>
         )}
       </div>
-      <Composer conv={conv} actions={actions} composerRef={composerRef} canned={canned} files={files} />
+      <Composer
+        conv={conv}
+        actions={actions}
+        composerRef={composerRef}
+        canned={canned}
+        files={files}
+        maxBody={maxBody}
+      />
     </section>
   );
 }
@@ -276,9 +286,10 @@ interface ComposerProps {
   composerRef: { current: HTMLTextAreaElement | null };
   canned: readonly CannedItem[];
   files: boolean;
+  maxBody: number;
 }
 
-function Composer({ conv, actions, composerRef, canned, files }: ComposerProps) {
+function Composer({ conv, actions, composerRef, canned, files, maxBody }: ComposerProps) {
   const [highlight, setHighlight] = useState(0);
   const [dismissed, setDismissed] = useState<string | null>(null);
   const typingOn = useRef(false);
@@ -289,6 +300,10 @@ function Composer({ conv, actions, composerRef, canned, files }: ComposerProps) 
   // The server refuses replies to a waiting chat (accept first), to a closed one and to one
   // someone else holds (say, after a transfer); notes are allowed in every state.
   const replyBlocked = !note && (conv.state !== "active" || !conv.mine);
+  // Never cut (a maxlength dropped the rest of a paste without a word): near the limit a
+  // counter, over it an error naming the limit, and no sending.
+  const length = measure(conv.draft, maxBody);
+  const limitId = `${id}-limit`;
 
   const stopTyping = () => {
     if (idle.current !== null) clearTimeout(idle.current);
@@ -334,9 +349,11 @@ function Composer({ conv, actions, composerRef, canned, files }: ComposerProps) 
 
   const send = () => {
     const body = conv.draft.trim();
-    if (!body || body.length > MAX_BODY || replyBlocked) return;
+    if (!body || length.over || replyBlocked) return;
     stopTyping();
-    actions.setDraft(id, { text: "" });
+    // A note is one note: the composer goes back to replying, so the next message reaches
+    // the visitor instead of silently becoming another note.
+    actions.setDraft(id, note ? { text: "", noteMode: false } : { text: "" });
     void actions.send(id, body, note ? "note" : "msg");
     composerRef.current?.focus();
   };
@@ -404,8 +421,9 @@ function Composer({ conv, actions, composerRef, canned, files }: ComposerProps) 
           data-testid="composer"
           class="composer-input"
           rows={3}
-          maxLength={MAX_BODY}
           disabled={replyBlocked}
+          aria-invalid={length.over ? "true" : undefined}
+          aria-describedby={limitId}
           aria-label={note ? t.noteHint : t.reply}
           aria-autocomplete="list"
           aria-expanded={suggestions.length > 0 ? "true" : "false"}
@@ -440,10 +458,26 @@ function Composer({ conv, actions, composerRef, canned, files }: ComposerProps) 
           }}
         />
         {files && <AttachButton disabled={replyBlocked || note} upload={(file) => actions.upload(id, file)} />}
-        <button class="button button--primary" type="submit" data-testid="send" disabled={replyBlocked}>
+        <button
+          class="button button--primary"
+          type="submit"
+          data-testid="send"
+          disabled={replyBlocked || length.over}
+        >
           {note ? t.addNote : t.send}
         </button>
       </div>
+      <p
+        id={limitId}
+        class={length.over ? "composer-limit composer-limit--over" : "composer-limit"}
+        data-testid="counter"
+        aria-live="polite"
+        hidden={!length.near}
+      >
+        {length.over
+          ? format(t.tooLong, { max: maxBody.toLocaleString("en"), over: (-length.left).toLocaleString("en") })
+          : format(t.charsLeft, { count: length.left })}
+      </p>
     </form>
   );
 }

@@ -8,6 +8,7 @@ import { AdminArea } from "./admin/AdminArea";
 import { sectionsFor } from "./admin/adminApi";
 import { useCannedList } from "./canned";
 import { adminTables } from "../shared/i18n";
+import { DEFAULT_MESSAGE_MAX_CHARS, messageLimit } from "../shared/limit";
 import type { ConsoleApi } from "./api";
 import { ConversationView } from "./ConversationView";
 import { mayManagePrivacy, PrivacyPanel } from "./PrivacyPanel";
@@ -67,6 +68,8 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
   const { items: canned, reload: loadCanned } = useCannedList(api);
   // Whether files can be shared here (a malware scanner is set up): else no attach button.
   const [filesAvailable, setFilesAvailable] = useState(true);
+  // The server's longest message (BASTION_MESSAGE_MAX_CHARS); its default until /me says.
+  const [maxBody, setMaxBody] = useState(DEFAULT_MESSAGE_MAX_CHARS);
   useEffect(() => {
     api.call<{ all: string[]; mine: string[] }>("/api/v1/permissions").then(
       (p) => {
@@ -75,7 +78,13 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
       },
       () => setPermsKnown("unknown"),
     );
-    api.me().then((res) => setFilesAvailable(res.files_available !== false), () => undefined);
+    api.me().then(
+      (res) => {
+        setFilesAvailable(res.files_available !== false);
+        setMaxBody(messageLimit(res.message_max_chars));
+      },
+      () => undefined,
+    );
   }, [api]);
   const canAdmin = sectionsFor(perms.mine).length > 0;
   // A role without chat.handle (an editor of canned responses, an auditor) has no chats: no
@@ -88,6 +97,7 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
   const [totpUnreadable, setTotpUnreadable] = useState(user.totp_unreadable === true);
   const accountButton = useRef<HTMLButtonElement>(null);
   const sidebar = useRef<HTMLElement>(null);
+  const chatMain = useRef<HTMLElement>(null);
 
   const onFrame = useCallback((frame: ServerFrame) => {
     switch (frame.t) {
@@ -317,6 +327,21 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
         view !== "inbox" ? "workspace workspace--account" : selected ? "workspace workspace--chat-open" : "workspace"
       }
     >
+      {view === "inbox" && handlesChats && selected && (
+        // The first stop on Tab: past the top bar and the lists (up to 50 "Invite" buttons
+        // in "On the site now") straight to the open chat. Shown only while focused.
+        <a
+          class="skip-link"
+          href="#conversation"
+          data-testid="skip-to-chat"
+          onClick={(e) => {
+            e.preventDefault();
+            chatMain.current?.focus();
+          }}
+        >
+          {t.skipToChat}
+        </a>
+      )}
       <header class="topbar">
         <div class="brand" aria-hidden="true">
           B
@@ -468,7 +493,7 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
             )}
             <SiteVisitors entries={state.site} nameOf={nameOf} onInvite={actions.invite} />
           </nav>
-          <main class="main">
+          <main class="main" id="conversation" tabIndex={-1} ref={chatMain}>
             {selected ? (
               <ConversationView
                 key={selected.id}
@@ -479,6 +504,7 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
                 me={me?.id ?? user.id}
                 files={filesAvailable}
                 manageAll={perms.mine.includes("chat.manage_all")}
+                maxBody={maxBody}
               />
             ) : (
               <div class="empty-state">{t.selectChat}</div>

@@ -139,6 +139,11 @@ export function passwordFormProblem(next: string, repeat: string): string | null
   return next !== repeat ? t.pwMismatch : null;
 }
 
+/** The server refused the password typed to confirm a change (not a lock or another error). */
+export function isWrongPassword(err: unknown): boolean {
+  return err instanceof ApiError && err.code === "invalid_credentials";
+}
+
 /** Which password field a refused change points at, for `aria-invalid`. */
 export function passwordErrorField(err: unknown): "current" | "new" | null {
   if (!(err instanceof ApiError)) return null;

@@ -77,9 +77,12 @@ export class ConsoleApi {
     }
   }
 
-  /** A new TOTP secret; two-step login stays off until `totpConfirm` succeeds. */
-  totpSetup(): Promise<TotpSetupResponse> {
-    return this.call<TotpSetupResponse>("/api/v1/auth/totp/setup", { method: "POST", body: {} });
+  /**
+   * A new TOTP secret, for the current password (a session alone gets none); two-step login
+   * stays off until `totpConfirm` succeeds.
+   */
+  totpSetup(password: string): Promise<TotpSetupResponse> {
+    return this.call<TotpSetupResponse>("/api/v1/auth/totp/setup", { method: "POST", body: { password } });
   }
 
   totpConfirm(code: string): Promise<TotpConfirmResponse> {

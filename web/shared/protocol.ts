@@ -474,6 +474,8 @@ export interface WidgetConfig {
   online: boolean;
   /** File sharing: null while it is off (no malware scanner configured on the server). */
   files?: { max_bytes: number; types: string[] } | null;
+  /** The longest message the server takes, in characters (absent from an older server). */
+  message_max_chars?: number;
 }
 
 /** `POST /api/v1/conversations/{id}/files` (the body is the file's bytes). */
@@ -523,6 +525,8 @@ export interface MeResponse {
   email_otp_available?: boolean;
   /** A malware scanner is set up, so files can be shared. */
   files_available?: boolean;
+  /** The longest message or note the server takes, in characters. */
+  message_max_chars?: number;
 }
 
 export type LoginResponse = MeResponse;
@@ -532,7 +536,7 @@ export interface EventsResponse {
   last_seq: number;
 }
 
-/** `POST /api/v1/auth/totp/setup`: a new, not yet active, TOTP secret. */
+/** `POST /api/v1/auth/totp/setup` (`{"password"}`): a new, not yet active, TOTP secret. */
 export interface TotpSetupResponse {
   secret: string;
   otpauth_uri: string;

@@ -9,6 +9,7 @@ import type { StaffSessionInfo } from "../shared/protocol";
 const SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 const CODES = Array.from({ length: 10 }, (_, i) => `code-${String(i).padStart(4, "0")}`);
 const CSRF = "csrf-123";
+const PASSWORD = "correct horse battery staple";
 
 interface Call {
   method: string;
@@ -59,14 +60,17 @@ class FakeServer {
       },
     }),
     "GET /api/v1/auth/sessions": () => ({ status: 200, body: this.sessions }),
-    "POST /api/v1/auth/totp/setup": () => ({
-      status: 200,
-      body: {
-        secret: SECRET,
-        otpauth_uri: `otpauth://totp/Bastion:agent%40example.com?secret=${SECRET}&issuer=Bastion`,
-        qr_svg_data_uri: "data:image/svg+xml;base64,PHN2Zz48L3N2Zz4=",
-      },
-    }),
+    "POST /api/v1/auth/totp/setup": (call) =>
+      (call.body as { password?: string }).password === PASSWORD
+        ? {
+            status: 200,
+            body: {
+              secret: SECRET,
+              otpauth_uri: `otpauth://totp/Bastion:agent%40example.com?secret=${SECRET}&issuer=Bastion`,
+              qr_svg_data_uri: "data:image/svg+xml;base64,PHN2Zz48L3N2Zz4=",
+            },
+          }
+        : { status: 401, body: { code: "invalid_credentials", message: "wrong password", field: "password" } },
     "POST /api/v1/auth/totp/confirm": (call) =>
       (call.body as { code: string }).code === "123456"
         ? { status: 200, body: { recovery_codes: CODES } }
@@ -179,11 +183,27 @@ afterEach(() => {
 });
 
 describe("two-step login", () => {
-  it("sets up TOTP: QR code, grouped secret, a wrong code, then the recovery codes once", async () => {
+  it("sets up TOTP: the password, QR code, grouped secret, a wrong code, then the recovery codes once", async () => {
     await mount(false);
     expect(must("totp-status").textContent).toBe(t.totpStatusOff);
 
+    // The password first: nothing is asked of the server, and no secret is shown, before it.
     await click("totp-setup");
+    expect(server.writes()).toEqual([]);
+    expect($("totp-qr")).toBeNull();
+    expect($("totp-secret")).toBeNull();
+    expect(document.activeElement).toBe(must("totp-setup-password"));
+    await type("totp-setup-password", "not my password");
+    await click("totp-setup-continue");
+    expect(must("totp-error").textContent).toBe(t.totpWrongPassword);
+    expect(must("totp-setup-password").getAttribute("aria-invalid")).toBe("true");
+    expect(must<HTMLInputElement>("totp-setup-password").value).toBe("");
+    expect($("totp-qr")).toBeNull();
+    expect($("totp-secret")).toBeNull();
+
+    await type("totp-setup-password", PASSWORD);
+    await click("totp-setup-continue");
+    expect($("totp-setup-password")).toBeNull();
     const qr = must<HTMLImageElement>("totp-qr");
     expect(qr.getAttribute("src")).toBe("data:image/svg+xml;base64,PHN2Zz48L3N2Zz4=");
     expect(qr.getAttribute("alt")).toBe(t.totpQrAlt);
@@ -212,25 +232,27 @@ describe("two-step login", () => {
     const writes = server.writes();
     expect(writes.map((c) => `${c.method} ${c.path}`)).toEqual([
       "POST /api/v1/auth/totp/setup",
+      "POST /api/v1/auth/totp/setup",
       "POST /api/v1/auth/totp/confirm",
       "POST /api/v1/auth/totp/confirm",
     ]);
     expect(writes.every((c) => c.csrf === CSRF)).toBe(true);
-    expect(writes[0]?.body).toEqual({});
-    expect(writes[2]?.body).toEqual({ code: "123456" });
+    expect(writes[0]?.body).toEqual({ password: "not my password" });
+    expect(writes[1]?.body).toEqual({ password: PASSWORD });
+    expect(writes[3]?.body).toEqual({ code: "123456" });
   });
 
   it("turns TOTP off with the password", async () => {
     await mount(true);
     expect(must("totp-status").textContent).toBe(t.totpStatusOn);
-    await type("totp-disable-password", "correct horse battery staple");
+    await type("totp-disable-password", PASSWORD);
     await click("totp-disable");
     expect(server.writes()).toEqual([
       {
         method: "POST",
         path: "/api/v1/auth/totp/disable",
         csrf: CSRF,
-        body: { password: "correct horse battery staple" },
+        body: { password: PASSWORD },
       },
     ]);
     expect(must("totp-status").textContent).toBe(t.totpStatusOff);
@@ -247,6 +269,8 @@ describe("two-step login", () => {
     expect(must("totp-setup").textContent).toBe(t.totpSetupAgain);
 
     await click("totp-setup");
+    await type("totp-setup-password", PASSWORD);
+    await click("totp-setup-continue");
     expect($("totp-qr")).not.toBeNull();
     await type("totp-code", "123456");
     await click("totp-confirm");
@@ -269,8 +293,30 @@ describe("two-step login", () => {
     };
     await mount(false);
     await click("totp-setup");
+    await type("totp-setup-password", PASSWORD);
+    await click("totp-setup-continue");
     expect($("totp-qr")).toBeNull();
     expect($("totp-secret")).not.toBeNull();
+  });
+
+  it("says a lock as the server words it, and cancelling the password step asks nothing", async () => {
+    server.routes["POST /api/v1/auth/totp/setup"] = () => ({
+      status: 429,
+      body: { code: "too_many_attempts", message: "too many failed attempts; try again later" },
+    });
+    await mount(false);
+    await click("totp-setup");
+    await type("totp-setup-password", PASSWORD);
+    await click("totp-setup-continue");
+    expect(must("totp-error").textContent).toBe("Too many failed attempts; try again later");
+    expect(must("totp-setup-password").getAttribute("aria-invalid")).toBeNull();
+    await type("totp-setup-password", "typed, then cancelled");
+    await click("totp-cancel");
+    expect($("totp-setup-password")).toBeNull();
+    expect($("totp-error")).toBeNull();
+    expect(server.writes()).toHaveLength(1);
+    await click("totp-setup");
+    expect(must<HTMLInputElement>("totp-setup-password").value).toBe("");
   });
 });
 

@@ -3,6 +3,7 @@ import {
   apiErrorText,
   groupSecret,
   isSessionGone,
+  isWrongPassword,
   normaliseCode,
   passwordErrorField,
   passwordFormProblem,
@@ -159,6 +160,13 @@ describe("errors", () => {
       "new",
     );
     expect(passwordErrorField(new ApiError(500, {}))).toBeNull();
+  });
+
+  it("tells a wrong confirming password from a lock or another refusal", () => {
+    expect(isWrongPassword(new ApiError(401, { code: "invalid_credentials", message: "wrong password" }))).toBe(true);
+    expect(isWrongPassword(new ApiError(429, { code: "too_many_attempts", message: "x" }))).toBe(false);
+    expect(isWrongPassword(new ApiError(401, { code: "not_authenticated", message: "x" }))).toBe(false);
+    expect(isWrongPassword(new Error("offline"))).toBe(false);
   });
 
   it("checks the repeated password", () => {

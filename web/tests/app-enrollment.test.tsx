@@ -5,20 +5,31 @@ import { App } from "../console/App";
 import { ConsoleApi } from "../console/api";
 import { t } from "../console/strings";
 
+const SECRET = "JBSWY3DPEHPK3PXP";
+const QR = "data:image/svg+xml;base64,PHN2Zz48L3N2Zz4=";
 const user = { id: "u_1", email: "owner@example.com", name: "Ona", role: "owner", status: "offline", totp_enabled: false };
 
 let root: HTMLElement;
 let meReplies: { status: number; body: unknown }[];
 let paths: string[];
+let bodies: Record<string, unknown>;
 
 async function fakeFetch(input: string, init?: RequestInit): Promise<Response> {
   paths.push(`${init?.method ?? "GET"} ${input}`);
+  if (typeof init?.body === "string") bodies[input] = JSON.parse(init.body);
   if (input === "/api/v1/auth/me") {
     const reply = meReplies.shift() ?? { status: 500, body: {} };
     return new Response(JSON.stringify(reply.body), { status: reply.status });
   }
   if (input === "/api/v1/auth/login") return new Response(JSON.stringify({ csrf_token: "c", user }), { status: 200 });
   if (input === "/api/v1/auth/sessions") return new Response("[]", { status: 200 });
+  if (input === "/api/v1/auth/totp/setup") {
+    const setup = { secret: SECRET, otpauth_uri: `otpauth://totp/Bastion?secret=${SECRET}`, qr_svg_data_uri: QR };
+    return new Response(JSON.stringify(setup), { status: 200 });
+  }
+  if (input === "/api/v1/auth/totp/confirm") {
+    return new Response(JSON.stringify({ recovery_codes: ["aaaa-bbbb-cccc"] }), { status: 200 });
+  }
   return new Response(JSON.stringify({ code: "not_found", message: "no route" }), { status: 404 });
 }
 
@@ -35,7 +46,21 @@ beforeEach(() => {
   document.body.append(root);
   meReplies = [];
   paths = [];
+  bodies = {};
 });
+
+async function fill(id: string, value: string): Promise<void> {
+  const input = byTestId(id) as HTMLInputElement;
+  await act(() => {
+    input.value = value;
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+}
+
+async function press(id: string): Promise<void> {
+  await act(() => byTestId(id)!.click());
+  await settle();
+}
 
 afterEach(() => {
   render(null, root);
@@ -53,6 +78,27 @@ describe("two-step enrolment required by the role", () => {
     expect(byTestId("logout")).not.toBeNull();
     // No inbox: the workspace (and its socket) is not started.
     expect(byTestId("status")).toBeNull();
+  });
+
+  it("sets up the app with the password first, then opens the console", async () => {
+    meReplies.push({ status: 200, body: { csrf_token: "c", user, enrollment_required: true } });
+    meReplies.push({ status: 200, body: { csrf_token: "c", user, enrollment_required: true } });
+    await act(() => render(<App api={new ConsoleApi(fakeFetch)} />, root));
+    await settle();
+    await press("totp-setup");
+    // A session alone gets no secret: the set-up is asked for only with the password.
+    expect(paths).not.toContain("POST /api/v1/auth/totp/setup");
+    expect(byTestId("totp-qr")).toBeNull();
+    await fill("totp-setup-password", "correct horse battery staple");
+    await press("totp-setup-continue");
+    expect(bodies["/api/v1/auth/totp/setup"]).toEqual({ password: "correct horse battery staple" });
+    expect(byTestId("totp-qr")).not.toBeNull();
+    await fill("totp-code", "123456");
+    await press("totp-confirm");
+    expect(byTestId("recovery-codes")).not.toBeNull();
+    meReplies.push({ status: 200, body: { csrf_token: "c", user: { ...user, totp_enabled: true }, enrollment_required: false } });
+    await press("totp-done");
+    expect(byTestId("enrollment")).toBeNull();
   });
 
   it("asks /auth/me after a login whether enrolment is required", async () => {

@@ -94,15 +94,15 @@ describe("widget frame", () => {
     vi.unstubAllGlobals();
   });
 
-  async function startChat(stored: object | null) {
+  async function startChat(stored: object | null, overrides: Partial<WidgetConfig> = {}, lang: "en" | "lt" = "en") {
     if (stored) localStorage.setItem("bastion:v1:w_1", JSON.stringify(stored));
-    const t = widgetTables.en;
+    const t = widgetTables[lang];
     const view = buildView(root, t);
     const chat = new WidgetChat({
       widget: "w_1",
-      config,
+      config: { ...config, ...overrides },
       t,
-      lang: "en",
+      lang,
       view,
       store: new Store("w_1"),
       parent: new ParentBridge(),
@@ -349,5 +349,137 @@ describe("widget frame", () => {
     view.composer.value = "mano";
     view.composer.dispatchEvent(new Event("input"));
     expect(warning.hidden).toBe(true);
+  });
+  /** A chat of the stored conversation c_1, active with Jonas. */
+  async function activeChat(overrides: Partial<WidgetConfig> = {}, lang: "en" | "lt" = "en") {
+    const started = await startChat({ token: "vt_old", conversation: "c_1", seq: 0 }, overrides, lang);
+    const { ws } = started;
+    ws.receive({
+      t: "ack",
+      id: ws.last("hello")!.id,
+      visitor: "v_1",
+      conversations: [{ id: "c_1", state: "active", last_seq: 0, created_at: "x", agent: { name: "Jonas" } }],
+    });
+    await settle();
+    return started;
+  }
+
+  function type(view: { composer: HTMLTextAreaElement }, text: string): void {
+    view.composer.value = text;
+    view.composer.dispatchEvent(new Event("input"));
+  }
+
+  it("keeps a text over the limit as typed, says the limit and does not send it", async () => {
+    // The server did not say its limit: the default (4,000) applies.
+    const { ws, view } = await activeChat();
+    expect(view.composer.hasAttribute("maxlength")).toBe(false);
+    const counter = root.querySelector<HTMLElement>('[data-testid="counter"]')!;
+    type(view, "a".repeat(3000));
+    expect(counter.hidden).toBe(true);
+    type(view, "a".repeat(3700));
+    expect(counter.hidden).toBe(false);
+    expect(counter.textContent).toBe("300 characters left");
+    expect(view.send.disabled).toBe(false);
+
+    // A pasted 4,100 characters: all kept, the error names the limit, Send is off.
+    type(view, "a".repeat(4100));
+    expect(view.composer.value).toHaveLength(4100);
+    expect(counter.textContent).toBe("This message is too long: at most 4,000 characters (100 too many).");
+    expect(counter.classList.contains("counter--over")).toBe(true);
+    expect(view.composer.getAttribute("aria-invalid")).toBe("true");
+    expect(view.composer.getAttribute("aria-describedby")).toBe(counter.id);
+    expect(view.send.disabled).toBe(true);
+    view.composer.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
+    view.composerForm.dispatchEvent(new Event("submit", { cancelable: true }));
+    await settle();
+    expect(ws.last("msg.send")).toBeUndefined();
+    expect(view.composer.value).toHaveLength(4100);
+
+    // Shortened to the limit, it goes.
+    type(view, "a".repeat(4000));
+    expect(view.send.disabled).toBe(false);
+    expect(view.composer.hasAttribute("aria-invalid")).toBe(false);
+    view.composer.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
+    expect((ws.last("msg.send")!.body as string).length).toBe(4000);
+  });
+
+  it("takes the limit from the widget config and counts characters as the server does", async () => {
+    const { ws, view } = await activeChat({ message_max_chars: 100 }, "lt");
+    const counter = root.querySelector<HTMLElement>('[data-testid="counter"]')!;
+    // An emoji is one character (the server counts code points), not two UTF-16 units.
+    type(view, "\u{1F600}".repeat(95));
+    expect(counter.textContent).toBe("Liko simbolių: 5");
+    type(view, "\u{1F600}".repeat(101));
+    expect(counter.textContent).toBe("Žinutė per ilga: ne daugiau kaip 100 simbolių (per daug: 1).");
+    expect(view.send.disabled).toBe(true);
+    type(view, "\u{1F600}".repeat(100));
+    view.composer.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
+    expect(ws.last("msg.send")).toMatchObject({ body: "\u{1F600}".repeat(100) });
+  });
+
+  it("refuses an over-long first message in the pre-chat form, keeping it", async () => {
+    const { ws, view } = await startChat(null, { message_max_chars: 10 });
+    ws.receive({ t: "ack", id: ws.last("hello")!.id, visitor: "v_1", conversations: [] });
+    const form = root.querySelector<HTMLFormElement>('[data-testid="prechat"]')!;
+    const message = form.querySelector<HTMLTextAreaElement>('textarea[name="message"]')!;
+    expect(message.hasAttribute("maxlength")).toBe(false);
+    message.value = "eleven char";
+    (form.querySelector('[data-testid="consent"]') as HTMLInputElement).checked = true;
+    form.dispatchEvent(new Event("submit", { cancelable: true }));
+    expect(ws.last("chat.start")).toBeUndefined();
+    expect(view.notice.hidden).toBe(false);
+    expect(view.notice.textContent).toBe("This message is too long: at most 10 characters (1 too many).");
+    expect(message.value).toBe("eleven char");
+    message.value = "ten chars!";
+    form.dispatchEvent(new Event("submit", { cancelable: true }));
+    expect(ws.last("chat.start")).toMatchObject({ message: "ten chars!" });
+  });
+
+  it("asks before ending the chat, in place, with the focus on keeping it", async () => {
+    const { ws, view } = await activeChat();
+    const confirm = root.querySelector<HTMLElement>('[data-testid="end-confirmation"]')!;
+    const keep = root.querySelector<HTMLButtonElement>('[data-testid="end-cancel"]')!;
+    const yes = root.querySelector<HTMLButtonElement>('[data-testid="end-confirm"]')!;
+    expect(confirm.hidden).toBe(true);
+
+    // A tap on End chat only asks.
+    view.end.click();
+    expect(ws.last("chat.end")).toBeUndefined();
+    expect(confirm.hidden).toBe(false);
+    expect(view.end.hidden).toBe(true);
+    expect(confirm.textContent).toContain("End this chat?");
+    expect(document.activeElement).toBe(keep);
+    // Messages arriving meanwhile do not undo the question.
+    ws.receive(agentMsg(1, "Anything else?"));
+    expect(confirm.hidden).toBe(false);
+
+    // "Keep chatting" closes it and gives the focus back to the link.
+    keep.click();
+    expect(confirm.hidden).toBe(true);
+    expect(view.end.hidden).toBe(false);
+    expect(document.activeElement).toBe(view.end);
+
+    // So does Escape.
+    view.end.click();
+    keep.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    expect(confirm.hidden).toBe(true);
+    expect(ws.last("chat.end")).toBeUndefined();
+
+    // Confirmed, the chat ends.
+    view.end.click();
+    yes.click();
+    const end = ws.last("chat.end")!;
+    expect(end).toMatchObject({ conversation: "c_1" });
+    ws.receive({ t: "ack", id: end.id, state: "closed" });
+    await settle();
+    expect(view.footer.hidden).toBe(true);
+    expect(confirm.hidden).toBe(true);
+  });
+
+  it("asks in Lithuanian too", async () => {
+    const { view } = await activeChat({}, "lt");
+    view.end.click();
+    const confirm = root.querySelector<HTMLElement>('[data-testid="end-confirmation"]')!;
+    expect(confirm.textContent).toBe("Baigti šį pokalbį?Baigti pokalbįTęsti pokalbį");
   });
 });

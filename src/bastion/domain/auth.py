@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bastion.domain.errors import (
+    DomainError,
     Forbidden,
     InvalidCredentials,
     InvalidInput,
@@ -134,6 +135,36 @@ def login_keys(email: str | None, ip: str | None) -> list[tuple[str, int]]:
     if ip:
         keys.append((_throttle_key("ip", ip), IP_FAILURES_BEFORE_LOCK))
     return keys
+
+
+class _Refused(Exception):
+    """A part of a policy save that may not be saved: the setting, a short reason for the
+    audit log, and the error the caller gets.
+    """
+
+    def __init__(self, setting: str, reason: str, error: DomainError) -> None:
+        super().__init__(reason)
+        self.setting = setting
+        self.reason = reason
+        self.error = error
+
+
+async def _read_policy(uow: UnitOfWork) -> dict[str, list[str] | bool]:
+    """The policy's settings by setting key, unset ones at their defaults."""
+    return {
+        SETTING_REQUIRE_2FA: await uow.security.get(SETTING_REQUIRE_2FA) or [],
+        SETTING_IP_ALLOWLIST: await uow.security.get(SETTING_IP_ALLOWLIST) or [],
+        SETTING_ALLOW_EMAIL_OTP: await email_otp_allowed(uow),
+    }
+
+
+def _public_policy(settings: dict[str, list[str] | bool]) -> dict[str, Any]:
+    """The policy as the API and the CLI name it."""
+    return {
+        "require_2fa_roles": settings[SETTING_REQUIRE_2FA],
+        "ip_allowlist": settings[SETTING_IP_ALLOWLIST],
+        "allow_email_otp": settings[SETTING_ALLOW_EMAIL_OTP],
+    }
 
 
 class AuthService:
@@ -343,6 +374,18 @@ class AuthService:
             )
             await uow.commit()
 
+    async def confirm_password(self, user: User, password: str, ip: str | None) -> None:
+        """Re-entering the password guards changes to sign-in methods against a stolen
+        session; wrong guesses count towards the account's lock like failed logins.
+        """
+        now = self._clock.now()
+        keys = login_keys(user.email, ip)
+        async with self._uow(write=False) as uow:
+            await self.check_unlocked(uow, keys, now)
+        if not self._hasher.verify(user.password_hash, password[:1024]):
+            await self.record_failure(keys, now, ip, user, "password_confirm")
+            raise InvalidCredentials("wrong password", field="password")
+
     async def _record(self, entry: AuditEntry) -> None:
         async with self._uow() as uow:
             await uow.audit.add(entry)
@@ -358,13 +401,22 @@ class AuthService:
 
     # ---- two-step login ---------------------------------------------------------------
 
-    async def totp_setup(self, actor: StaffPrincipal) -> dict[str, str]:
+    async def totp_setup(
+        self, actor: StaffPrincipal, password: str, ip: str | None
+    ) -> dict[str, str]:
         """Start enrolment: a new secret, pending until confirmed with a code.
+
+        Needs the current password (``confirm_password``), as adding a passkey does: the
+        secret is shown here, and whoever has it can confirm it, so a stolen session
+        alone must neither see a secret nor bind its own app and take recovery codes.
 
         Also allowed while TOTP is on with an unreadable secret (set the app up again):
         the broken secret stays until the new one is confirmed, so the account never
         drops to the password alone.
         """
+        async with self._uow(write=False) as uow:
+            user = await self._user(uow, actor)
+        await self.confirm_password(user, password, ip)
         secret = totp.new_secret()
         async with self._uow() as uow:
             user = await self._user(uow, actor)
@@ -537,65 +589,121 @@ class AuthService:
 
     async def policy(self) -> dict[str, Any]:
         async with self._uow(write=False) as uow:
-            return {
-                "require_2fa_roles": await uow.security.get(SETTING_REQUIRE_2FA) or [],
-                "ip_allowlist": await uow.security.get(SETTING_IP_ALLOWLIST) or [],
-                "allow_email_otp": await email_otp_allowed(uow),
-            }
+            return _public_policy(await _read_policy(uow))
+
+    async def set_policy(
+        self,
+        actor: StaffPrincipal | None,
+        ip: str | None,
+        *,
+        require_2fa_roles: list[str] | None = None,
+        ip_allowlist: list[str] | None = None,
+        allow_email_otp: bool | None = None,
+    ) -> dict[str, Any]:
+        """Save any of the policy's settings (``None`` leaves one as it is), all or nothing.
+
+        Every part is checked before any is written, and all are written in one
+        transaction; only settings whose value changes are written and audited. A refused
+        save changes nothing and is audited as ``policy.refused`` (the setting and a
+        reason, never the submitted value). Returns the policy as saved.
+        """
+        self._check_admin(actor)
+        now = self._clock.now()
+        by = actor.user_id if actor else "cli"
+        try:
+            async with self._uow() as uow:
+                wanted = await self._check_policy(
+                    uow, actor, ip, require_2fa_roles, ip_allowlist, allow_email_otp
+                )
+                current = await _read_policy(uow)
+                for key, value in wanted.items():
+                    if value == current[key]:
+                        continue  # the console sends every field: only changes are news
+                    await uow.security.put(key, value)
+                    await uow.audit.add(
+                        audit_entry(now, f"policy.{key}", actor=by, ip=ip, value=value)
+                    )
+                await uow.commit()
+        except _Refused as refused:
+            # In its own transaction: the save's own was rolled back.
+            await self._record(
+                audit_entry(
+                    now,
+                    "policy.refused",
+                    actor=by,
+                    ip=ip,
+                    setting=refused.setting,
+                    reason=refused.reason,
+                )
+            )
+            raise refused.error from None
+        return _public_policy(current | wanted)
 
     async def set_require_2fa(
         self, actor: StaffPrincipal | None, roles: list[str], ip: str | None
     ) -> list[str]:
-        self._check_admin(actor)
-        cleaned = sorted(set(roles))
-        async with self._uow(write=False) as uow:
-            # Built-in or custom roles (a custom role is a row of the roles table).
-            known = {r.name for r in await uow.roles.list_all()} | {r.value for r in Role}
-        if not set(cleaned) <= known:
-            raise InvalidInput("unknown role", field="roles")
-        await self._set_policy(SETTING_REQUIRE_2FA, cleaned, actor, ip)
-        return cleaned
+        """``set_policy`` of this setting alone (built-in or custom role names)."""
+        saved = await self.set_policy(actor, ip, require_2fa_roles=roles)
+        return list(saved["require_2fa_roles"])
 
     async def set_allow_email_otp(
         self, actor: StaffPrincipal | None, allow: bool, ip: str | None
     ) -> bool:
         """Whether e-mailed codes count as a second step (off: authenticator apps only)."""
-        self._check_admin(actor)
-        await self._set_policy(SETTING_ALLOW_EMAIL_OTP, allow, actor, ip)
-        return allow
+        saved = await self.set_policy(actor, ip, allow_email_otp=allow)
+        return bool(saved["allow_email_otp"])
 
     async def set_ip_allowlist(
         self, actor: StaffPrincipal | None, ranges: list[str], ip: str | None
     ) -> list[str]:
-        """Refused when the caller's own address would fall outside the new list."""
-        self._check_admin(actor)
-        cleaned = [str(n) for n in parse_networks(ranges)]
-        if actor is not None and not ip_in(ip, cleaned):
-            raise Forbidden("your own address is not in the new list; you would be locked out")
-        await self._set_policy(SETTING_IP_ALLOWLIST, cleaned, actor, ip)
-        return cleaned
+        """``set_policy`` of the staff allow-list alone (CIDR ranges; empty: anywhere)."""
+        saved = await self.set_policy(actor, ip, ip_allowlist=ranges)
+        return list(saved["ip_allowlist"])
 
     @staticmethod
     def _check_admin(actor: StaffPrincipal | None) -> None:
         if actor is not None and not allowed(actor, Perm.USERS_MANAGE):
             raise Forbidden("your role cannot change security settings")
 
-    async def _set_policy(
-        self, key: str, value: list[str] | bool, actor: StaffPrincipal | None, ip: str | None
-    ) -> None:
-        now = self._clock.now()
-        async with self._uow() as uow:
-            await uow.security.put(key, value)
-            await uow.audit.add(
-                audit_entry(
-                    now,
-                    f"policy.{key}",
-                    actor=actor.user_id if actor else "cli",
-                    ip=ip,
-                    value=value,
+    @staticmethod
+    async def _check_policy(
+        uow: UnitOfWork,
+        actor: StaffPrincipal | None,
+        ip: str | None,
+        roles: list[str] | None,
+        ranges: list[str] | None,
+        allow_email: bool | None,
+    ) -> dict[str, list[str] | bool]:
+        """The cleaned new value of each setting asked for, by setting key; raises
+        ``_Refused`` for the first part that may not be saved.
+
+        An allow-list that leaves out the caller's own address is refused: they would be
+        locked out. The operator (``actor`` None: the CLI) may save one, which is how a
+        locked-out admin gets back in.
+        """
+        wanted: dict[str, list[str] | bool] = {}
+        if roles is not None:
+            cleaned = sorted(set(roles))
+            # Built-in or custom roles (a custom role is a row of the roles table).
+            known = {r.name for r in await uow.roles.list_all()} | {r.value for r in Role}
+            if not set(cleaned) <= known:
+                unknown = InvalidInput("unknown role", field="roles")
+                raise _Refused(SETTING_REQUIRE_2FA, "unknown_role", unknown)
+            wanted[SETTING_REQUIRE_2FA] = cleaned
+        if ranges is not None:
+            try:
+                nets = [str(n) for n in parse_networks(ranges)]
+            except InvalidInput as err:
+                raise _Refused(SETTING_IP_ALLOWLIST, "invalid_range", err) from None
+            if actor is not None and not ip_in(ip, nets):
+                locked_out = Forbidden(
+                    "your own address is not in the new list; you would be locked out"
                 )
-            )
-            await uow.commit()
+                raise _Refused(SETTING_IP_ALLOWLIST, "excludes_own_address", locked_out)
+            wanted[SETTING_IP_ALLOWLIST] = nets
+        if allow_email is not None:
+            wanted[SETTING_ALLOW_EMAIL_OTP] = allow_email
+        return wanted
 
     async def audit(
         self, actor: StaffPrincipal, limit: int, action_prefix: str | None

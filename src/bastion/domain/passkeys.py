@@ -30,7 +30,6 @@ from bastion.domain.auth import (
 from bastion.domain.errors import (
     Conflict,
     Forbidden,
-    InvalidCredentials,
     InvalidInput,
     InvalidState,
     IpNotAllowed,
@@ -40,7 +39,7 @@ from bastion.domain.errors import (
 )
 from bastion.domain.ids import IdFactory, new_id
 from bastion.domain.models import Passkey, User, WebAuthnChallenge
-from bastion.domain.ports import Clock, PasswordHasher, UnitOfWorkFactory
+from bastion.domain.ports import Clock, UnitOfWorkFactory
 from bastion.domain.principals import StaffPrincipal
 from bastion.domain.second_factor import PASSKEY, UNREADABLE_APP_HINT, leaves_no_factor
 from bastion.security.tokens import hash_token, new_token
@@ -165,7 +164,6 @@ class PasskeyService:
         self,
         uow: UnitOfWorkFactory,
         clock: Clock,
-        hasher: PasswordHasher,
         auth: AuthService,
         webauthn: WebAuthn | None,
         *,
@@ -173,7 +171,6 @@ class PasskeyService:
     ) -> None:
         self._uow = uow
         self._clock = clock
-        self._hasher = hasher
         self._auth = auth
         self._webauthn = webauthn
         self._ids = ids
@@ -229,18 +226,6 @@ class PasskeyService:
             raise NotFound("no such user")
         return user
 
-    async def _confirm_password(self, user: User, password: str, ip: str | None) -> None:
-        """Re-entering the password guards changes to sign-in methods against a stolen
-        session; wrong guesses count towards the account's lock like failed logins.
-        """
-        now = self._clock.now()
-        keys = login_keys(user.email, ip)
-        async with self._uow(write=False) as uow:
-            await AuthService.check_unlocked(uow, keys, now)
-        if not self._hasher.verify(user.password_hash, password[:1024]):
-            await self._auth.record_failure(keys, now, ip, user, "password_confirm")
-            raise InvalidCredentials("wrong password", field="password")
-
     # ---- registration and management --------------------------------------------------
 
     async def registration_options(
@@ -250,7 +235,7 @@ class PasskeyService:
         if actor.session_hash is None:
             raise Forbidden("passkeys are added from a console session")
         user = await self._user(actor)
-        await self._confirm_password(user, password, ip)
+        await self._auth.confirm_password(user, password, ip)
         async with self._uow(write=False) as uow:
             existing = await uow.passkeys.list_for_user(user.id)
         if len(existing) >= MAX_PASSKEYS:
@@ -356,7 +341,7 @@ class PasskeyService:
             mine = {p.id for p in await uow.passkeys.list_for_user(user.id)}
         if passkey_id not in mine:
             raise NotFound("no such passkey")
-        await self._confirm_password(user, password, ip)
+        await self._auth.confirm_password(user, password, ip)
         async with self._uow() as uow:
             # Counted in the write transaction that removes it (domain/second_factor.py).
             last = await leaves_no_factor(uow, user, removing=PASSKEY)

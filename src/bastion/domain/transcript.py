@@ -6,6 +6,7 @@ Built from exactly the frames a visitor already receives (``render_event`` with
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Any
 
@@ -27,12 +28,31 @@ def _ts(value: str | None) -> str:
     return at.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _who(author: dict[str, Any]) -> str:
+    return str(author.get("name") or ("You" if author.get("kind") == "visitor" else "Agent"))
+
+
+def _size(n: int) -> str:
+    """As the widget shows it (``formatSize`` in web/shared/http.ts)."""
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.{1 if n < 10240 else 0}f} KB"
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
+def _plain(text: str) -> str:
+    """One line of untrusted text: control and format characters (line breaks, direction
+    overrides) go. Upload already cleans file names; a transcript does not rely on it.
+    """
+    return "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
+
+
 def _line(frame: dict[str, Any]) -> str | None:
     kind = frame["t"]
     if kind == "msg":
         message = frame["message"]
-        author = message["author"]
-        who = author.get("name") or ("You" if author.get("kind") == "visitor" else "Agent")
+        who = _who(message["author"])
         # Continuation lines are indented so a body cannot forge a line of its own.
         body = str(message.get("body") or "").replace("\n", "\n    ")
         return f"[{_ts(message.get('ts'))}] {who}: {body}"
@@ -45,6 +65,12 @@ def _line(frame: dict[str, Any]) -> str | None:
             "closed": "Chat ended",
         }.get(str(state))
         return f"[{_ts(frame.get('ts'))}] -- {text}" if text else None
+    if kind == "file":
+        # What the chat view shows of a file: who shared it, its name, type and size.
+        file = frame["file"]
+        name = _plain(str(file.get("name") or "file"))
+        about = f"{_plain(str(file.get('type') or ''))}, {_size(int(file.get('size') or 0))}"
+        return f"[{_ts(file.get('ts'))}] {_who(file['author'])} sent a file: {name} ({about})"
     if kind == "rating":
         return f"[{_ts(frame.get('ts'))}] -- You rated the chat: {frame.get('score')}"
     return None

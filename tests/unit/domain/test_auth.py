@@ -10,6 +10,7 @@ from bastion.domain.auth import LoginResult
 from bastion.domain.errors import (
     Forbidden,
     InvalidCredentials,
+    InvalidInput,
     InvalidOtp,
     IpNotAllowed,
     NotAuthenticated,
@@ -75,7 +76,7 @@ async def test_lockout_grows_and_applies_to_unknown_accounts_too(world: World) -
 async def test_totp_enrolment_login_replay_and_recovery_codes(world: World) -> None:
     await world.staff(EMAIL)
     actor = await _session_principal(world, (await _login(world)).session_token)
-    setup = await world.svc.auth.totp_setup(actor)
+    setup = await world.svc.auth.totp_setup(actor, PASSWORD, None)
     assert setup["qr_svg_data_uri"].startswith("data:image/svg+xml")
     assert setup["otpauth_uri"].startswith("otpauth://totp/")
     with pytest.raises(InvalidOtp):
@@ -103,6 +104,42 @@ async def test_totp_enrolment_login_replay_and_recovery_codes(world: World) -> N
         await _login(world, otp=codes[0])  # …but single-use
     world.clock.advance(seconds=PERIOD_S)
     await _login(world, otp=_code(setup["secret"], world))
+
+
+async def test_setting_up_the_app_needs_the_password(world: World) -> None:
+    """A stolen session alone neither sees a secret nor binds its own app (and takes the
+    recovery codes): as adding a passkey, the set-up asks for the password, and wrong
+    guesses count towards the account's lock.
+    """
+    admin = await world.staff("admin@example.com", Role.ADMIN, name="Admin")
+    await world.staff(EMAIL)
+    token = (await _login(world)).session_token
+    actor = await _session_principal(world, token)
+    with pytest.raises(InvalidCredentials) as wrong:
+        await world.svc.auth.totp_setup(actor, "not my password", "10.0.0.1")
+    assert wrong.value.field == "password"
+    _, user = await world.svc.staff.authenticate(token, allow_unenrolled=True)
+    assert user.totp_pending is None and not user.totp_enabled  # no secret was made
+    with pytest.raises(Forbidden):  # nothing to confirm
+        await world.svc.auth.totp_confirm(actor, "000000", None)
+    [failed] = await world.svc.auth.audit(admin, 50, "auth.login_failed")
+    assert (failed.target, failed.ip, failed.details) == (
+        actor.user_id,
+        "10.0.0.1",
+        {"reason": "password_confirm"},
+    )
+
+    for _ in range(4):  # five wrong passwords in all: the account is locked
+        with pytest.raises(InvalidCredentials):
+            await world.svc.auth.totp_setup(actor, "not my password", "10.0.0.1")
+    with pytest.raises(TooManyAttempts):
+        await world.svc.auth.totp_setup(actor, PASSWORD, "10.0.0.1")
+    with pytest.raises(TooManyAttempts):
+        await _login(world)
+    world.clock.advance(seconds=61)
+    setup = await world.svc.auth.totp_setup(actor, PASSWORD, "10.0.0.1")
+    codes = await world.svc.auth.totp_confirm(actor, _code(setup["secret"], world), "10.0.0.1")
+    assert len(codes) == 10
 
 
 async def test_password_change_ends_other_sessions_and_checks_strength(world: World) -> None:
@@ -157,7 +194,7 @@ async def test_role_requiring_2fa_blocks_until_enrolled(world: World) -> None:
     with pytest.raises(TwoFactorRequired):
         await world.svc.staff.authenticate(token)
     actor = await _session_principal(world, token)
-    setup = await world.svc.auth.totp_setup(actor)
+    setup = await world.svc.auth.totp_setup(actor, PASSWORD, None)
     await world.svc.auth.totp_confirm(actor, _code(setup["secret"], world), None)
     await world.svc.staff.authenticate(token)
     with pytest.raises(Forbidden):
@@ -212,6 +249,82 @@ async def test_ip_allowlist_is_enforced_and_cannot_lock_out_its_author(world: Wo
         await _login(world, ip="203.0.113.5")
     await world.svc.auth.set_ip_allowlist(None, [], None)  # the operator (CLI) clears it
     await world.svc.staff.authenticate(token, ip="203.0.113.5")
+
+
+async def test_a_refused_policy_save_changes_nothing(world: World) -> None:
+    """Every part is checked before any is written: one refused setting leaves the
+    others as they were, and the refusal itself is audited (which setting, and why).
+    """
+    admin = await world.staff("admin@example.com", Role.ADMIN, name="Admin")
+    before = await world.svc.auth.policy()
+    with pytest.raises(Forbidden, match="locked out"):
+        await world.svc.auth.set_policy(
+            admin,
+            "203.0.113.5",
+            require_2fa_roles=["agent"],
+            ip_allowlist=["10.0.0.0/8"],
+            allow_email_otp=False,
+        )
+    with pytest.raises(InvalidInput):
+        await world.svc.auth.set_policy(
+            admin, "10.0.0.9", require_2fa_roles=["agent"], ip_allowlist=["10.0.0.0/33"]
+        )
+    with pytest.raises(InvalidInput):  # the operator (CLI) is held to the same rule
+        await world.svc.auth.set_policy(
+            None, None, require_2fa_roles=["nosuch"], ip_allowlist=["10.0.0.0/8"]
+        )
+    assert await world.svc.auth.policy() == before
+    entries = await world.svc.auth.audit(admin, 50, "policy.")
+    assert [(e.actor, e.ip, e.details) for e in reversed(entries)] == [
+        (
+            admin.user_id,
+            "203.0.113.5",
+            {"setting": "staff_ip_allowlist", "reason": "excludes_own_address"},
+        ),
+        (admin.user_id, "10.0.0.9", {"setting": "staff_ip_allowlist", "reason": "invalid_range"}),
+        ("cli", None, {"setting": "require_2fa_roles", "reason": "unknown_role"}),
+    ]
+    assert {e.action for e in entries} == {"policy.refused"}
+    # Nobody is asked to enrol by a policy that was refused.
+    await world.staff(EMAIL)
+    await world.svc.staff.authenticate((await _login(world)).session_token)
+
+
+async def test_a_policy_save_writes_and_audits_only_what_changes(world: World) -> None:
+    admin = await world.staff("admin@example.com", Role.ADMIN, name="Admin")
+    everything = {
+        "require_2fa_roles": ["agent", "admin"],
+        "ip_allowlist": ["10.0.0.0/8"],
+        "allow_email_otp": False,
+    }
+    saved = await world.svc.auth.set_policy(admin, "10.0.0.9", **everything)
+    assert saved == everything | {"require_2fa_roles": ["admin", "agent"]}
+    assert await world.svc.auth.policy() == saved
+    first = await world.svc.auth.audit(admin, 50, "policy.")
+    assert sorted(e.action for e in first) == [
+        "policy.allow_email_otp",
+        "policy.require_2fa_roles",
+        "policy.staff_ip_allowlist",
+    ]
+    # The console sends every field on each save: the same values again are no news.
+    assert await world.svc.auth.set_policy(admin, "10.0.0.9", **everything) == saved
+    assert len(await world.svc.auth.audit(admin, 50, "policy.")) == 3
+    changed = await world.svc.auth.set_policy(
+        admin, "10.0.0.9", **everything | {"allow_email_otp": True}
+    )
+    assert changed["allow_email_otp"] is True
+    [latest, *_] = await world.svc.auth.audit(admin, 50, "policy.")
+    assert (latest.action, latest.details) == ("policy.allow_email_otp", {"value": True})
+    assert len(await world.svc.auth.audit(admin, 50, "policy.")) == 4
+
+
+async def test_saving_the_defaults_of_an_unset_policy_changes_nothing(world: World) -> None:
+    admin = await world.staff("admin@example.com", Role.ADMIN, name="Admin")
+    default = await world.svc.auth.set_policy(
+        admin, "10.0.0.9", require_2fa_roles=[], ip_allowlist=[], allow_email_otp=True
+    )
+    assert default == {"require_2fa_roles": [], "ip_allowlist": [], "allow_email_otp": True}
+    assert await world.svc.auth.audit(admin, 50, "policy.") == []
 
 
 async def test_role_change_ends_sessions_and_is_audited(world: World) -> None:

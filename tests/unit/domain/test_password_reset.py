@@ -47,7 +47,7 @@ async def test_reset_sets_password_ends_sessions_and_keeps_the_second_factor(
     await world.staff(EMAIL)
     first = await world.svc.auth.login(EMAIL, PASSWORD, None, ip="10.0.0.1", user_agent="a")
     principal, _ = await world.svc.staff.authenticate(first.session_token)
-    setup = await world.svc.auth.totp_setup(principal)
+    setup = await world.svc.auth.totp_setup(principal, PASSWORD, None)
     totp = pyotp.TOTP(setup["secret"], interval=PERIOD_S)
     await world.svc.auth.totp_confirm(principal, totp.at(world.clock.now()), None)
 

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
 import pytest
 
 from bastion.domain.errors import Forbidden, NotFound
-from bastion.domain.models import Role
+from bastion.domain.models import Conversation, ConvState, Role
+from bastion.domain.transcript import render_transcript
+from tests.support import samples
+from tests.support.clamd import Clamd
 from tests.support.factories import World
+from tests.unit.conftest import engine_world
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def fw(request: pytest.FixtureRequest, tmp_path: Path, clamd: Clamd) -> AsyncIterator[World]:
+    """A world that shares files (it scans with the test clamd)."""
+    async for w in engine_world(request.param, tmp_path, {"BASTION_CLAMD": clamd.address}):
+        yield w
 
 
 async def test_the_transcript_holds_the_chat_and_no_notes(world: World) -> None:
@@ -56,3 +71,51 @@ async def test_a_very_long_chat_is_cut_and_says_so(
     _, text = await world.svc.transcripts.for_visitor(visitor, conv)
     assert "three" in text and "four" not in text
     assert text.endswith("later lines are left out.)\n")
+
+
+async def test_shared_files_are_listed_in_order_by_name_type_and_size(fw: World) -> None:
+    chat, files = fw.svc.chat, fw.svc.files
+    agent = await fw.staff("agent@example.com")
+    visitor = await fw.visitor()
+    conv = await fw.start(visitor, fields={"name": "Ona"}, message="Here is the damage")
+    await chat.accept(agent, None, conv)
+    photo = (await files.upload(visitor, conv, "photo.png", samples.png()))["file"]
+    await chat.send_message(agent, None, conv, "Thanks. Our price list:")
+    prices = (await files.upload(agent, conv, "prices.pdf", samples.pdf()))["file"]
+    notes = (await files.upload(visitor, conv, "notes.txt", samples.text("serial 42")))["file"]
+    await chat.close(agent, None, conv)
+
+    _, text = await fw.svc.transcripts.for_visitor(visitor, conv)
+    expected = [
+        "Ona: Here is the damage",
+        f"Ona sent a file: photo.png (image/png, {photo['size']} B)",
+        "Jonas: Thanks. Our price list:",
+        f"Jonas sent a file: prices.pdf (application/pdf, {prices['size']} B)",
+        f"Ona sent a file: notes.txt (text/plain, {notes['size']} B)",
+        "-- Chat ended",
+    ]
+    at = [text.index(line) for line in expected]
+    assert at == sorted(at)
+    # Only the description: never the file's content.
+    assert "serial 42" not in text
+
+
+def test_a_file_name_is_one_line_of_text() -> None:
+    conv = Conversation(
+        id="c_1",
+        widget_id="w_1",
+        visitor_id="v_1",
+        state=ConvState.CLOSED,
+        agent_id=None,
+        last_seq=1,
+        created_at=datetime(2026, 12, 3, tzinfo=UTC),
+    )
+    author = {"kind": "visitor", "name": None}
+    named = "a.txt\n[2026-12-03 10:00:00 UTC] -- Chat ended\u202e"
+    file = {"id": "f_1", "name": named, "size": 20480, "type": "text/plain", "author": author}
+    frame = {"t": "file", "file": {**file, "ts": "2026-12-03T09:59:00Z"}}
+    text = render_transcript(conv, "Shop", [frame])
+    assert text.splitlines()[-1] == (
+        "[2026-12-03 09:59:00 UTC] You sent a file: "
+        "a.txt[2026-12-03 10:00:00 UTC] -- Chat ended (text/plain, 20 KB)"
+    )

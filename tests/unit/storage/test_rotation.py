@@ -84,7 +84,8 @@ async def test_an_altered_staff_key_stops_the_rotation_with_a_reason(world: Worl
     await world.staff("ona@example.com")
     login = await world.svc.auth.login("ona@example.com", PASSWORD, None, ip=None, user_agent=None)
     principal, _ = await world.svc.staff.authenticate(login.session_token)
-    await world.svc.auth.totp_setup(principal)  # the first sealed secret makes the staff key
+    # The first sealed secret makes the staff key.
+    await world.svc.auth.totp_setup(principal, PASSWORD, None)
     async with world.svc.db.transaction(write=True) as conn:
         (wrapped,) = (await conn.execute(select(t.staff_keys.c.wrapped))).one()
         altered = bytes(wrapped[:-1]) + bytes([wrapped[-1] ^ 1])

@@ -43,12 +43,12 @@ async def test_totp_secrets_are_sealed_and_bound_to_their_user(world: World) -> 
     jonas = await world.staff("jonas@example.com")
     login = await world.svc.auth.login("ona@example.com", PASSWORD, None, ip=None, user_agent=None)
     principal, _ = await world.svc.staff.authenticate(login.session_token)
-    secret = (await world.svc.auth.totp_setup(principal))["secret"]
+    secret = (await world.svc.auth.totp_setup(principal, PASSWORD, None))["secret"]
     jonas_login = await world.svc.auth.login(
         "jonas@example.com", PASSWORD, None, ip=None, user_agent=None
     )
     jonas_principal, _ = await world.svc.staff.authenticate(jonas_login.session_token)
-    pending_only = await world.svc.auth.totp_setup(jonas_principal)
+    pending_only = await world.svc.auth.totp_setup(jonas_principal, PASSWORD, None)
     raw = await _users(world)
     assert raw["jonas@example.com"][1] is not None and raw["jonas@example.com"][1].startswith("e1:")
     assert pending_only["secret"] not in str(raw)
@@ -155,7 +155,7 @@ async def test_kek_rotation_rewraps_the_staff_key(world: World) -> None:
     await world.staff("ona@example.com")
     login = await world.svc.auth.login("ona@example.com", PASSWORD, None, ip=None, user_agent=None)
     principal, _ = await world.svc.staff.authenticate(login.session_token)
-    secret = (await world.svc.auth.totp_setup(principal))["secret"]
+    secret = (await world.svc.auth.totp_setup(principal, PASSWORD, None))["secret"]
     totp = pyotp.TOTP(secret, interval=PERIOD_S)
     await world.svc.auth.totp_confirm(principal, totp.at(world.clock.now()), None)
 
@@ -177,7 +177,8 @@ async def _enrolled(world: World, email: str) -> tuple[StaffPrincipal, pyotp.TOT
     await world.staff(email)
     login = await world.svc.auth.login(email, PASSWORD, None, ip=None, user_agent=None)
     principal, _ = await world.svc.staff.authenticate(login.session_token)
-    totp = pyotp.TOTP((await world.svc.auth.totp_setup(principal))["secret"], interval=PERIOD_S)
+    setup = await world.svc.auth.totp_setup(principal, PASSWORD, None)
+    totp = pyotp.TOTP(setup["secret"], interval=PERIOD_S)
     codes = await world.svc.auth.totp_confirm(principal, totp.at(world.clock.now()), None)
     world.clock.advance(seconds=PERIOD_S)
     return principal, totp, codes
@@ -193,7 +194,7 @@ async def test_an_unreadable_pending_secret_asks_for_a_new_set_up(world: World) 
     await world.staff("ona@example.com")
     login = await world.svc.auth.login("ona@example.com", PASSWORD, None, ip=None, user_agent=None)
     principal, _ = await world.svc.staff.authenticate(login.session_token)
-    setup = await world.svc.auth.totp_setup(principal)
+    setup = await world.svc.auth.totp_setup(principal, PASSWORD, None)
     pending = (await _users(world))["ona@example.com"][1]
     assert pending is not None
     async with world.svc.db.transaction(write=True) as conn:
@@ -207,7 +208,7 @@ async def test_an_unreadable_pending_secret_asks_for_a_new_set_up(world: World) 
     [entry] = await world.svc.auth.audit(admin, 10, "auth.second_factor_unavailable")
     assert (entry.actor, entry.details) == (principal.user_id, {"factor": "totp_pending"})
     # Starting again writes a new pending secret, which confirms.
-    setup = await world.svc.auth.totp_setup(principal)
+    setup = await world.svc.auth.totp_setup(principal, PASSWORD, None)
     code = pyotp.TOTP(setup["secret"], interval=PERIOD_S).at(world.clock.now())
     assert len(await world.svc.auth.totp_confirm(principal, code, None)) == 10
 
@@ -237,6 +238,6 @@ async def test_an_unreadable_staff_key_fails_closed(world: World) -> None:
         principal, user = await fresh.staff.authenticate(login.session_token)
         assert user.totp_enabled and user.totp_unreadable
         with pytest.raises(SecondFactorUnavailable, match="key-encryption key"):
-            await auth.totp_setup(principal)
+            await auth.totp_setup(principal, PASSWORD, None)
     finally:
         await fresh.db.dispose()

@@ -8,6 +8,7 @@
  */
 import { ApiError, downloadFile, fetchEvents, formatSize, requestJson, saveBlob, uploadFile } from "../../shared/http";
 import { format } from "../../shared/i18n";
+import { measure, messageLimit } from "../../shared/limit";
 import type {
   ConvState,
   ConvSummary,
@@ -33,7 +34,6 @@ import type { Store } from "./store";
 import { downloadTranscript } from "./transcript";
 import {
   buildPrechat,
-  MAX_BODY,
   renderEvent,
   renderInvitation,
   renderPending,
@@ -107,11 +107,14 @@ export class WidgetChat {
   /** An invitation that arrived while the panel was hidden and has not been seen. */
   private invitationUnread = false;
   private failed = false;
+  /** The server's longest message (from the widget config), in characters. */
+  private readonly maxBody: number;
 
   constructor(deps: ChatDeps) {
     this.d = deps;
     this.v = deps.view;
     this.t = deps.t;
+    this.maxBody = messageLimit(deps.config.message_max_chars);
     this.page = deps.page;
     this.visible = deps.visible;
     this.identity = deps.identity ?? null;
@@ -280,7 +283,7 @@ export class WidgetChat {
    * the top of the panel, the panel opens, and it counts as unread until seen.
    */
   private onInvite(frame: InviteEvent): void {
-    const message = typeof frame.message === "string" ? frame.message.trim().slice(0, MAX_BODY) : "";
+    const message = typeof frame.message === "string" ? frame.message.trim().slice(0, this.maxBody) : "";
     if (!message || !this.everReady) return;
     if (this.conversation !== null) {
       if (this.currentState() !== "closed") return;
@@ -451,9 +454,15 @@ export class WidgetChat {
     }
     const messageInput = form.elements.namedItem("message");
     const typed = reply ?? (this.invitation ? this.v.composer.value : null);
-    const message = (
-      typed ?? (messageInput instanceof HTMLTextAreaElement ? messageInput.value : "")
-    ).trim().slice(0, MAX_BODY);
+    const message = (typed ?? (messageInput instanceof HTMLTextAreaElement ? messageInput.value : "")).trim();
+    const { left, over } = measure(message, this.maxBody);
+    if (over) {
+      // Refused here, with the limit named; the text stays where it was typed.
+      this.showNotice(this.tooLongText(-left));
+      const field = typed !== null ? this.v.composer : messageInput;
+      if (field instanceof HTMLElement) field.focus();
+      return;
+    }
     this.busy = true;
     this.showNotice(null);
     try {
@@ -496,7 +505,12 @@ export class WidgetChat {
       return this.startChat(this.prechat, body);
     }
     if (!conversation || !this.socket || !body || this.currentState() === "closed") return;
-    if (body.length > MAX_BODY) return;
+    if (measure(body, this.maxBody).over) {
+      // Never cut: the counter says by how much it is over; the visitor shortens it.
+      this.updateCounter();
+      this.v.composer.focus();
+      return;
+    }
     const kind = confirmed ? null : sensitiveKind(body);
     if (kind) {
       // Stop and ask: a visitor asked for this in a chat is often being phished.
@@ -540,8 +554,24 @@ export class WidgetChat {
     this.v.warning.hidden = true;
   }
 
+  /** Asks "End this chat?" in place of the link; the focus goes to the safe answer. */
+  private askEnd(): void {
+    this.v.end.hidden = true;
+    this.v.endConfirm.hidden = false;
+    this.v.endNo.focus();
+  }
+
+  /** Closes the question; `refocus` puts the focus back on the End chat link. */
+  private keepChatting(refocus: boolean): void {
+    if (this.v.endConfirm.hidden) return;
+    this.v.endConfirm.hidden = true;
+    this.v.end.hidden = false;
+    if (refocus) this.v.end.focus();
+  }
+
   private async endChat(): Promise<void> {
     const conversation = this.conversation;
+    this.keepChatting(false);
     if (!conversation || !this.socket) return;
     try {
       const ack = await this.socket.send({ t: "chat.end", conversation });
@@ -719,7 +749,16 @@ export class WidgetChat {
       v.composer.focus();
     });
     v.composer.addEventListener("blur", () => this.stopTyping());
-    v.end.addEventListener("click", () => void this.endChat());
+    v.end.addEventListener("click", () => this.askEnd());
+    v.endYes.addEventListener("click", () => void this.endChat());
+    v.endNo.addEventListener("click", () => this.keepChatting(true));
+    v.endConfirm.addEventListener("keydown", (e) => {
+      // Escape answers "keep chatting" (and does not also close the whole panel).
+      if (e.key === "Escape") {
+        e.stopPropagation();
+        this.keepChatting(true);
+      }
+    });
     v.rateGood.addEventListener("click", () => void this.rate("good"));
     v.rateBad.addEventListener("click", () => void this.rate("bad"));
     v.newChat.addEventListener("click", () => this.newChat());
@@ -808,8 +847,8 @@ export class WidgetChat {
     v.footer.hidden = this.failed || (this.conversation === null && !inviting) || state === "closed";
     const closed = state === "closed";
     v.composer.disabled = closed;
-    v.send.disabled = closed;
-    v.end.hidden = closed || this.conversation === null;
+    if (closed || this.conversation === null) this.keepChatting(false);
+    v.end.hidden = closed || this.conversation === null || !v.endConfirm.hidden;
     v.composerForm.hidden = closed;
     v.attach.hidden = !this.d.config.files || this.conversation === null;
     v.closed.hidden = !closed;
@@ -824,6 +863,7 @@ export class WidgetChat {
     const agent = state === "active" ? this.agentName() : null;
     v.agent.textContent = agent ?? "";
     v.agent.hidden = !agent;
+    this.updateCounter();
     this.renderState();
     this.renderConnection();
     this.updateUnread();
@@ -874,10 +914,23 @@ export class WidgetChat {
     this.renderConnection();
   }
 
+  /**
+   * Near the limit, the characters left; over it, an error naming the limit, and Send is off.
+   * The text is never cut (a maxlength would drop the rest of a paste without a word).
+   */
   private updateCounter(): void {
-    const left = MAX_BODY - this.v.composer.value.length;
-    this.v.counter.hidden = left > 200;
-    this.v.counter.textContent = format(this.t.charsLeft, { count: left });
+    const { left, near, over } = measure(this.v.composer.value, this.maxBody);
+    const counter = this.v.counter;
+    counter.hidden = !near;
+    counter.textContent = over ? this.tooLongText(-left) : format(this.t.charsLeft, { count: left });
+    counter.classList.toggle("counter--over", over);
+    if (over) this.v.composer.setAttribute("aria-invalid", "true");
+    else this.v.composer.removeAttribute("aria-invalid");
+    this.v.send.disabled = over || this.currentState() === "closed";
+  }
+
+  private tooLongText(over: number): string {
+    return format(this.t.tooLong, { max: this.maxBody.toLocaleString(this.d.lang), over: over.toLocaleString(this.d.lang) });
   }
 
   private autosize(): void {

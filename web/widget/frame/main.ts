@@ -2,6 +2,7 @@
 import "./frame.css";
 import { ApiError, requestJson } from "../../shared/http";
 import { pickWidgetLanguage, widgetTables } from "../../shared/i18n";
+import { messageLimit } from "../../shared/limit";
 import type { WidgetConfig } from "../../shared/protocol";
 import { WidgetChat } from "./chat";
 import { ParentBridge } from "./parent";
@@ -89,6 +90,7 @@ function normaliseConfig(c: Partial<WidgetConfig>): WidgetConfig {
       c.files && typeof c.files === "object" && typeof c.files.max_bytes === "number"
         ? { max_bytes: c.files.max_bytes, types: Array.isArray(c.files.types) ? c.files.types : [] }
         : null,
+    message_max_chars: messageLimit(c.message_max_chars),
   };
 }
 

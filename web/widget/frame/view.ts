@@ -7,8 +7,6 @@ import { renderText } from "../../shared/text";
 
 export type T = StringTable<WidgetKey>;
 
-export const MAX_BODY = 4000;
-
 export interface View {
   root: HTMLElement;
   title: HTMLElement;
@@ -37,6 +35,11 @@ export interface View {
   attach: HTMLButtonElement;
   fileInput: HTMLInputElement;
   end: HTMLButtonElement;
+  /** "End this chat?" in place of the End chat link, until the visitor answers. */
+  endConfirm: HTMLElement;
+  endYes: HTMLButtonElement;
+  endNo: HTMLButtonElement;
+  /** Characters left near the message limit; over it, the error (the text is never cut). */
   counter: HTMLElement;
   /** The inline "this looks like a card number / password" confirmation. */
   warning: HTMLElement;
@@ -106,10 +109,10 @@ export function buildView(root: HTMLElement, t: T): View {
     attrs: {
       "data-testid": "composer",
       rows: 1,
-      maxlength: MAX_BODY,
       placeholder: t.composerPlaceholder,
       "aria-label": t.composerLabel,
       autocomplete: "off",
+      "aria-describedby": "composer-limit",
     },
   });
   const send = el("button", {
@@ -117,7 +120,10 @@ export function buildView(root: HTMLElement, t: T): View {
     text: t.send,
     attrs: { type: "submit", "data-testid": "send" },
   });
-  const counter = el("span", { class: "counter", attrs: { "aria-live": "polite", hidden: true } });
+  const counter = el("span", {
+    class: "counter",
+    attrs: { id: "composer-limit", "aria-live": "polite", hidden: true, "data-testid": "counter" },
+  });
   const fileInput = el("input", { class: "file-input", attrs: { type: "file", hidden: true, "data-testid": "file-input" } });
   const attach = el(
     "button",
@@ -145,10 +151,29 @@ export function buildView(root: HTMLElement, t: T): View {
     [warningText, el("div", { class: "warning-buttons" }, [cancelSend, sendAnyway])],
   );
   const end = el("button", { class: "link-button", text: t.end, attrs: { type: "button", "data-testid": "end" } });
+  // Asked in place, never with confirm(): a mis-tap on a phone must not lose the agent.
+  const endYes = el("button", {
+    class: "button button--small button--danger",
+    text: t.end,
+    attrs: { type: "button", "data-testid": "end-confirm" },
+  });
+  const endNo = el("button", {
+    class: "button button--small button--primary",
+    text: t.endKeep,
+    attrs: { type: "button", "data-testid": "end-cancel" },
+  });
+  const endConfirm = el(
+    "div",
+    {
+      class: "end-confirm",
+      attrs: { role: "group", "aria-labelledby": "end-confirm-text", hidden: true, "data-testid": "end-confirmation" },
+    },
+    [el("span", { class: "end-confirm-text", text: t.endConfirm, attrs: { id: "end-confirm-text" } }), endYes, endNo],
+  );
   const footer = el("footer", { class: "footer" }, [
     warning,
     composerForm,
-    el("div", { class: "footer-tools" }, [counter, end]),
+    el("div", { class: "footer-tools" }, [counter, end, endConfirm]),
   ]);
   const reminder = el("p", { class: "reminder", text: t.reminder });
 
@@ -180,6 +205,9 @@ export function buildView(root: HTMLElement, t: T): View {
     attach,
     fileInput,
     end,
+    endConfirm,
+    endYes,
+    endNo,
     counter,
     warning,
     warningText,
@@ -222,7 +250,7 @@ export function buildPrechat(config: WidgetConfig, t: T): HTMLFormElement {
   for (const field of config.prechat_fields) rows.push(fieldRow(field, t));
 
   const message = el("textarea", {
-    attrs: { id: "prechat-message", name: "message", rows: 3, maxlength: MAX_BODY },
+    attrs: { id: "prechat-message", name: "message", rows: 3 },
   });
   rows.push(
     el("div", { class: "field field--message" }, [

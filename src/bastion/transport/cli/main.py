@@ -421,14 +421,17 @@ def security_policy(
         await _prepare(settings)
         svc = build_services(settings)
         try:
-            if require_2fa is not None:
-                await svc.auth.set_require_2fa(None, require_2fa, None)
-            if allow_ip is not None:
-                ranges = [] if allow_ip == ["any"] else allow_ip
-                await svc.auth.set_ip_allowlist(None, ranges, None)
-            if email_otp is not None:
-                await svc.auth.set_allow_email_otp(None, email_otp, None)
-            return await svc.auth.policy()
+            if require_2fa is None and allow_ip is None and email_otp is None:
+                return await svc.auth.policy()
+            ranges = None if allow_ip is None else [] if allow_ip == ["any"] else allow_ip
+            # One save, all or nothing (a bad range leaves the roles as they were too).
+            return await svc.auth.set_policy(
+                None,
+                None,
+                require_2fa_roles=require_2fa,
+                ip_allowlist=ranges,
+                allow_email_otp=email_otp,
+            )
         finally:
             await svc.db.dispose()
 

@@ -116,6 +116,9 @@ class MeOut(BaseModel):
     email_otp_available: bool = False
     # Files can be shared (a malware scanner is set up): the console offers attaching.
     files_available: bool = False
+    # The longest message or note the server takes (BASTION_MESSAGE_MAX_CHARS): the
+    # console's composer shows the limit instead of cutting text off.
+    message_max_chars: int
 
 
 @router.get("/me", response_model=MeOut, responses=ERRORS)
@@ -134,6 +137,7 @@ async def me(request: Request) -> MeOut:
         enrollment_required=await svc.auth.enrollment_required(user),
         email_otp_available=svc.settings.mail_enabled and policy["allow_email_otp"],
         files_available=svc.files.enabled,
+        message_max_chars=svc.settings.message_max_chars,
     )
 
 
@@ -143,10 +147,17 @@ class TotpSetupOut(BaseModel):
     qr_svg_data_uri: str
 
 
+class PasswordIn(Strict):
+    password: str = Field(min_length=1, max_length=1024)
+
+
 @router.post("/totp/setup", response_model=TotpSetupOut, responses=ERRORS)
-async def totp_setup(request: Request, actor: Enrolling) -> dict[str, str]:
-    """Start enrolment: a secret and its QR code; nothing changes until confirmed."""
-    return await services(request).auth.totp_setup(actor)
+async def totp_setup(body: PasswordIn, request: Request, actor: Enrolling) -> dict[str, str]:
+    """Start enrolment with the current password (401 ``invalid_credentials`` when wrong,
+    counted towards the account lock): a secret and its QR code; nothing changes until
+    confirmed.
+    """
+    return await services(request).auth.totp_setup(actor, body.password, ip_of(request))
 
 
 class CodeIn(Strict):
@@ -162,10 +173,6 @@ async def totp_confirm(body: CodeIn, request: Request, actor: Enrolling) -> Reco
     """Turn two-step login on with a current code; returns ten recovery codes, once."""
     codes = await services(request).auth.totp_confirm(actor, body.code, ip_of(request))
     return RecoveryOut(recovery_codes=codes)
-
-
-class PasswordIn(Strict):
-    password: str = Field(min_length=1, max_length=1024)
 
 
 @router.post("/totp/disable", status_code=204, responses=ERRORS)

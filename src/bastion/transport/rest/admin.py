@@ -112,16 +112,16 @@ async def get_policy(request: Request, actor: Staff) -> dict[str, Any]:
 @router.put("/security/policy", response_model=PolicyOut, responses=ERRORS)
 async def put_policy(body: PolicyIn, request: Request, actor: Staff) -> dict[str, Any]:
     """Roles that must use two-step login, and the staff IP allow-list (CIDR ranges;
-    empty = anywhere). A list that would exclude your own address is refused.
+    empty = anywhere). A list that would exclude your own address is refused. All or
+    nothing: a refused field leaves every field as it was.
     """
-    auth = services(request).auth
-    if body.require_2fa_roles is not None:
-        await auth.set_require_2fa(actor, body.require_2fa_roles, ip_of(request))
-    if body.ip_allowlist is not None:
-        await auth.set_ip_allowlist(actor, body.ip_allowlist, ip_of(request))
-    if body.allow_email_otp is not None:
-        await auth.set_allow_email_otp(actor, body.allow_email_otp, ip_of(request))
-    return await auth.policy()
+    return await services(request).auth.set_policy(
+        actor,
+        ip_of(request),
+        require_2fa_roles=body.require_2fa_roles,
+        ip_allowlist=body.ip_allowlist,
+        allow_email_otp=body.allow_email_otp,
+    )
 
 
 class AuditOut(BaseModel):

@@ -77,6 +77,9 @@ class WidgetConfigOut(BaseModel):
     online: bool
     # Null while file sharing is off (no malware scanner configured): no attach button.
     files: FilesConfig | None = None
+    # The longest message the server takes (BASTION_MESSAGE_MAX_CHARS, in characters):
+    # the widget shows the limit instead of cutting text off.
+    message_max_chars: int
 
 
 @router.get(
@@ -92,7 +95,11 @@ async def widget_config(widget_id: WidgetId, request: Request) -> Response:
         else None
     )
     body = WidgetConfigOut.model_validate(
-        {**public_config(widget, online=svc.hub.any_agent_available()), "files": files}
+        {
+            **public_config(widget, online=svc.hub.any_agent_available()),
+            "files": files,
+            "message_max_chars": svc.settings.message_max_chars,
+        }
     )
     return Response(
         body.model_dump_json(),

@@ -1,0 +1,216 @@
+import { render } from "preact";
+import { act } from "preact/test-utils";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { ConsoleApi } from "../console/api";
+import { Workspace } from "../console/Workspace";
+import type { StaffUser } from "../shared/protocol";
+
+const user: StaffUser = { id: "u_me", email: "jonas@example.com", name: "Jonas", role: "agent", status: "online" };
+
+/** The browser WebSocket, scripted: the console's SocketClient finds it on globalThis. */
+class FakeSocket {
+  static all: FakeSocket[] = [];
+  readyState = 0;
+  sent: Record<string, unknown>[] = [];
+  onopen: ((ev: Event) => unknown) | null = null;
+  onmessage: ((ev: MessageEvent) => unknown) | null = null;
+  onclose: ((ev: CloseEvent) => unknown) | null = null;
+  onerror: ((ev: Event) => unknown) | null = null;
+
+  constructor(readonly url: string) {
+    FakeSocket.all.push(this);
+  }
+  send(data: string): void {
+    this.sent.push(JSON.parse(data) as Record<string, unknown>);
+  }
+  close(): void {
+    this.readyState = 3;
+  }
+  open(): void {
+    this.readyState = 1;
+    this.onopen?.(new Event("open"));
+  }
+  receive(frame: object): void {
+    this.onmessage?.({ data: JSON.stringify(frame) } as MessageEvent);
+  }
+  last(t: string): Record<string, unknown> | undefined {
+    return this.sent.filter((f) => f.t === t).at(-1);
+  }
+}
+
+let root: HTMLElement;
+/** What /auth/me adds to its answer (the server's message limit). */
+let meExtra: Record<string, unknown>;
+
+async function fakeFetch(input: string): Promise<Response> {
+  const json = (body: unknown) => new Response(JSON.stringify(body), { status: 200 });
+  if (input === "/api/v1/permissions") return json({ all: ["chat.handle"], mine: ["chat.handle"] });
+  if (input === "/api/v1/auth/me") return json({ csrf_token: "c", user, enrollment_required: false, ...meExtra });
+  if (input === "/api/v1/canned") return json([]);
+  if (input.startsWith("/api/v1/conversations/c_1/events")) return json({ events: [], last_seq: 1 });
+  return new Response(JSON.stringify({ code: "not_found", message: "no route" }), { status: 404 });
+}
+
+async function settle(): Promise<void> {
+  for (let round = 0; round < 3; round++) {
+    await act(async () => {
+      for (let i = 0; i < 10; i++) await new Promise((r) => setTimeout(r, 0));
+    });
+  }
+}
+
+const must = <E extends Element = HTMLElement>(testid: string): E => {
+  const el = root.querySelector<E>(`[data-testid="${testid}"]`);
+  if (!el) throw new Error(`no [data-testid=${testid}]`);
+  return el;
+};
+
+beforeEach(() => {
+  root = document.createElement("div");
+  document.body.append(root);
+  FakeSocket.all = [];
+  meExtra = {};
+  vi.stubGlobal("WebSocket", FakeSocket);
+});
+
+afterEach(() => {
+  render(null, root);
+  root.remove();
+  vi.unstubAllGlobals();
+});
+
+/** The signed-in console with its socket open, `visitors` on the site, our active chat selected. */
+async function openConsole(visitors = 0, select = true): Promise<FakeSocket> {
+  await act(() => render(<Workspace api={new ConsoleApi(fakeFetch)} user={user} onLoggedOut={() => undefined} />, root));
+  await settle();
+  const ws = FakeSocket.all.at(-1)!;
+  ws.open();
+  await settle();
+  await act(() =>
+    ws.receive({
+      t: "ack",
+      id: ws.last("hello")!.id,
+      agent: { id: "u_me", name: "Jonas", role: "agent", status: "online" },
+      conversations: [
+        {
+          id: "c_1",
+          state: "active",
+          last_seq: 1,
+          created_at: "2026-01-01T09:00:00Z",
+          agent: { id: "u_me", name: "Jonas" },
+          visitor: { id: "v_1", name: "Ona", email: null, verified: false },
+          preview: "",
+          page: null,
+        },
+      ],
+    }),
+  );
+  for (let i = 0; i < visitors; i++) {
+    await act(() =>
+      ws.receive({ t: "visitor.page", visitor: `v_site${i}`, url: `https://shop.example/${i}`, title: null, ts: "2026-01-01T09:00:00Z" }),
+    );
+  }
+  await settle();
+  if (select) {
+    await act(() => must("my-item").click());
+    await settle();
+  }
+  return ws;
+}
+
+async function type(text: string): Promise<void> {
+  const composer = must<HTMLTextAreaElement>("composer");
+  await act(() => {
+    composer.value = text;
+    composer.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+}
+
+async function enter(): Promise<void> {
+  await act(() => {
+    must("composer").dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+  });
+  await settle();
+}
+
+describe("the console's composer", () => {
+  it("goes back to replying once a note is sent, so the next reply reaches the visitor", async () => {
+    const ws = await openConsole();
+    await act(() => must("note-toggle").click());
+    expect(must("note-toggle").getAttribute("aria-pressed")).toBe("true");
+    await type("VIP customer");
+    await enter();
+    expect(ws.last("note.send")).toMatchObject({ conversation: "c_1", body: "VIP customer" });
+
+    expect(must("note-toggle").getAttribute("aria-pressed")).toBe("false");
+    expect(must("send").textContent).toBe("Send");
+    expect(must("composer").closest("form")?.classList.contains("composer--note")).toBe(false);
+    await type("It ships today.");
+    await enter();
+    expect(ws.last("msg.send")).toMatchObject({ conversation: "c_1", body: "It ships today." });
+    expect(ws.sent.filter((f) => f.t === "note.send")).toHaveLength(1);
+  });
+
+  it("keeps a text over the server's limit, names the limit and sends nothing", async () => {
+    meExtra = { message_max_chars: 50 };
+    const ws = await openConsole();
+    const composer = must<HTMLTextAreaElement>("composer");
+    expect(composer.hasAttribute("maxlength")).toBe(false);
+    const counter = must("counter");
+    await type("a".repeat(40));
+    expect(counter.hidden).toBe(true);
+    await type("a".repeat(46));
+    expect(counter.hidden).toBe(false);
+    expect(counter.textContent).toBe("4 characters left");
+
+    await type("a".repeat(51));
+    expect(counter.textContent).toBe("This message is too long: at most 50 characters (1 too many).");
+    expect(composer.getAttribute("aria-invalid")).toBe("true");
+    expect(composer.getAttribute("aria-describedby")).toBe(counter.id);
+    expect(must<HTMLButtonElement>("send").disabled).toBe(true);
+    await enter();
+    expect(ws.last("msg.send")).toBeUndefined();
+    expect(composer.value).toHaveLength(51);
+
+    await type("a".repeat(50));
+    expect(must<HTMLButtonElement>("send").disabled).toBe(false);
+    await enter();
+    expect((ws.last("msg.send")!.body as string).length).toBe(50);
+  });
+
+  it("holds notes to the limit too, and uses the default limit when the server says none", async () => {
+    const ws = await openConsole();
+    await act(() => must("note-toggle").click());
+    await type("b".repeat(4100));
+    expect(must("counter").textContent).toBe("This message is too long: at most 4,000 characters (100 too many).");
+    await enter();
+    expect(ws.last("note.send")).toBeUndefined();
+    expect(must<HTMLTextAreaElement>("composer").value).toHaveLength(4100);
+    expect(must("note-toggle").getAttribute("aria-pressed")).toBe("true");
+  });
+});
+
+describe("keyboard access to the conversation", () => {
+  it("starts with a skip link past the lists to the open chat", async () => {
+    await openConsole(50);
+    expect(root.querySelectorAll('[data-testid="invite"]')).toHaveLength(50);
+    const focusable = root.querySelectorAll<HTMLElement>("a[href], button, select, textarea, input");
+    const skip = must<HTMLAnchorElement>("skip-to-chat");
+    expect(focusable[0]).toBe(skip);
+    expect(skip.textContent).toBe("Skip to conversation");
+
+    await act(() => skip.click());
+    const main = document.activeElement as HTMLElement;
+    expect(main.id).toBe("conversation");
+    expect(main.tabIndex).toBe(-1);
+    expect(skip.getAttribute("href")).toBe("#conversation");
+    // Next on Tab: the conversation's own controls, not an Invite button.
+    expect(main.contains(must("composer"))).toBe(true);
+    expect(main.querySelector('[data-testid="invite"]')).toBeNull();
+  });
+
+  it("offers no skip link while no chat is open", async () => {
+    await openConsole(3, false);
+    expect(root.querySelector('[data-testid="skip-to-chat"]')).toBeNull();
+  });
+});
