@@ -374,9 +374,12 @@ class AuthService:
             )
             await uow.commit()
 
-    async def confirm_password(self, user: User, password: str, ip: str | None) -> None:
-        """Re-entering the password guards changes to sign-in methods against a stolen
-        session; wrong guesses count towards the account's lock like failed logins.
+    async def confirm_password(
+        self, user: User, password: str, ip: str | None, *, field: str = "password"
+    ) -> None:
+        """Re-entering the password guards changes to sign-in methods (and the password
+        itself) against a stolen session; wrong guesses count towards the account's lock
+        like failed logins, so a session cannot be used to guess the password.
         """
         now = self._clock.now()
         keys = login_keys(user.email, ip)
@@ -384,7 +387,7 @@ class AuthService:
             await self.check_unlocked(uow, keys, now)
         if not self._hasher.verify(user.password_hash, password[:1024]):
             await self.record_failure(keys, now, ip, user, "password_confirm")
-            raise InvalidCredentials("wrong password", field="password")
+            raise InvalidCredentials("wrong password", field=field)
 
     async def _record(self, entry: AuditEntry) -> None:
         async with self._uow() as uow:
@@ -475,8 +478,7 @@ class AuthService:
         async with self._uow(write=False) as uow:
             user = await self._user(uow, actor)
             last = await leaves_no_factor(uow, user, removing=APP)
-        if not self._hasher.verify(user.password_hash, password):
-            raise InvalidCredentials("wrong password")
+        await self.confirm_password(user, password, ip)
         if last:
             raise Forbidden("your role requires two-step login; add a passkey first")
         async with self._uow() as uow:
@@ -500,8 +502,7 @@ class AuthService:
         """Ends every other session of the user: whoever knew the old password is out."""
         async with self._uow(write=False) as uow:
             user = await self._user(uow, actor)
-        if not self._hasher.verify(user.password_hash, current[:1024]):
-            raise InvalidCredentials("the current password is wrong")
+        await self.confirm_password(user, current, ip, field="current_password")
         weakness = password_weakness(new, [user.email, user.name])
         if weakness:
             raise WeakPassword(weakness, field="new_password")

@@ -24,7 +24,6 @@ from bastion.domain.auth import AuthService, audit_entry
 from bastion.domain.errors import (
     EmailOtpNotAllowed,
     Forbidden,
-    InvalidCredentials,
     InvalidOtp,
     MailUnavailable,
     NotFound,
@@ -101,8 +100,7 @@ class EmailOtpService:
             allowed = await email_otp_allowed(uow)
         if not allowed:
             raise EmailOtpNotAllowed("your organisation does not allow e-mailed codes")
-        if not self._hasher.verify(user.password_hash, password[:1024]):
-            raise InvalidCredentials("wrong password")
+        await self._auth.confirm_password(user, password, ip)
         await self._throttle(user.id, ip)
         await self._issue(user, ENABLE, ip)
 
@@ -123,8 +121,7 @@ class EmailOtpService:
         async with self._uow(write=False) as uow:
             user = await self._user(uow, actor)
             last = await leaves_no_factor(uow, user, removing=EMAIL)
-        if not self._hasher.verify(user.password_hash, password[:1024]):
-            raise InvalidCredentials("wrong password")
+        await self._auth.confirm_password(user, password, ip)
         if last:
             raise Forbidden(
                 "your role requires two-step login; set up an app or a passkey first"

@@ -142,6 +142,26 @@ async def test_setting_up_the_app_needs_the_password(world: World) -> None:
     assert len(codes) == 10
 
 
+async def test_a_session_cannot_be_used_to_guess_the_password(world: World) -> None:
+    """Every place that asks a signed-in user for their password again (changing it,
+    turning the app off) counts a wrong one towards the account's lock, as a login does.
+    """
+    await world.staff(EMAIL)
+    actor = await _session_principal(world, (await _login(world)).session_token)
+    guesses = [
+        lambda: world.svc.auth.change_password(actor, "guess one!!", "N3w-pass phrase!", None),
+        lambda: world.svc.auth.totp_disable(actor, "guess two!!", None),
+    ]
+    for i in range(5):
+        with pytest.raises(InvalidCredentials) as wrong:
+            await guesses[i % 2]()
+    assert wrong.value.field == "current_password"  # the change form's field
+    with pytest.raises(TooManyAttempts):
+        await world.svc.auth.change_password(actor, PASSWORD, "N3w-pass phrase!", None)
+    with pytest.raises(TooManyAttempts):
+        await _login(world)
+
+
 async def test_password_change_ends_other_sessions_and_checks_strength(world: World) -> None:
     await world.staff(EMAIL)
     first = (await _login(world)).session_token
