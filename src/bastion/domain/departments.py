@@ -8,7 +8,7 @@ from bastion.domain.auth import audit_entry
 from bastion.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from bastion.domain.events import STAFF_CHANNEL
 from bastion.domain.ids import IdFactory, new_id
-from bastion.domain.models import Department, Widget
+from bastion.domain.models import Department
 from bastion.domain.permissions import Perm, allowed
 from bastion.domain.ports import Clock, UnitOfWorkFactory
 from bastion.domain.principals import StaffPrincipal
@@ -125,36 +125,3 @@ class DepartmentService:
             if d.id == id_or_name or d.name.lower() == id_or_name.strip().lower():
                 return d
         raise NotFound("no such department")
-
-    async def set_widget_department(
-        self, actor: StaffPrincipal | None, widget_id: str, department_id: str | None
-    ) -> None:
-        """New chats from the widget belong to ``department_id`` (None: to everyone)."""
-        if actor is not None and not allowed(actor, Perm.WIDGETS_MANAGE):
-            raise Forbidden("your role cannot manage widgets")
-        async with self._uow() as uow:
-            widget = await uow.widgets.get(widget_id)
-            if widget is None:
-                raise NotFound("no such widget")
-            if department_id is not None and await uow.departments.get(department_id) is None:
-                raise NotFound("no such department", field="department")
-            await uow.widgets.update(
-                Widget(
-                    id=widget.id,
-                    name=widget.name,
-                    allowed_origins=widget.allowed_origins,
-                    config=widget.config,
-                    created_at=widget.created_at,
-                    department_id=department_id,
-                )
-            )
-            await uow.audit.add(
-                audit_entry(
-                    self._clock.now(),
-                    "widget.department_changed",
-                    actor=actor.user_id if actor else "cli",
-                    target=widget_id,
-                    department=department_id,
-                )
-            )
-            await uow.commit()

@@ -6,6 +6,7 @@ import pytest
 
 from bastion.domain.errors import Forbidden, NotFound
 from bastion.domain.models import Role
+from bastion.domain.widgets import WidgetChange
 from tests.support.factories import World
 
 
@@ -18,7 +19,7 @@ async def test_agents_see_only_their_departments_queue(world: World) -> None:
     petras = await world.staff("petras@example.com", name="Petras")
     await deps.set_user_departments(admin, jonas.user_id, [sales.id])
     await deps.set_user_departments(admin, petras.user_id, [billing.id])
-    await deps.set_widget_department(admin, world.widget_id, sales.id)
+    await world.svc.widgets.update(admin, world.widget_id, WidgetChange(department_id=sales.id))
 
     visitor = await world.visitor()
     conv = await world.start(visitor)
@@ -42,7 +43,7 @@ async def test_agents_see_only_their_departments_queue(world: World) -> None:
         await chat.accept(petras, None, conv)
 
     # A widget without a department is everyone's queue again.
-    await deps.set_widget_department(admin, world.widget_id, None)
+    await world.svc.widgets.update(admin, world.widget_id, WidgetChange(department_id=None))
     other = await world.start(await world.visitor())
     assert other in [s["id"] for s in await chat.summaries_for_staff(petras)]
     with pytest.raises(Forbidden):

@@ -20,6 +20,7 @@ from bastion.domain.errors import (
     ScannerUnavailable,
 )
 from bastion.domain.models import Role
+from bastion.domain.widgets import WidgetChange
 from bastion.storage import tables as t
 from tests.support import blobs, samples
 from tests.support.clamd import EICAR, Clamd
@@ -80,7 +81,7 @@ async def test_others_cannot_download(fw: World) -> None:
     biller = await fw.staff("biller@example.com", name="Biller")
     await deps.set_user_departments(admin, seller.user_id, [sales.id])
     await deps.set_user_departments(admin, biller.user_id, [billing.id])
-    await deps.set_widget_department(admin, fw.widget_id, sales.id)
+    await fw.svc.widgets.update(admin, fw.widget_id, WidgetChange(department_id=sales.id))
 
     visitor = await fw.visitor()
     conv = await fw.start(visitor)

@@ -13,6 +13,7 @@ from bastion.domain.errors import Forbidden, InvalidInput, NotFound
 from bastion.domain.models import ConvState, Role
 from bastion.domain.principals import StaffPrincipal
 from bastion.domain.retention import RetentionService
+from bastion.domain.widgets import WidgetChange
 from tests.support import blobs
 from tests.support.factories import World
 from tests.unit.conftest import engine_world
@@ -87,9 +88,13 @@ async def test_each_department_keeps_its_own_number_of_days(rworld: World) -> No
     follows = await deps.create(admin, "Follows")
     await deps.set_retention(admin, short.id, 7)
     await deps.set_retention(admin, keep.id, 0)
+    # The agent takes chats of every department (accepting follows the department rule).
+    await deps.set_user_departments(admin, agent.user_id, [short.id, keep.id, follows.id])
     convs = {}
     for dep in (short, keep, follows, None):
-        await deps.set_widget_department(admin, w.widget_id, dep.id if dep else None)
+        await w.svc.widgets.update(
+            admin, w.widget_id, WidgetChange(department_id=dep.id if dep else None)
+        )
         convs[dep.name if dep else "none"] = await closed_chat(w, agent)
 
     w.clock.advance(days=8)

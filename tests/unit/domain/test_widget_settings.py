@@ -220,7 +220,7 @@ async def test_one_bad_part_changes_nothing(world: World) -> None:
 async def test_everything_but_secrets_in_one_update(world: World) -> None:
     admin = await world.staff("ada@example.com", Role.ADMIN, name="Ada")
     department = await world.svc.departments.create(None, "Sales")
-    await world.svc.departments.set_widget_department(None, world.widget_id, department.id)
+    await world.svc.widgets.update(None, world.widget_id, WidgetChange(department_id=department.id))
     secret = await world.svc.widgets.rotate_hmac_secret(None, world.widget_id, 0)
     patterns = ["iban", {"name": "lt_code", "regex": r"\b[3-6]\d{10}\b"}]
     widget = await world.svc.widgets.update(

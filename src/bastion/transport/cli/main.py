@@ -16,6 +16,7 @@ import typer
 
 from bastion.domain.errors import DomainError
 from bastion.domain.models import Role
+from bastion.domain.widgets import WidgetChange
 from bastion.security.envelope import FileKeyStore, KeyFileError
 from bastion.settings import Settings, SettingsError, load_settings
 from bastion.storage.backup import BackupError
@@ -692,7 +693,8 @@ def widget_department(
 
     async def go(svc: Any) -> str:
         dep = None if department == "none" else (await svc.departments.find(None, department))
-        await svc.departments.set_widget_department(None, widget_id, dep.id if dep else None)
+        change = WidgetChange(department_id=dep.id if dep else None)
+        await svc.widgets.update(None, widget_id, change)
         return dep.name if dep else "none"
 
     typer.echo(f"{widget_id}: department {_run(lambda: _with_services(settings, go))}")

@@ -12,6 +12,7 @@ from bastion.domain.errors import Forbidden
 from bastion.domain.permissions import Perm, allowed
 from bastion.domain.principals import StaffPrincipal
 from bastion.domain.staff import user_summary
+from bastion.domain.widgets import WidgetChange
 from bastion.transport.context import ip_of, services
 from bastion.transport.rest.api import ERRORS, Strict
 from bastion.transport.rest.auth import staff_principal
@@ -267,6 +268,9 @@ class WidgetDepartmentIn(Strict):
 async def set_widget_department(
     widget_id: UserId, body: WidgetDepartmentIn, request: Request, actor: Staff
 ) -> Response:
-    """New chats from this widget belong to the department (null: visible to all agents)."""
-    await services(request).departments.set_widget_department(actor, widget_id, body.department)
+    """New chats from this widget belong to the department (null: visible to all agents).
+    The same change as ``PATCH /widgets/{id}`` with ``department_id``.
+    """
+    change = WidgetChange(department_id=body.department)
+    await services(request).widgets.update(actor, widget_id, change)
     return Response(status_code=204)
