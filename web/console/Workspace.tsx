@@ -66,6 +66,8 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
   // Read again when the socket says the list changed (canned.changed) or the admin area
   // changed it; stable for the console's one ConsoleApi.
   const { items: canned, reload: loadCanned } = useCannedList(api);
+  // Each canned.changed frame, counted: the admin area's Canned tab reloads on it too.
+  const [cannedVersion, setCannedVersion] = useState(0);
   // Whether files can be shared here (a malware scanner is set up): else no attach button.
   const [filesAvailable, setFilesAvailable] = useState(true);
   // The server's longest message (BASTION_MESSAGE_MAX_CHARS); its default until /me says.
@@ -131,6 +133,7 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
         return;
       case "canned.changed":
         loadCanned();
+        setCannedVersion((n) => n + 1);
         return;
       default:
         return;
@@ -419,6 +422,7 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
             mine={perms.mine}
             onBack={() => setView("inbox")}
             onCannedChanged={loadCanned}
+            cannedVersion={cannedVersion}
           />
         </main>
       ) : view === "account" ? (

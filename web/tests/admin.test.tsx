@@ -340,6 +340,26 @@ describe("the admin area", () => {
     expect(root.textContent).toContain(a.lockoutGuard);
   });
 
+  it("reads the Canned tab's list again when the socket says canned responses changed", async () => {
+    await mount(ALL);
+    await click(must("admin-tab-canned"));
+    const reads = () => server.calls.filter((c) => c.method === "GET" && c.path === "/api/v1/canned").length;
+    const before = reads();
+    const show = async (version: number) => {
+      await act(() => {
+        render(
+          <AdminArea api={api} me="u_me" all={ALL} mine={ALL} onBack={() => undefined} cannedVersion={version} />,
+          root,
+        );
+      });
+      await settle();
+    };
+    await show(0);
+    expect(reads()).toBe(before); // a re-render alone reads nothing
+    await show(1);
+    expect(reads()).toBe(before + 1);
+  });
+
   it("creates a department-scoped canned response and renders the audit log as text", async () => {
     await mount(ALL);
     await click(must("admin-tab-canned"));

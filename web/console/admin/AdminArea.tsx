@@ -31,9 +31,11 @@ interface Props {
   mine: readonly string[];
   onBack: () => void;
   onCannedChanged?: () => void;
+  /** Counts canned.changed frames: the Canned tab reads its list again on each. */
+  cannedVersion?: number;
 }
 
-export function AdminArea({ api, me, all, mine, onBack, onCannedChanged }: Props) {
+export function AdminArea({ api, me, all, mine, onBack, onCannedChanged, cannedVersion }: Props) {
   const admin = useMemo(() => new AdminApi(api), [api]);
   const sections = sectionsFor(mine);
   const [tab, setTab] = useState<Section | null>(sections[0] ?? null);
@@ -73,7 +75,7 @@ export function AdminArea({ api, me, all, mine, onBack, onCannedChanged }: Props
             {current === "security" && <PolicyPanel admin={admin} />}
             {current === "tokens" && <TokensPanel admin={admin} all={all} mine={mine} />}
             {current === "widgets" && <WidgetsPanel admin={admin} />}
-            {current === "canned" && <CannedPanel admin={admin} onChanged={onCannedChanged} />}
+            {current === "canned" && <CannedPanel admin={admin} onChanged={onCannedChanged} version={cannedVersion} />}
             {current === "audit" && <AuditPanel admin={admin} />}
           </div>
         </>

@@ -1,13 +1,26 @@
 /** Canned responses: create, edit and delete; global or for one department. */
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { AdminApi, Canned, CannedInput, Department } from "./adminApi";
 import { format } from "../../shared/i18n";
 import { a, ConfirmButton, LoadError, Status, useAction, useLoad } from "./common";
 
 const EMPTY: CannedInput = { shortcut: "", title: "", body: "", department: null };
 
-export function CannedPanel({ admin, onChanged }: { admin: AdminApi; onChanged?: () => void }) {
+interface Props {
+  admin: AdminApi;
+  onChanged?: () => void;
+  /** Goes up when the socket says canned responses changed (another admin's edit). */
+  version?: number;
+}
+
+export function CannedPanel({ admin, onChanged, version = 0 }: Props) {
   const canned = useLoad(() => admin.canned());
+  const seen = useRef(version);
+  useEffect(() => {
+    if (version === seen.current) return;
+    seen.current = version;
+    canned.reload();
+  }, [version]);
   const deps = useLoad(() => admin.departments());
   const action = useAction();
   const [form, setForm] = useState<CannedInput>(EMPTY);
