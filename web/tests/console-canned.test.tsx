@@ -5,38 +5,11 @@ import { ConsoleApi } from "../console/api";
 import type { CannedItem } from "../console/canned";
 import { Workspace } from "../console/Workspace";
 import type { StaffUser } from "../shared/protocol";
+import { FakeSocket, sockets } from "./frame-harness";
 
 const user: StaffUser = { id: "u_me", email: "jonas@example.com", name: "Jonas", role: "agent", status: "online" };
 const HI: CannedItem = { id: "cr_1", shortcut: "hi", title: "Greeting", body: "Hello!" };
 const HOURS: CannedItem = { id: "cr_2", shortcut: "hours", title: "Opening hours", body: "We are open 9–17." };
-
-/** The browser WebSocket, scripted: the console's SocketClient finds it on globalThis. */
-class FakeSocket {
-  static all: FakeSocket[] = [];
-  readyState = 0;
-  sent: Record<string, unknown>[] = [];
-  onopen: ((ev: Event) => unknown) | null = null;
-  onmessage: ((ev: MessageEvent) => unknown) | null = null;
-  onclose: ((ev: CloseEvent) => unknown) | null = null;
-  onerror: ((ev: Event) => unknown) | null = null;
-
-  constructor(readonly url: string) {
-    FakeSocket.all.push(this);
-  }
-  send(data: string): void {
-    this.sent.push(JSON.parse(data) as Record<string, unknown>);
-  }
-  close(): void {
-    this.readyState = 3;
-  }
-  open(): void {
-    this.readyState = 1;
-    this.onopen?.(new Event("open"));
-  }
-  receive(frame: object): void {
-    this.onmessage?.({ data: JSON.stringify(frame) } as MessageEvent);
-  }
-}
 
 let root: HTMLElement;
 let canned: CannedItem[];
@@ -80,7 +53,7 @@ const cannedReads = () => gets.filter((p) => p === "/api/v1/canned").length;
 beforeEach(() => {
   root = document.createElement("div");
   document.body.append(root);
-  FakeSocket.all = [];
+  sockets.length = 0;
   canned = [HI];
   gets = [];
   hold = null;
@@ -97,7 +70,7 @@ afterEach(() => {
 async function openConsole(): Promise<FakeSocket> {
   await act(() => render(<Workspace api={new ConsoleApi(fakeFetch)} user={user} onLoggedOut={() => undefined} />, root));
   await settle();
-  const ws = FakeSocket.all.at(-1)!;
+  const ws = sockets.at(-1)!;
   ws.open();
   await settle();
   const hello = ws.sent.find((f) => f.t === "hello")!;

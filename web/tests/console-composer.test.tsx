@@ -4,39 +4,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ConsoleApi } from "../console/api";
 import { Workspace } from "../console/Workspace";
 import type { StaffUser } from "../shared/protocol";
+import { FakeSocket, sockets } from "./frame-harness";
 
 const user: StaffUser = { id: "u_me", email: "jonas@example.com", name: "Jonas", role: "agent", status: "online" };
-
-/** The browser WebSocket, scripted: the console's SocketClient finds it on globalThis. */
-class FakeSocket {
-  static all: FakeSocket[] = [];
-  readyState = 0;
-  sent: Record<string, unknown>[] = [];
-  onopen: ((ev: Event) => unknown) | null = null;
-  onmessage: ((ev: MessageEvent) => unknown) | null = null;
-  onclose: ((ev: CloseEvent) => unknown) | null = null;
-  onerror: ((ev: Event) => unknown) | null = null;
-
-  constructor(readonly url: string) {
-    FakeSocket.all.push(this);
-  }
-  send(data: string): void {
-    this.sent.push(JSON.parse(data) as Record<string, unknown>);
-  }
-  close(): void {
-    this.readyState = 3;
-  }
-  open(): void {
-    this.readyState = 1;
-    this.onopen?.(new Event("open"));
-  }
-  receive(frame: object): void {
-    this.onmessage?.({ data: JSON.stringify(frame) } as MessageEvent);
-  }
-  last(t: string): Record<string, unknown> | undefined {
-    return this.sent.filter((f) => f.t === t).at(-1);
-  }
-}
 
 let root: HTMLElement;
 /** What /auth/me adds to its answer (the server's message limit). */
@@ -68,7 +38,7 @@ const must = <E extends Element = HTMLElement>(testid: string): E => {
 beforeEach(() => {
   root = document.createElement("div");
   document.body.append(root);
-  FakeSocket.all = [];
+  sockets.length = 0;
   meExtra = {};
   vi.stubGlobal("WebSocket", FakeSocket);
 });
@@ -83,7 +53,7 @@ afterEach(() => {
 async function openConsole(visitors = 0, select = true): Promise<FakeSocket> {
   await act(() => render(<Workspace api={new ConsoleApi(fakeFetch)} user={user} onLoggedOut={() => undefined} />, root));
   await settle();
-  const ws = FakeSocket.all.at(-1)!;
+  const ws = sockets.at(-1)!;
   ws.open();
   await settle();
   await act(() =>

@@ -269,6 +269,20 @@ class ChatService:
         uow.after_commit(lambda: self._recent.advance(conv.id, seq, sent))
         return event
 
+    async def _state_event(
+        self, uow: UnitOfWork, conv: Conversation, data: dict[str, Any]
+    ) -> Event:
+        """A state change, said by the system (no author)."""
+        return await self._append(
+            uow,
+            conv,
+            EventType.STATE,
+            author_kind="system",
+            author_id=None,
+            author_name=None,
+            data=data,
+        )
+
     # ---- access checks ----------------------------------------------------------------
 
     async def _load(self, uow: UnitOfWork, actor: Principal, conversation_id: str) -> Conversation:
@@ -408,14 +422,10 @@ class ChatService:
                 "email": visitor.email,
                 "verified": visitor.verified,
             }
-            event = await self._append(
+            event = await self._state_event(
                 uow,
                 conv,
-                EventType.STATE,
-                author_kind="system",
-                author_id=None,
-                author_name=None,
-                data={"state": ConvState.WAITING.value, "visitor": visitor_info},
+                {"state": ConvState.WAITING.value, "visitor": visitor_info},
             )
             seq = event.seq
             extra: dict[str, Any] = {}
@@ -659,14 +669,10 @@ class ChatService:
             if not won:
                 raise InvalidState("the conversation is no longer waiting")
             await uow.access.grant(conv.id, actor.user_id, None)
-            event = await self._append(
+            event = await self._state_event(
                 uow,
                 conv,
-                EventType.STATE,
-                author_kind="system",
-                author_id=None,
-                author_name=None,
-                data={
+                {
                     "state": ConvState.ACTIVE.value,
                     "agent_id": actor.user_id,
                     "agent_name": actor.name,
@@ -732,14 +738,10 @@ class ChatService:
             await uow.conversations.set_agent(conv.id, target.id)
             await uow.access.end_open(conv.id, self._clock.now() + self._access_window)
             await uow.access.grant(conv.id, target.id, None)
-            event = await self._append(
+            event = await self._state_event(
                 uow,
                 conv,
-                EventType.STATE,
-                author_kind="system",
-                author_id=None,
-                author_name=None,
-                data={
+                {
                     "state": ConvState.ACTIVE.value,
                     "agent_id": target.id,
                     "agent_name": target.name,
@@ -873,14 +875,10 @@ class ChatService:
         if not won:
             return False
         await uow.access.end_open(conv.id, now + self._access_window)
-        await self._append(
+        await self._state_event(
             uow,
             conv,
-            EventType.STATE,
-            author_kind="system",
-            author_id=None,
-            author_name=None,
-            data={
+            {
                 "state": ConvState.WAITING.value,
                 "requeued": True,
                 "agent_id": None,
@@ -912,14 +910,10 @@ class ChatService:
         if not won:
             raise InvalidState("the conversation is already closed")
         await uow.access.end_open(conv.id, now + self._access_window)
-        event = await self._append(
+        event = await self._state_event(
             uow,
             conv,
-            EventType.STATE,
-            author_kind="system",
-            author_id=None,
-            author_name=None,
-            data={
+            {
                 "state": ConvState.CLOSED.value,
                 "closed_by": reason,
                 "agent_id": conv.agent_id,
