@@ -7,6 +7,7 @@ import { AccountView } from "./AccountView";
 import { AdminArea } from "./admin/AdminArea";
 import { sectionsFor } from "./admin/adminApi";
 import { useCannedList } from "./canned";
+import { chime, rememberSound, soundWanted } from "./chime";
 import { adminTables } from "../shared/i18n";
 import { DEFAULT_MESSAGE_MAX_CHARS, messageLimit } from "../shared/limit";
 import type { ConsoleApi } from "./api";
@@ -108,7 +109,13 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
       case "conv.state":
       case "rating":
       case "file":
-        dispatch({ type: "events", conversation: frame.conversation, events: [frame], live: true });
+        dispatch({
+          type: "events",
+          conversation: frame.conversation,
+          events: [frame],
+          live: true,
+          away: document.hidden,
+        });
         return;
       case "typing": {
         if (frame.author?.kind !== "visitor") return;
@@ -187,6 +194,25 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
   useEffect(() => {
     document.title = attention > 0 ? `(${attention}) ${t.appName}` : t.appName;
   }, [attention]);
+
+  // A tone when something new needs the agent (not for what was there at sign-in).
+  const [sound, setSound] = useState(soundWanted);
+  const heard = useRef<number | null>(null);
+  useEffect(() => {
+    if (state.me === null) return;
+    if (heard.current !== null && attention > heard.current && sound) chime();
+    heard.current = attention;
+  }, [attention, state.me, sound]);
+
+  // Back on the tab: the open chat's messages are seen now.
+  const selectedId = state.selected;
+  useEffect(() => {
+    const onVisible = () => {
+      if (!document.hidden && selectedId) dispatch({ type: "select", conversation: selectedId });
+    };
+    document.addEventListener("visibilitychange", onVisible);
+    return () => document.removeEventListener("visibilitychange", onVisible);
+  }, [selectedId]);
 
   useEffect(() => () => void (document.title = t.appName), []);
 
@@ -406,6 +432,21 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
               onClick={() => setView(view === "admin" ? "inbox" : "admin")}
             >
               {adminTables.en.admin}
+            </button>
+          )}
+          {handlesChats && (
+            <button
+              class="button button--ghost"
+              type="button"
+              data-testid="sound"
+              aria-pressed={sound ? "true" : "false"}
+              title={t.soundHint}
+              onClick={() => {
+                rememberSound(!sound);
+                setSound(!sound);
+              }}
+            >
+              {sound ? t.soundOn : t.soundOff}
             </button>
           )}
           <button class="button button--ghost" type="button" data-testid="logout" onClick={() => void logout()}>

@@ -85,7 +85,14 @@ export interface ConsoleState {
 export type Action =
   | { type: "connection"; status: SocketStatus }
   | { type: "ready"; agent: AgentInfo; conversations: ConvSummary[] }
-  | { type: "events"; conversation: string; events: SeqEvent[]; live: boolean }
+  | {
+      type: "events";
+      conversation: string;
+      events: SeqEvent[];
+      live: boolean;
+      /** The console is not on screen (another tab): even the open chat gets an unread mark. */
+      away?: boolean;
+    }
   | { type: "loaded"; conversation: string; events: SeqEvent[] }
   | { type: "loadFailed"; conversation: string }
   | { type: "select"; conversation: string | null }
@@ -248,7 +255,7 @@ export function reducer(state: ConsoleState, action: Action): ConsoleState {
       }
       const next = withEvents(conv, action.events, state.me, {
         live: action.live,
-        selected: state.selected === action.conversation,
+        selected: state.selected === action.conversation && !action.away,
       });
       if (next === existing) return state;
       return { ...state, conversations: { ...state.conversations, [action.conversation]: next } };

@@ -184,3 +184,70 @@ describe("keyboard access to the conversation", () => {
     expect(root.querySelector('[data-testid="skip-to-chat"]')).toBeNull();
   });
 });
+
+describe("telling the agent something new is there", () => {
+  /** Counts the tones played (an AudioContext per tone). */
+  let tones: number;
+  beforeEach(() => {
+    tones = 0;
+    localStorage.clear();
+    class FakeAudio {
+      currentTime = 0;
+      destination = {};
+      constructor() {
+        tones += 1;
+      }
+      createOscillator() {
+        return { frequency: { value: 0 }, connect: (n: unknown) => n, start() {}, stop() {}, onended: null };
+      }
+      createGain() {
+        return { gain: { value: 0 }, connect: (n: unknown) => n };
+      }
+      close() {
+        return Promise.resolve();
+      }
+    }
+    vi.stubGlobal("AudioContext", FakeAudio);
+  });
+
+  const visitorSays = async (ws: FakeSocket, seq: number) => {
+    const message = { id: `m_${seq}`, author: { kind: "visitor", name: "Ona" }, body: "hello?", ts: "2026-01-01T09:01:00Z" };
+    await act(() => ws.receive({ t: "msg", conversation: "c_1", seq, message }));
+    await settle();
+  };
+  const hidden = (value: boolean) => Object.defineProperty(document, "hidden", { configurable: true, get: () => value });
+  afterEach(() => hidden(false));
+
+  it("plays a tone for a new message in a chat not on screen, none for what was there at sign-in", async () => {
+    const ws = await openConsole(0, false);
+    expect(tones).toBe(0);
+    await visitorSays(ws, 2);
+    expect(tones).toBe(1);
+    expect(document.title).toBe("(1) Bastion");
+  });
+
+  it("marks the open chat unread while the console's tab is hidden, and clears it on return", async () => {
+    const ws = await openConsole();
+    hidden(true);
+    await visitorSays(ws, 2);
+    expect(document.title).toBe("(1) Bastion");
+    expect(tones).toBe(1);
+    hidden(false);
+    await act(() => {
+      document.dispatchEvent(new Event("visibilitychange"));
+    });
+    await settle();
+    expect(document.title).toBe("Bastion");
+  });
+
+  it("stays silent once the agent turns the sound off, and remembers it", async () => {
+    const ws = await openConsole(0, false);
+    const toggle = must("sound");
+    expect(toggle.getAttribute("aria-pressed")).toBe("true");
+    await act(() => toggle.click());
+    expect(toggle.getAttribute("aria-pressed")).toBe("false");
+    await visitorSays(ws, 2);
+    expect(tones).toBe(0);
+    expect(localStorage.getItem("bastion:console:sound")).toBe("off");
+  });
+});
