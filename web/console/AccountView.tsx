@@ -311,20 +311,12 @@ export function TotpSection({
           />
         </label>
         <FeedbackLine feedback={feedback} testid="totp-error" />
-        <div class="actions">
-          <button class="button button--primary" type="submit" disabled={busy} data-testid="totp-setup-continue">
-            {busy ? t.busy : t.totpSetupContinue}
-          </button>
-          <button
-            class="button button--ghost"
-            type="button"
-            disabled={busy}
-            data-testid="totp-cancel"
-            onClick={() => toStep({ kind: "status" })}
-          >
-            {t.totpCancel}
-          </button>
-        </div>
+        <SetupActions
+          busy={busy}
+          submitTestid="totp-setup-continue"
+          label={t.totpSetupContinue}
+          onCancel={() => toStep({ kind: "status" })}
+        />
       </form>
     );
   } else if (step.kind === "setup") {
@@ -363,20 +355,12 @@ export function TotpSection({
           />
         </label>
         <FeedbackLine feedback={feedback} testid="totp-error" />
-        <div class="actions">
-          <button class="button button--primary" type="submit" disabled={busy} data-testid="totp-confirm">
-            {busy ? t.busy : t.totpConfirm}
-          </button>
-          <button
-            class="button button--ghost"
-            type="button"
-            disabled={busy}
-            data-testid="totp-cancel"
-            onClick={() => toStep({ kind: "status" })}
-          >
-            {t.totpCancel}
-          </button>
-        </div>
+        <SetupActions
+          busy={busy}
+          submitTestid="totp-confirm"
+          label={t.totpConfirm}
+          onCancel={() => toStep({ kind: "status" })}
+        />
       </form>
     );
   } else if (enabled && !unreadable) {
@@ -675,5 +659,19 @@ function PasswordSection({ api, guard, email, onChanged }: PasswordProps) {
         </div>
       </form>
     </section>
+  );
+}
+
+/** The set-up steps' buttons: go on (submits the step's form), or back to the status. */
+function SetupActions(props: { busy: boolean; submitTestid: string; label: string; onCancel: () => void }) {
+  return (
+    <div class="actions">
+      <button class="button button--primary" type="submit" disabled={props.busy} data-testid={props.submitTestid}>
+        {props.busy ? t.busy : props.label}
+      </button>
+      <button class="button button--ghost" type="button" disabled={props.busy} data-testid="totp-cancel" onClick={props.onCancel}>
+        {t.totpCancel}
+      </button>
+    </div>
   );
 }
