@@ -88,9 +88,25 @@ async def test_admin_sets_up_a_custom_role_and_canned_responses(
     await add_canned(admin, "salesgreet", "Sales greeting", SALES_TEXT, "Sales")
     await add_canned(admin, "billingonly", "Billing", BILLING_TEXT, "Billing")
 
-    # Server-side truth, independent of the UI: the role and the membership are stored.
+    # Billing keeps its closed chats 7 days: shorter than "forever" (the default here), so
+    # the console asks first.
+    await admin.locator("[data-testid=admin-tab-departments]").click()
+    billing = admin.locator("[data-testid=department-item]", has_text="Billing")
+    await billing.locator("[data-testid=retention-choice]").select_option("days")
+    await billing.locator("[data-testid=retention-days]").fill("7")
+    await billing.locator("[data-testid=retention-save]").click()
+    await expect(billing.locator("[data-testid=retention-save-ask]")).to_contain_text(
+        "only 7 days?"
+    )
+    await billing.locator("[data-testid=retention-save-yes]").click()
+    await expect(admin.locator("[data-testid=admin-ok]")).to_be_visible(timeout=T)
+
+    # Server-side truth, independent of the UI: the role, the membership and the
+    # retention are stored.
     roles = {r["name"]: r for r in json.loads(cli(bastion.env, "role", "list", "--json").stdout)}
     assert roles["desk"]["permissions"] == ["chat.handle"] and roles["desk"]["users"] == 1
+    deps = json.loads(cli(bastion.env, "department", "list", "--json").stdout)
+    assert {d["name"]: d["retention_days"] for d in deps} == {"Sales": None, "Billing": 7}
 
     # A visitor starts a chat; the Sales agent with the custom role takes it.
     visitor = await (await browser.new_context()).new_page()

@@ -8,6 +8,7 @@ import { AdminArea } from "./admin/AdminArea";
 import { sectionsFor } from "./admin/adminApi";
 import { useCannedList } from "./canned";
 import { chime, rememberSound, soundWanted } from "./chime";
+import { notify, notifyState, toggleNotify } from "./notify";
 import { adminTables } from "../shared/i18n";
 import { DEFAULT_MESSAGE_MAX_CHARS, messageLimit } from "../shared/limit";
 import type { ConsoleApi } from "./api";
@@ -16,7 +17,19 @@ import { mayManagePrivacy, PrivacyPanel } from "./PrivacyPanel";
 import { errorText, visitorName } from "./labels";
 import { SiteVisitors } from "./SiteVisitors";
 import type { Colleague } from "./TransferDialog";
-import { attentionCount, initialState, myList, reducer, resumeMap, teamList, waitingList, type Conversation } from "./state";
+import {
+  attentionCount,
+  attentionNews,
+  attentionOf,
+  initialState,
+  myList,
+  reducer,
+  resumeMap,
+  teamList,
+  waitingList,
+  type Attention,
+  type Conversation,
+} from "./state";
 import { t } from "./strings";
 
 /** Hide a visitor's typing indicator if its "off" never arrives. */
@@ -203,6 +216,20 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
     if (heard.current !== null && attention > heard.current && sound) chime();
     heard.current = attention;
   }, [attention, state.me, sound]);
+
+  // A desktop notification for what is new while the tab is in the background (opt-in).
+  const [alerts, setAlerts] = useState(notifyState);
+  const seen = useRef<Attention | null>(null);
+  const now = attentionOf(state);
+  const nowKey = `${now.waiting.join()}|${now.unread.join()}`;
+  useEffect(() => {
+    if (state.me === null) return;
+    const news = seen.current && attentionNews(seen.current, now);
+    seen.current = now;
+    if (news && document.hidden && alerts === "on") {
+      notify(news, (id) => dispatch({ type: "select", conversation: id }));
+    }
+  }, [nowKey, state.me, alerts]);
 
   // Back on the tab: the open chat's messages are seen now.
   const selectedId = state.selected;
@@ -447,6 +474,18 @@ export function Workspace({ api, user, onLoggedOut }: Props) {
               }}
             >
               {sound ? t.soundOn : t.soundOff}
+            </button>
+          )}
+          {handlesChats && alerts !== "unsupported" && (
+            <button
+              class="button button--ghost"
+              type="button"
+              data-testid="alerts"
+              aria-pressed={alerts === "on" ? "true" : "false"}
+              title={alerts === "blocked" ? t.notifyBlockedHint : t.notifyHint}
+              onClick={() => void toggleNotify().then(setAlerts)}
+            >
+              {alerts === "on" ? t.notifyOn : alerts === "blocked" ? t.notifyBlocked : t.notifyOff}
             </button>
           )}
           <button class="button button--ghost" type="button" data-testid="logout" onClick={() => void logout()}>

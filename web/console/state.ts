@@ -394,6 +394,37 @@ export function attentionCount(state: ConsoleState): number {
   return waitingList(state).length + myList(state).filter((c) => c.unread).length;
 }
 
+/** What needs the agent, by conversation: waiting in the queue, and their own unread. */
+export interface Attention {
+  waiting: string[];
+  unread: string[];
+}
+
+export function attentionOf(state: ConsoleState): Attention {
+  return {
+    waiting: waitingList(state).map((c) => c.id),
+    unread: myList(state)
+      .filter((c) => c.unread)
+      .map((c) => c.id),
+  };
+}
+
+/** Something new since `before`, for a desktop notification: their own chat first. */
+export interface AttentionNews {
+  kind: "message" | "waiting";
+  conversation: string;
+  /** Chats waiting now (for "3 visitors are waiting"). */
+  waiting: number;
+}
+
+export function attentionNews(before: Attention, after: Attention): AttentionNews | null {
+  const fresh = (now: string[], then: string[]) => now.filter((id) => !then.includes(id));
+  const message = fresh(after.unread, before.unread).at(-1);
+  if (message) return { kind: "message", conversation: message, waiting: after.waiting.length };
+  const waiting = fresh(after.waiting, before.waiting).at(-1);
+  return waiting ? { kind: "waiting", conversation: waiting, waiting: after.waiting.length } : null;
+}
+
 /** Active chats colleagues hold (listed for those who may see all chats: supervisors). */
 export function teamList(state: ConsoleState): Conversation[] {
   return Object.values(state.conversations)

@@ -40,6 +40,7 @@ class FakeServer {
     { name: "agent", builtin: true, permissions: ["chat.handle", "visitors.ban"], users: 2 },
     { name: "desk", builtin: false, permissions: ["chat.handle"], users: 1 },
   ];
+  departments: { id: string; name: string; retention_days: number | null }[] = [{ id: "d_1", name: "Sales", retention_days: null }];
   routes: Record<string, (call: Call) => Reply> = {
     "GET /api/v1/auth/me": () => ({ status: 200, body: { csrf_token: CSRF, user: { id: "u_me", email: "a@x.io", name: "A", role: "admin" } } }),
     "GET /api/v1/users": () => ({
@@ -50,7 +51,13 @@ class FakeServer {
       ],
     }),
     "GET /api/v1/roles": () => ({ status: 200, body: this.roles }),
-    "GET /api/v1/departments": () => ({ status: 200, body: [{ id: "d_1", name: "Sales" }] }),
+    "GET /api/v1/departments": () => ({ status: 200, body: this.departments }),
+    "GET /api/v1/retention": () => ({ status: 200, body: { default_days: 30 } }),
+    "PUT /api/v1/departments/d_1/retention": (call) => {
+      const days = (call.body as { days: number | null }).days;
+      this.departments = [{ ...this.departments[0]!, retention_days: days }];
+      return { status: 200, body: this.departments[0] };
+    },
     "GET /api/v1/department-members": () => ({ status: 200, body: { u_2: ["d_1"] } }),
     "POST /api/v1/roles": (call) => {
       const body = call.body as { name: string; permissions: string[] };
@@ -282,6 +289,44 @@ describe("the admin area", () => {
     const badge = rows[1]!.querySelector('[data-testid="user-row-totp-unreadable"]');
     expect(badge?.textContent).toBe(a.twoStepUnreadable);
     expect(rows[1]!.textContent).not.toContain(a.twoStep);
+  });
+
+  it("sets a department's retention, asking first when it deletes sooner", async () => {
+    await mount(ALL);
+    await click(must("admin-tab-departments"));
+    const choice = must<HTMLSelectElement>("retention-choice");
+    expect(choice.value).toBe("default");
+    expect(choice.selectedOptions[0]!.textContent).toBe("Deployment default: 30 days");
+    expect(must<HTMLButtonElement>("retention-save").disabled).toBe(true);
+    const choose = async (value: string) => {
+      const select = must<HTMLSelectElement>("retention-choice");
+      select.value = value;
+      await act(() => {
+        select.dispatchEvent(new Event("change", { bubbles: true }));
+      });
+    };
+    // Longer than the default: saved at once.
+    await choose("forever");
+    await click(must("retention-save"));
+    expect(server.writes()).toMatchObject([{ method: "PUT", path: "/api/v1/departments/d_1/retention", csrf: CSRF, body: { days: 0 } }]);
+    expect(must<HTMLSelectElement>("retention-choice").value).toBe("forever");
+    // Shorter: asks, naming the department and the new length; Cancel sends nothing.
+    await choose("days");
+    await type("retention-days", "0");
+    expect(must<HTMLButtonElement>("retention-save").disabled).toBe(true);
+    await type("retention-days", "7");
+    await click(must("retention-save"));
+    expect(must("retention-save-ask").textContent).toContain("Keep Sales's closed chats only 7 days?");
+    await click(must("retention-save-no"));
+    expect(server.writes()).toHaveLength(1);
+    await click(must("retention-save"));
+    await click(must("retention-save-yes"));
+    expect(server.writes()[1]).toMatchObject({ body: { days: 7 } });
+    expect(must<HTMLInputElement>("retention-days").value).toBe("7");
+    // Back to the default (30 days, longer than 7): no question.
+    await choose("default");
+    await click(must("retention-save"));
+    expect(server.writes()[2]).toMatchObject({ body: { days: null } });
   });
 
   it("creates a custom role from held permissions only and shows role_in_use", async () => {

@@ -240,6 +240,95 @@ describe("telling the agent something new is there", () => {
     expect(document.title).toBe("Bastion");
   });
 
+  describe("desktop notifications", () => {
+    let shown: { title: string; options: NotificationOptions; onclick: (() => void) | null; closed: boolean }[];
+    let permission: NotificationPermission;
+    beforeEach(() => {
+      shown = [];
+      permission = "default";
+      class FakeNotification {
+        static get permission() {
+          return permission;
+        }
+        static async requestPermission() {
+          permission = answer;
+          return permission;
+        }
+        onclick: (() => void) | null = null;
+        constructor(title: string, options: NotificationOptions) {
+          const entry = { title, options, onclick: null as (() => void) | null, closed: false };
+          shown.push(entry);
+          Object.defineProperty(this, "onclick", { set: (fn: () => void) => (entry.onclick = fn) });
+        }
+        close() {
+          shown.at(-1)!.closed = true;
+        }
+      }
+      let answer: NotificationPermission = "granted";
+      vi.stubGlobal("Notification", FakeNotification);
+      vi.stubGlobal("isSecureContext", true);
+      refuse = () => (answer = "denied");
+    });
+    let refuse: () => void;
+
+    it("once turned on, says something needs the agent without who or what, and a click opens the chat", async () => {
+      const ws = await openConsole(0, false);
+      const toggle = must("alerts");
+      expect(toggle.textContent).toBe("Alerts off");
+      hidden(true);
+      await visitorSays(ws, 2);
+      expect(shown).toEqual([]);
+      await act(() => toggle.click());
+      await settle();
+      expect(toggle.textContent).toBe("Alerts on");
+      expect(localStorage.getItem("bastion:console:notify")).toBe("on");
+
+      // On the visible tab: nothing. Read, then a new message with the tab hidden: one.
+      hidden(false);
+      await act(() => root.querySelector<HTMLElement>('[data-conversation="c_1"]')!.click());
+      await settle();
+      await act(() => must("back-to-list").click());
+      await visitorSays(ws, 3);
+      expect(shown).toEqual([]);
+      await act(() => root.querySelector<HTMLElement>('[data-conversation="c_1"]')!.click());
+      await settle();
+      await act(() => must("back-to-list").click());
+      await settle();
+      hidden(true);
+      await visitorSays(ws, 4);
+      expect(shown).toHaveLength(1);
+      const [note] = shown;
+      expect(note!.title).toBe("Bastion");
+      expect(note!.options).toEqual({ body: "A visitor wrote in one of your chats", tag: "bastion-console" });
+      expect(JSON.stringify(note)).not.toMatch(/Ona|hello/);
+      expect(root.querySelector('[data-testid="composer"]')).toBeNull();
+      await act(() => note!.onclick!());
+      await settle();
+      expect(note!.closed).toBe(true);
+      expect(root.querySelector('[data-testid="composer"]')).not.toBeNull();
+
+      // Off again: no more.
+      hidden(false);
+      await act(() => must("back-to-list").click());
+      await act(() => toggle.click());
+      hidden(true);
+      await visitorSays(ws, 5);
+      expect(shown).toHaveLength(1);
+      expect(localStorage.getItem("bastion:console:notify")).toBe("off");
+    });
+
+    it("shows when the browser blocks them, and then shows none", async () => {
+      refuse();
+      const ws = await openConsole(0, false);
+      await act(() => must("alerts").click());
+      await settle();
+      expect(must("alerts").textContent).toBe("Alerts blocked");
+      hidden(true);
+      await visitorSays(ws, 2);
+      expect(shown).toEqual([]);
+    });
+  });
+
   it("stays silent once the agent turns the sound off, and remembers it", async () => {
     const ws = await openConsole(0, false);
     const toggle = must("sound");

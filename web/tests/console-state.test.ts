@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { attentionCount, initialState, myList, reducer, resumeMap, teamList, waitingList, type Action, type ConsoleState } from "../console/state";
+import { attentionCount, attentionNews, attentionOf, initialState, myList, reducer, resumeMap, teamList, waitingList, type Action, type ConsoleState } from "../console/state";
 import type { AgentInfo, ConvStateEvent, ConvSummary, MsgEvent, NoteEvent } from "../shared/protocol";
 
 const me: AgentInfo = { id: "u_me", name: "Jonas", role: "agent", status: "online" };
@@ -121,6 +121,24 @@ describe("console state", () => {
     expect(attentionCount(s)).toBe(2);
     s = reducer(s, { type: "select", conversation: "c_2" });
     expect(attentionCount(s)).toBe(1);
+  });
+
+  it("names what is new for a desktop notification: an unread chat of mine before the queue", () => {
+    let s = run(ready([summary("c_1", "active"), summary("c_2", "active"), summary("c_3", "waiting")]), {
+      type: "select",
+      conversation: "c_1",
+    });
+    const before = attentionOf(s);
+    expect(before).toEqual({ waiting: ["c_3"], unread: [] });
+    expect(attentionNews(before, before)).toBeNull();
+    s = reducer(s, live("c_2", msg("c_2", 2, "visitor")));
+    expect(attentionNews(before, attentionOf(s))).toEqual({ kind: "message", conversation: "c_2", waiting: 1 });
+    // A second message in a chat already unread is nothing new; a new chat in the queue is.
+    const after = attentionOf(s);
+    expect(attentionNews(after, attentionOf(reducer(s, live("c_2", msg("c_2", 3, "visitor")))))).toBeNull();
+    expect(attentionNews(after, { ...after, waiting: ["c_3", "c_9"] })).toEqual({ kind: "waiting", conversation: "c_9", waiting: 2 });
+    // Fewer (a chat taken, a message read): nothing.
+    expect(attentionNews(after, { waiting: [], unread: [] })).toBeNull();
   });
 
   it("merges REST history with live events by seq", () => {

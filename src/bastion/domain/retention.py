@@ -17,7 +17,10 @@ from datetime import timedelta
 from typing import Any
 
 from bastion.domain.auth import audit_entry
+from bastion.domain.errors import Forbidden
+from bastion.domain.permissions import Perm, allowed
 from bastion.domain.ports import Clock, UnitOfWorkFactory
+from bastion.domain.principals import StaffPrincipal
 
 MAX_RETENTION_DAYS = 36500
 
@@ -37,6 +40,14 @@ class RetentionService:
         self._default_days = default_days
         self._batch = batch
         self._max_batches = max_batches
+
+    def default_days(self, actor: StaffPrincipal) -> int:
+        """The deployment's default (``BASTION_RETENTION_DAYS``; 0 keeps forever), for the
+        admins who set departments' own numbers against it.
+        """
+        if not allowed(actor, Perm.USERS_MANAGE):
+            raise Forbidden("your role cannot manage departments")
+        return self._default_days
 
     async def _groups(self) -> list[tuple[int, str | None, list[str] | None]]:
         """(days, department, departments the default excludes) for each policy in force."""

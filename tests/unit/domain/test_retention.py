@@ -143,6 +143,14 @@ async def test_only_admins_set_retention_and_values_are_checked(world: World) ->
     ]
 
 
+async def test_admins_read_the_deployment_default_agents_do_not(rworld: World) -> None:
+    admin = await rworld.staff("admin@example.com", Role.ADMIN, name="Admin")
+    agent = await rworld.staff("agent@example.com")
+    assert rworld.svc.retention.default_days(admin) == 30
+    with pytest.raises(Forbidden):
+        rworld.svc.retention.default_days(agent)
+
+
 async def test_a_purge_deletes_the_chats_files_and_their_bytes(world: World) -> None:
     from bastion.domain.models import FileState, StoredFile
 

@@ -23,6 +23,8 @@ export interface RoleInfo {
 export interface Department {
   id: string;
   name: string;
+  /** Days its closed chats are kept; null: the deployment's default; 0: forever. */
+  retention_days?: number | null;
 }
 
 export interface Policy {
@@ -176,6 +178,15 @@ export class AdminApi {
 
   createDepartment(name: string): Promise<Department> {
     return this.api.call<Department>("/api/v1/departments", { method: "POST", body: { name } });
+  }
+
+  /** The deployment's retention in days (0: forever), which departments follow by default. */
+  async retentionDefault(): Promise<number> {
+    return (await this.api.call<{ default_days: number }>("/api/v1/retention")).default_days;
+  }
+
+  setRetention(department: string, days: number | null): Promise<Department> {
+    return this.api.call<Department>(`/api/v1/departments/${seg(department)}/retention`, { method: "PUT", body: { days } });
   }
 
   setUserDepartments(user: string, departments: string[]): Promise<string[]> {

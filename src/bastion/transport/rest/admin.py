@@ -246,6 +246,19 @@ async def set_department_retention(
     return DepartmentOut(id=dep.id, name=dep.name, retention_days=dep.retention_days)
 
 
+class RetentionOut(BaseModel):
+    # Days closed chats are kept where a department sets none (0: forever).
+    default_days: int
+
+
+@router.get("/retention", response_model=RetentionOut, responses=ERRORS)
+async def retention_default(request: Request, actor: Staff) -> RetentionOut:
+    """The deployment's retention (``BASTION_RETENTION_DAYS``), which departments follow
+    unless they set their own.
+    """
+    return RetentionOut(default_days=services(request).retention.default_days(actor))
+
+
 class UserDepartmentsIn(Strict):
     departments: list[Annotated[str, Field(max_length=40)]] = Field(max_length=50)
 
