@@ -41,6 +41,7 @@ from bastion.security.passwords import PasswordHasher
 from bastion.security.ratelimit import RateLimiter
 from bastion.security.webauthn import PyWebAuthn
 from bastion.settings import RATE_DEFAULTS, Settings
+from bastion.storage.auditchain import head as audit_head
 from bastion.storage.db import Database, DatabaseScrubber
 from bastion.storage.files import DatabaseFileStore, LocalFileStore
 from bastion.storage.jobs import SqlJobLedger
@@ -231,6 +232,13 @@ def register_jobs(svc: Services, clock: Clock) -> None:
         every=timedelta(minutes=1),
         run=svc.chat.release_unheld,
         timeout_s=50,
+    )
+    # The audit chain's head into the log (job_done seq=… mac=…), away from the database.
+    svc.jobs.add(
+        "audit.checkpoint",
+        every=timedelta(hours=1),
+        run=lambda: audit_head(svc.db),
+        timeout_s=60,
     )
     svc.jobs.add(
         "files.sweep_orphans",

@@ -101,6 +101,17 @@ async def test_admin_sets_up_a_custom_role_and_canned_responses(
     await billing.locator("[data-testid=retention-save-yes]").click()
     await expect(admin.locator("[data-testid=admin-ok]")).to_be_visible(timeout=T)
 
+    # Everything so far is in the audit log's chain, and the chain checks out.
+    await admin.locator("[data-testid=admin-tab-audit]").click()
+    await admin.locator("[data-testid=audit-verify]").click()
+    await expect(admin.locator("[data-testid=audit-chain]")).to_contain_text(
+        "Intact: all", timeout=T
+    )
+    chain = json.loads(cli(bastion.env, "audit", "verify", "--json").stdout)
+    await expect(admin.locator("[data-testid=audit-row]").first.locator("td").first).to_have_text(
+        str(chain["head"]["seq"])
+    )
+
     # Server-side truth, independent of the UI: the role, the membership and the
     # retention are stored.
     roles = {r["name"]: r for r in json.loads(cli(bastion.env, "role", "list", "--json").stdout)}

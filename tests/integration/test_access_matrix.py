@@ -111,6 +111,7 @@ REST: dict[str, str] = {
     "PUT /api/v1/users/{user_id}/departments": "D  D  D  D  D  A  A  D  D  D",
     "PUT /api/v1/departments/{department_id}/retention": "D  D  D  D  D  N  N  D  D  D",
     "GET /api/v1/retention": "D  D  D  D  D  A  A  D  D  D",
+    "GET /api/v1/audit/verify": "D  D  D  D  D  A  A  D  D  D",
     # The visitor's own chat only; staff and API tokens are not visitors.
     "GET /api/v1/conversations/{conversation_id}/transcript": "D  A  N  D  D  D  D  D  D  D",
     "PUT /api/v1/widgets/{widget_id}/department": "D  D  D  D  D  A  A  D  D  D",

@@ -118,8 +118,41 @@ def test_jobs_status_lists_registered_jobs(tmp_path: Path) -> None:
     assert jobs == [
         {"name": "retention.purge", "every_s": 3600, **never},
         {"name": "conversations.release_unheld", "every_s": 60, **never},
+        {"name": "audit.checkpoint", "every_s": 3600, **never},
         {"name": "files.sweep_orphans", "every_s": 3600, **never},
     ]
+
+
+def test_audit_verify_and_export_find_an_edited_entry(tmp_path: Path) -> None:
+    """The operator's view of the chain: verify prints the head and exits 0; export
+    writes the entries in chain order, owner-only; an entry edited in the database file
+    makes verify exit 1 naming the entry, and nothing of its content."""
+    import sqlite3
+
+    env = base_env(tmp_path, None)
+    for name in ("Sales", "Billing", "Support"):
+        cli(env, "department", "create", name)
+    report = json.loads(cli(env, "audit", "verify", "--json").stdout)
+    assert report["ok"] and report["entries"] == 3 and report["head"]["seq"] == 3
+    assert cli(env, "audit", "verify").stdout.startswith("3 chained entries, head 3 ")
+
+    out = tmp_path / "evidence.jsonl"
+    assert cli(env, "audit", "export", "--out", str(out)).stdout.strip().startswith("wrote 3")
+    assert out.stat().st_mode & 0o077 == 0
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(e["seq"], e["action"]) for e in lines] == [
+        (n, "department.created") for n in (1, 2, 3)
+    ]
+    assert lines[-1]["mac"] == report["head"]["mac"]
+    again = cli(env, "audit", "export", "--out", str(out), check=False)
+    assert again.returncode == 1 and "exists" in again.stderr
+
+    with sqlite3.connect(tmp_path / "bastion.db") as db:
+        db.execute("UPDATE audit_log SET target = 'd_forged' WHERE seq = 2")
+    bad = cli(env, "audit", "verify", check=False)
+    assert bad.returncode == 1
+    assert "entry 2 does not match its MAC" in bad.stderr
+    assert "d_forged" not in bad.stdout + bad.stderr
 
 
 def snippet(base: str, widget: str) -> str:

@@ -94,6 +94,7 @@ async def test_two_nodes_starting_together_purge_once(
     assert await _sql(db, "SELECT id FROM conversations") == []
     runs = await _sql(db, "SELECT name, ok FROM job_runs ORDER BY name")
     assert [(r["name"], r["ok"]) for r in runs] == [
+        ("audit.checkpoint", True),
         ("conversations.close_idle", True),
         ("conversations.release_unheld", True),
         ("files.sweep_orphans", True),

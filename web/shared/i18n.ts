@@ -527,6 +527,12 @@ const adminEn = {
   auditFilter: "Filter by action prefix",
   auditApply: "Show",
   noAudit: "Nothing recorded.",
+  auditSeq: "No.",
+  auditVerify: "Verify the chain",
+  auditVerifyOk:
+    "Intact: all {entries} entries match their MACs and the one before, up to entry {seq} (head {mac}…). Note the head somewhere outside Bastion: a later check must reach it again.",
+  auditVerifyUnchained: "{count} older entries were written before the chain existed and are not covered.",
+  auditVerifyBad: "The chain is broken — entries were altered, removed or reordered outside Bastion:",
   cannedSuggestions: "Canned responses",
   cannedInsertHint: "Enter or Tab inserts; Esc closes",
   noWidgets: "No widgets.",

@@ -433,6 +433,32 @@ describe("the admin area", () => {
     expect($("img")).toBeNull();
     expect($("b")).toBeNull();
   });
+
+  it("numbers the entries by their place in the chain and verifies the chain on request", async () => {
+    const original = server.routes["GET /api/v1/audit?limit=200"]!;
+    server.routes["GET /api/v1/audit?limit=200"] = (call) => {
+      const [entry] = original(call).body as object[];
+      return { status: 200, body: [{ ...entry, seq: 42 }] };
+    };
+    let report: unknown = { ok: true, entries: 42, unchained: 3, head: { seq: 42, mac: "ab".repeat(32) }, problems: [] };
+    server.routes["GET /api/v1/audit/verify"] = () => ({ status: 200, body: report });
+    await mount(ALL);
+    await click(must("admin-tab-audit"));
+    expect(must("audit-row").firstElementChild!.textContent).toBe("42");
+    expect(root.querySelector('[data-testid="audit-chain"]')).toBeNull();
+    await click(must("audit-verify"));
+    const ok = must("audit-chain");
+    expect(ok.getAttribute("role")).toBe("status");
+    expect(ok.textContent).toContain("all 42 entries match");
+    expect(ok.textContent).toContain(`up to entry 42 (head ${"ab".repeat(8)}…)`);
+    expect(ok.textContent).toContain("3 older entries were written before the chain");
+    report = { ok: false, entries: 42, unchained: 0, head: { seq: 42, mac: "ab".repeat(32) }, problems: ["entry 7 does not match its MAC (altered or moved)"] };
+    await click(must("audit-verify"));
+    const bad = must("audit-chain");
+    expect(bad.getAttribute("role")).toBe("alert");
+    expect(bad.textContent).toContain("The chain is broken");
+    expect(bad.textContent).toContain("entry 7 does not match its MAC");
+  });
 });
 
 describe("canned responses in the composer", () => {

@@ -713,6 +713,14 @@ class AuthService:
         async with self._uow(write=False) as uow:
             return await uow.audit.recent(limit, action_prefix)
 
+    async def verify_audit(self, actor: StaffPrincipal) -> dict[str, Any]:
+        """Check the audit log's hash chain (as ``bastion audit verify``): ``ok``, the
+        number of entries, the head, and the first problems by entry number.
+        """
+        self._check_admin(actor)
+        async with self._uow(write=False) as uow:
+            return await uow.audit.verify()
+
     async def staff_names(self, actor: StaffPrincipal, ids: set[str]) -> dict[str, str]:
         """The names of the staff among ``ids`` (audit entries' actors and targets), so a
         reader of the log sees who did what to whom. Visitors stay ids: their names are

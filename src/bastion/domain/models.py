@@ -148,6 +148,8 @@ class AuditEntry:
     target: str | None
     ip: str | None
     details: dict[str, Any] = field(default_factory=dict)
+    # Its place in the hash chain, once stored (None before, and on entries from before it).
+    seq: int | None = None
 
 
 @dataclass(frozen=True)

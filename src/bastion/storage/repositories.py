@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bastion.domain.models import (
     AgentStatus,
     ApiToken,
-    AuditEntry,
     Conversation,
     ConvState,
     Department,
@@ -903,38 +902,6 @@ class SqlLoginFailureRepo(_Repo):
 
     async def clear(self, key: str) -> None:
         await self._c.execute(delete(t.login_failures).where(t.login_failures.c.key == key))
-
-
-class SqlAuditRepo(_Repo):
-    async def add(self, entry: AuditEntry) -> None:
-        await self._c.execute(
-            insert(t.audit_log).values(
-                at=entry.at,
-                action=entry.action,
-                actor=entry.actor,
-                target=entry.target,
-                ip=entry.ip,
-                details=json.dumps(entry.details, sort_keys=True),
-            )
-        )
-
-    async def recent(self, limit: int, action_prefix: str | None = None) -> list[AuditEntry]:
-        c = t.audit_log.c
-        query = select(t.audit_log).order_by(c.id.desc()).limit(limit)
-        if action_prefix:
-            query = query.where(c.action.startswith(action_prefix, autoescape=True))
-        rows = await self._c.execute(query)
-        return [
-            AuditEntry(
-                at=_utc(r.at),
-                action=r.action,
-                actor=r.actor,
-                target=r.target,
-                ip=r.ip,
-                details=json.loads(r.details),
-            )
-            for r in rows
-        ]
 
 
 class SqlSecuritySettingsRepo(_Repo):

@@ -29,39 +29,52 @@ log = structlog.get_logger(__name__)
 
 
 class StaffKeyCache:
-    """The unwrapped staff key, once read from a committed row."""
+    """An unwrapped data key (the staff key, the audit key), once read from a committed row."""
 
     def __init__(self) -> None:
         self.key: bytes | None = None
 
 
-class StaffCipher:
-    def __init__(self, conn: AsyncConnection, keys: KeyStore, cache: StaffKeyCache) -> None:
+class WrappedKey:
+    """The data key stored in ``staff_keys`` under ``name``, made on first use.
+
+    Wrapped by the KEK like the visitors' keys, so a copy of the database alone does not
+    hold it, and ``bastion keys rotate`` re-wraps every row of the table.
+    """
+
+    def __init__(
+        self, conn: AsyncConnection, keys: KeyStore, cache: StaffKeyCache, name: str
+    ) -> None:
         self._c = conn
         self._keys = keys
         self._cache = cache
+        self._name = name
         self._fresh: bytes | None = None
 
     async def _read(self) -> bytes | None:
         row = (
             await self._c.execute(
                 select(t.staff_keys.c.kek_id, t.staff_keys.c.wrapped).where(
-                    t.staff_keys.c.name == OWNER
+                    t.staff_keys.c.name == self._name
                 )
             )
         ).first()
         if row is None:
             return None
         try:
-            key = self._keys.unwrap(row.kek_id, bytes(row.wrapped), OWNER)
+            key = self._keys.unwrap(row.kek_id, bytes(row.wrapped), self._name)
         except DecryptionFailed:
-            # Not replaced by a new key: that would turn every sealed secret into noise.
-            log.warning("staff_key_unreadable", kek_id=row.kek_id)
+            # Not replaced by a new key: that would turn everything under it into noise.
+            log.warning("data_key_unreadable", name=self._name, kek_id=row.kek_id)
             raise
         self._cache.key = key
         return key
 
-    async def _key(self) -> bytes:
+    async def existing(self) -> bytes | None:
+        """The key if it has been made, without making it."""
+        return self._cache.key or await self._read()
+
+    async def get(self) -> bytes:
         key = self._fresh or self._cache.key or await self._read()
         if key is not None:
             return key
@@ -71,9 +84,9 @@ class StaffCipher:
             # abort this transaction, only send us to read theirs.
             async with self._c.begin_nested():
                 # One consistent (KEK id, wrapped) pair, even while a rotation runs.
-                kek_id, wrapped = self._keys.wrap_current(key, OWNER)
+                kek_id, wrapped = self._keys.wrap_current(key, self._name)
                 await self._c.execute(
-                    insert(t.staff_keys).values(name=OWNER, kek_id=kek_id, wrapped=wrapped)
+                    insert(t.staff_keys).values(name=self._name, kek_id=kek_id, wrapped=wrapped)
                 )
         except IntegrityError:
             theirs = await self._read()
@@ -81,6 +94,11 @@ class StaffCipher:
             return theirs
         self._fresh = key
         return key
+
+
+class StaffCipher:
+    def __init__(self, conn: AsyncConnection, keys: KeyStore, cache: StaffKeyCache) -> None:
+        self._key = WrappedKey(conn, keys, cache, OWNER).get
 
     async def seal(self, user_id: str, column: str, value: str | None) -> str | None:
         if value is None:

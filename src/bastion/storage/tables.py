@@ -86,7 +86,21 @@ audit_log = Table(
     Column("target", String(120)),
     Column("ip", String(64)),
     Column("details", Text, nullable=False),  # JSON object; never message text or secrets
+    # The hash chain (0013, storage/auditchain.py): the entry's place and its HMAC over
+    # its content and the previous entry's MAC. NULL on entries from before 0013.
+    Column("seq", BigInteger),
+    Column("mac", String(64)),
     Index("ix_audit_log_at", "at"),
+    Index("ux_audit_log_seq", "seq", unique=True),
+)
+
+# The chain's head: one row (id 1), the last entry's seq and MAC; locked by each writer.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("mac", String(64), nullable=False),
 )
 
 security_settings = Table(

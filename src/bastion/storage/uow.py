@@ -15,6 +15,7 @@ from bastion.domain import ports
 from bastion.domain.events import ERASURES_CHANNEL
 from bastion.domain.ports import Bus, DuplicateCommand, UnitOfWork
 from bastion.storage import repositories as r
+from bastion.storage.auditchain import SqlAuditRepo, audit_key
 from bastion.storage.auth_repos import SqlEmailCodeRepo, SqlPasswordResetRepo
 from bastion.storage.bans import SqlBanRepo
 from bastion.storage.canned import SqlCannedRepo
@@ -65,6 +66,7 @@ class SqlUnitOfWork:
     _keys: ports.KeyStore
     _cache: KeyCache
     _staff_cache: StaffKeyCache
+    _audit_cache: StaffKeyCache
     # Each repository is built from the unit's connection (and cipher) on first use.
     _cipher = _Lazy[VisitorCipher](lambda u: VisitorCipher(u._conn, u._keys, u._cache))
     widgets = _Lazy[ports.WidgetRepo](lambda u: r.SqlWidgetRepo(u._conn))
@@ -81,7 +83,9 @@ class SqlUnitOfWork:
     commands = _Lazy[ports.CommandRepo](lambda u: r.SqlCommandRepo(u._conn))
     recovery_codes = _Lazy[ports.RecoveryCodeRepo](lambda u: r.SqlRecoveryCodeRepo(u._conn))
     login_failures = _Lazy[ports.LoginFailureRepo](lambda u: r.SqlLoginFailureRepo(u._conn))
-    audit = _Lazy[ports.AuditRepo](lambda u: r.SqlAuditRepo(u._conn))
+    audit = _Lazy[ports.AuditRepo](
+        lambda u: SqlAuditRepo(u._conn, audit_key(u._conn, u._keys, u._audit_cache))
+    )
     security = _Lazy[ports.SecuritySettingsRepo](lambda u: r.SqlSecuritySettingsRepo(u._conn))
     identity_jtis = _Lazy[ports.IdentityJtiRepo](lambda u: r.SqlIdentityJtiRepo(u._conn))
     api_tokens = _Lazy[ports.ApiTokenRepo](lambda u: r.SqlApiTokenRepo(u._conn))
@@ -109,6 +113,7 @@ class SqlUnitOfWork:
         write: bool,
         store: ports.FileStore | None = None,
         staff_cache: StaffKeyCache | None = None,
+        audit_cache: StaffKeyCache | None = None,
     ) -> None:
         self._db = db
         self._store = store
@@ -120,6 +125,7 @@ class SqlUnitOfWork:
         self._keys = keys
         self._cache = cache
         self._staff_cache = staff_cache or StaffKeyCache()
+        self._audit_cache = audit_cache or StaffKeyCache()
         self._write = write
         self._outbox: list[tuple[str, dict[str, Any]]] = []
         self._after: list[Callable[[], None]] = []
@@ -167,6 +173,10 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         assert self._unit is not None
+        # Audit entries join the chain last: the head's lock is held only for the commit.
+        audit = self.__dict__.get("audit")
+        if isinstance(audit, SqlAuditRepo):
+            await audit.flush()
         try:
             await self._unit.commit()
         except IntegrityError as err:
@@ -223,6 +233,7 @@ class SqlUnitOfWorkFactory:
         self._cache = KeyCache()
         self._store = store
         self._staff_cache = StaffKeyCache()
+        self._audit_cache = StaffKeyCache()
 
     async def listen(self) -> None:
         """Follow erasures announced by any node (call once the bus is started)."""
@@ -244,6 +255,7 @@ class SqlUnitOfWorkFactory:
             write=write,
             store=self._store,
             staff_cache=self._staff_cache,
+            audit_cache=self._audit_cache,
         )
 
 

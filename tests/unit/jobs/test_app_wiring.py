@@ -19,6 +19,7 @@ JOBS = {
     "retention.purge",
     "conversations.close_idle",
     "conversations.release_unheld",
+    "audit.checkpoint",
     "files.sweep_orphans",
 }
 

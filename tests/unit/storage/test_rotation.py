@@ -87,9 +87,13 @@ async def test_an_altered_staff_key_stops_the_rotation_with_a_reason(world: Worl
     # The first sealed secret makes the staff key.
     await world.svc.auth.totp_setup(principal, PASSWORD, None)
     async with world.svc.db.transaction(write=True) as conn:
-        (wrapped,) = (await conn.execute(select(t.staff_keys.c.wrapped))).one()
+        (wrapped,) = (
+            await conn.execute(select(t.staff_keys.c.wrapped).where(t.staff_keys.c.name == "staff"))
+        ).one()
         altered = bytes(wrapped[:-1]) + bytes([wrapped[-1] ^ 1])
-        await conn.execute(update(t.staff_keys).values(wrapped=altered))
+        await conn.execute(
+            update(t.staff_keys).where(t.staff_keys.c.name == "staff").values(wrapped=altered)
+        )
         await conn.commit()
     try:
         await rotate_kek(world.svc.db, kek, grace_s=0)

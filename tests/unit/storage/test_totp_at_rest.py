@@ -68,7 +68,8 @@ async def test_totp_secrets_are_sealed_and_bound_to_their_user(world: World) -> 
     )
     async with world.svc.db.transaction(write=False) as conn:
         staff_keys = (await conn.execute(select(t.staff_keys))).all()
-    assert len(staff_keys) == 1 and staff_keys[0].name == "staff"
+    # The staff key (TOTP secrets) beside the audit chain's key, both wrapped by the KEK.
+    assert sorted(k.name for k in staff_keys) == ["audit", "staff"]
 
     # Ona's sealed secret copied onto Jonas's row does not decrypt there: Jonas still
     # needs a second step, and Ona's codes do not give it (fail closed, no 500).
@@ -221,9 +222,13 @@ async def test_an_unreadable_staff_key_fails_closed(world: World) -> None:
 
     _principal, totp, codes = await _enrolled(world, "ona@example.com")
     async with world.svc.db.transaction(write=True) as conn:
-        (wrapped,) = (await conn.execute(select(t.staff_keys.c.wrapped))).one()
+        (wrapped,) = (
+            await conn.execute(select(t.staff_keys.c.wrapped).where(t.staff_keys.c.name == "staff"))
+        ).one()
         altered = bytes(wrapped[:-1]) + bytes([wrapped[-1] ^ 1])
-        await conn.execute(update(t.staff_keys).values(wrapped=altered))
+        await conn.execute(
+            update(t.staff_keys).where(t.staff_keys.c.name == "staff").values(wrapped=altered)
+        )
         await conn.commit()
     # Fresh services: the running ones hold the key unwrapped in memory.
     fresh = build_services(world.svc.settings, clock=world.clock)

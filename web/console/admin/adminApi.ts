@@ -72,6 +72,17 @@ export interface AuditEntry {
   target_name: string | null;
   ip: string | null;
   details: Record<string, unknown>;
+  /** Its place in the tamper-evident chain; null on entries from before the chain. */
+  seq?: number | null;
+}
+
+/** What checking the audit chain found (GET /api/v1/audit/verify). */
+export interface ChainReport {
+  ok: boolean;
+  entries: number;
+  unchained: number;
+  head: { seq: number; mac: string };
+  problems: string[];
 }
 
 /** The two pre-chat fields the widget knows; a field absent from the list is not asked for. */
@@ -240,6 +251,10 @@ export class AdminApi {
   audit(action: string): Promise<AuditEntry[]> {
     const q = action ? `&action=${seg(action)}` : "";
     return this.api.call<AuditEntry[]>(`/api/v1/audit?limit=200${q}`);
+  }
+
+  verifyAudit(): Promise<ChainReport> {
+    return this.api.call<ChainReport>("/api/v1/audit/verify");
   }
 }
 

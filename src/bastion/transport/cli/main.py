@@ -45,6 +45,8 @@ backup_app = typer.Typer(no_args_is_help=True, help="Encrypted backups.")
 app.add_typer(backup_app, name="backup")
 jobs_app = typer.Typer(no_args_is_help=True, help="Periodic jobs (retention, idle close).")
 app.add_typer(jobs_app, name="jobs")
+audit_app = typer.Typer(no_args_is_help=True, help="The audit log's hash chain.")
+app.add_typer(audit_app, name="audit")
 
 
 def snippet(base: str, widget_id: str) -> str:
@@ -832,6 +834,73 @@ def keys_rotate(
         typer.echo(json.dumps({"kek_id": report.kek_id, "rewrapped": report.rewrapped}))
     else:
         typer.echo(f"re-wrapped {report.rewrapped} data key(s) under KEK {report.kek_id}")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Check every entry of the audit log against the chain: exits 1 if one was altered,
+    removed or reordered. Keep the printed head somewhere else: a later run must reach
+    it again.
+    """
+    from bastion.storage.auditchain import verify
+    from bastion.storage.db import Database
+
+    settings = _settings()
+
+    async def go() -> Any:
+        await _prepare(settings)
+        db = Database(settings.resolved_database_url)
+        try:
+            return await verify(db, FileKeyStore(settings.resolved_kek_file))
+        finally:
+            await db.dispose()
+
+    report = _run(go)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict()))
+    else:
+        typer.echo(
+            f"{report.entries} chained entries, head {report.head_seq} {report.head_mac}"
+            + (f"; {report.unchained} older entries outside the chain" if report.unchained else "")
+        )
+        for problem in report.problems:
+            typer.echo(f"bastion: {problem}", err=True)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("export")
+def audit_export(
+    out: Annotated[Path, typer.Option(help="File to write (JSON lines; must not exist).")],
+) -> None:
+    """Write every audit entry with its seq and MAC, in chain order, for incident
+    evidence; `bastion audit verify` checks the same chain in place.
+    """
+    from bastion.storage.auditchain import export
+    from bastion.storage.db import Database
+
+    settings = _settings()
+
+    async def go() -> int:
+        await _prepare(settings)
+        db = Database(settings.resolved_database_url)
+        count = 0
+        try:
+            # Owner-only: entries name staff ids and addresses.
+            fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                async for entry in export(db):
+                    f.write(json.dumps(entry, sort_keys=True) + "\n")
+                    count += 1
+        finally:
+            await db.dispose()
+        return count
+
+    if out.exists():
+        fail(f"{out} exists; choose a new file")
+    typer.echo(f"wrote {_run(go)} entries to {out}")
 
 
 @backup_app.command("create")

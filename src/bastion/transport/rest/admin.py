@@ -135,6 +135,31 @@ class AuditOut(BaseModel):
     target_name: str | None
     ip: str | None
     details: dict[str, Any]
+    # Its place in the tamper-evident chain (null on entries from before the chain).
+    seq: int | None = None
+
+
+class ChainHead(BaseModel):
+    seq: int
+    mac: str
+
+
+class ChainOut(BaseModel):
+    ok: bool
+    entries: int
+    # Entries written before the chain existed, not covered by it.
+    unchained: int
+    head: ChainHead
+    # The first problems, by entry number, never an entry's content.
+    problems: list[str]
+
+
+@router.get("/audit/verify", response_model=ChainOut, responses=ERRORS)
+async def audit_verify(request: Request, actor: Staff) -> ChainOut:
+    """Check the audit log's hash chain: every entry against its MAC and the one before,
+    and the last against the head (``bastion audit verify`` does the same).
+    """
+    return ChainOut.model_validate(await services(request).auth.verify_audit(actor))
 
 
 @router.get("/audit", response_model=list[AuditOut], responses=ERRORS)
@@ -142,7 +167,7 @@ async def audit_log(
     request: Request,
     actor: Staff,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    action: Annotated[str | None, Query(max_length=60)] = None,
+    action: Annotated[str | None, Query(max_length=60, pattern=r"^[a-z0-9_.]*$")] = None,
 ) -> list[AuditOut]:
     """Recent security events, newest first."""
     auth = services(request).auth
@@ -158,6 +183,7 @@ async def audit_log(
             target_name=names.get(e.target or ""),
             ip=e.ip,
             details=e.details,
+            seq=e.seq,
         )
         for e in entries
     ]
