@@ -16,6 +16,7 @@ from bastion import __version__
 from bastion.bus.presence import RedisPresence
 from bastion.bus.redis import RedisBus
 from bastion.domain.ports import Bus, Clock
+from bastion.logs import configure_logging
 from bastion.security.headers import SecurityHeaders
 from bastion.services import build_services
 from bastion.settings import Settings, load_settings
@@ -131,4 +132,6 @@ def create_app_from_env() -> FastAPI:
 
     The supervising ``serve`` exports its flags (host, port, demo) before the workers start.
     """
-    return create_app(load_settings(), demo=os.environ.get("BASTION_SERVE_DEMO") == "1")
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings, demo=os.environ.get("BASTION_SERVE_DEMO") == "1")

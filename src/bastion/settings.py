@@ -266,7 +266,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "redis_url": env.get("BASTION_REDIS_URL", ""),
         "redis_prefix": env.get("BASTION_REDIS_PREFIX", "bastion:"),
         "agent_max_chats": _int(env, "BASTION_AGENT_MAX_CHATS", 5),
-        "log_level": env.get("BASTION_LOG_LEVEL", "info"),
+        "log_level": env.get("BASTION_LOG_LEVEL", "info").strip().lower(),
         "session_idle_s": _int(env, "BASTION_SESSION_IDLE_S", 8 * 3600),
         "session_absolute_s": _int(env, "BASTION_SESSION_ABSOLUTE_S", 7 * 24 * 3600),
         "visitor_token_ttl_s": _int(env, "BASTION_VISITOR_TOKEN_TTL_S", 30 * 24 * 3600),
@@ -363,6 +363,8 @@ def _validate(s: Settings) -> None:
         )
     if s.clamd_timeout_s < 1:
         raise SettingsError("BASTION_CLAMD_TIMEOUT_S must be 1 or more")
+    if s.log_level not in ("debug", "info", "warning", "error"):
+        raise SettingsError("BASTION_LOG_LEVEL must be debug, info, warning or error")
     if s.file_store not in ("auto", "database", "directory"):
         raise SettingsError("BASTION_FILE_STORE must be auto, database or directory")
     if s.public_url and urlsplit(s.public_url).scheme not in ("http", "https"):

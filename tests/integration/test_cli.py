@@ -123,6 +123,26 @@ def test_jobs_status_lists_registered_jobs(tmp_path: Path) -> None:
     ]
 
 
+def test_logs_go_to_stderr_at_the_configured_level(sqlite_server: Server) -> None:
+    """A warning on the way (here: Redis unreachable while telling the nodes about a
+    widget change) goes to standard error, so --json output still parses; and
+    BASTION_LOG_LEVEL=error silences it."""
+    env = {**sqlite_server.env, "BASTION_REDIS_URL": "redis://127.0.0.1:1/0"}
+    widget = sqlite_server.widget
+    out = cli(env, "widget", "allow", widget, "https://shop.example", "--json")
+    assert json.loads(out.stdout)["allowed_origins"][-1] == "https://shop.example"
+    assert "bus_publish_dropped" in out.stderr and "warning" in out.stderr
+    quiet = cli(
+        {**env, "BASTION_LOG_LEVEL": "ERROR"}, "widget", "allow", widget, "https://b.example"
+    )
+    assert "bus_publish_dropped" not in quiet.stdout + quiet.stderr
+    bad = cli({**env, "BASTION_LOG_LEVEL": "chatty"}, "widget", "list", check=False)
+    assert bad.returncode == 1
+    assert bad.stderr.strip() == (
+        "bastion: BASTION_LOG_LEVEL must be debug, info, warning or error"
+    )
+
+
 def test_audit_verify_and_export_find_an_edited_entry(tmp_path: Path) -> None:
     """The operator's view of the chain: verify prints the head and exits 0; export
     writes the entries in chain order, owner-only; an entry edited in the database file

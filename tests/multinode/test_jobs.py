@@ -100,3 +100,31 @@ async def test_two_nodes_starting_together_purge_once(
         ("files.sweep_orphans", True),
         ("retention.purge", True),
     ]
+
+
+async def test_three_nodes_starting_together_on_an_empty_database(
+    tmp_path: Path, database: tuple[str, str]
+) -> None:
+    """A new deployment's nodes all start at once, sharing one key directory: one
+    migrates and makes the key, the owner and the default widget while the others wait
+    (an advisory lock), then they find them made. None fails."""
+    url, db = database
+    env = {"BASTION_KEK_FILE": str(tmp_path / "keys" / "kek.key")}
+    nodes = []
+    for i in range(3):
+        (tmp_path / f"node{i}").mkdir()
+        nodes.append(Server(data_dir=tmp_path / f"node{i}", database_url=url, extra_env=env))
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            list(pool.map(lambda n: n.start(timeout=120), nodes))
+        owners = await _sql(db, "SELECT email FROM users WHERE role = 'owner'")
+        assert len(owners) == 1
+        assert len(await _sql(db, "SELECT id FROM widgets")) == 1
+        assert len({n.widget for n in nodes}) == 1
+        logs = "".join(n.log_path.read_text() for n in nodes if n.log_path)
+        assert logs.count("Created the owner account") == 1
+        assert "Traceback" not in logs
+    finally:
+        for node in nodes:
+            node.stop()
+    assert [p.name for p in (tmp_path / "keys").iterdir()] == ["kek.key"]

@@ -71,8 +71,9 @@ class RedisBus:
     # ---- the port ---------------------------------------------------------------------
 
     async def publish(self, channel: str, message: dict[str, Any]) -> None:
-        if not self._connected:
+        if self._tasks and not self._connected:
             # Known outage: drop at once rather than make the sender wait on a timeout.
+            # (Not started — a command-line process that only publishes — it tries.)
             log.warning("bus_publish_dropped", channel=channel.split(":", 1)[0])
             return
         try:

@@ -82,18 +82,26 @@ def unseal_bytes(key: bytes, blob: bytes, ad: str) -> bytes:
 
 
 def read_or_create_key_file(path: Path, what: str = "key-encryption key") -> bytes:
-    """Read a 32-byte key file, or create it (mode 0600, never overwritten) on first run."""
+    """Read a 32-byte key file, or create it (mode 0600, never overwritten) on first run.
+
+    Made whole under a name of its own, then linked into place: a process starting at
+    the same moment (another node, on a shared key directory) sees either no file or the
+    complete one, never a half-written file, and the first link wins.
+    """
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.{os.urandom(4).hex()}.new")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process made it first: read theirs
-        else:
             with os.fdopen(fd, "w") as f:
                 f.write(base64.b64encode(os.urandom(KEY_BYTES)).decode() + "\n")
                 f.flush()
                 os.fsync(f.fileno())
+            with contextlib.suppress(FileExistsError):  # another process made it first
+                os.link(tmp, path)
+        finally:
+            tmp.unlink()
+        fsync_dir(path.parent)
     return read_key_file(path, what)
 
 

@@ -2,18 +2,50 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bastion.domain.ports import KeyStore
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# The session advisory lock that lets one process at a time migrate a PostgreSQL database
+# (nodes started together: the others wait, then find the schema at head).
+_MIGRATE_LOCK = int.from_bytes(b"bastmigr", "big", signed=True)
+# Around a node's whole first-start preparation (migrate, key file, owner, widget).
+_START_LOCK = int.from_bytes(b"baststrt", "big", signed=True)
+
+
+@contextlib.asynccontextmanager
+async def one_node_at_a_time(url: str) -> AsyncIterator[None]:
+    """On PostgreSQL, one process at a time in the block (a session advisory lock; a
+    process that dies frees it with its connection). Nodes started together then prepare
+    in turn: the first migrates and makes the owner and the default widget, the others
+    find them made. SQLite has one process: nothing to wait for.
+    """
+    if not url.startswith("postgresql"):
+        yield
+        return
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _START_LOCK})
+            await conn.commit()
+            try:
+                yield
+            finally:
+                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _START_LOCK})
+                await conn.commit()
+    finally:
+        await engine.dispose()
 
 
 class SchemaTooNew(RuntimeError):
@@ -62,6 +94,10 @@ async def migrate(url: str, keys: KeyStore | None = None) -> str:
     engine = create_async_engine(url)
     try:
         async with engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                # Held by this session until it unlocks or disconnects, across the commits.
+                await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATE_LOCK})
+                await conn.commit()
 
             def _upgrade(sync_conn: Connection) -> None:
                 cfg = _config(url)
@@ -71,6 +107,9 @@ async def migrate(url: str, keys: KeyStore | None = None) -> str:
 
             await conn.run_sync(_upgrade)
             await conn.commit()
+            if conn.dialect.name == "postgresql":
+                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATE_LOCK})
+                await conn.commit()
     finally:
         await engine.dispose()
     return head_revision()

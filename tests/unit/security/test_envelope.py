@@ -13,6 +13,7 @@ from bastion.security.envelope import (
     FileKeyStore,
     KeyFileError,
     new_data_key,
+    read_or_create_key_file,
     seal,
     unseal,
 )
@@ -59,3 +60,17 @@ def test_a_kek_file_others_can_read_is_refused(tmp_path: Path) -> None:
     with pytest.raises(KeyFileError) as err:
         FileKeyStore.load_or_create(path)
     assert path.read_text().strip() not in str(err.value)
+
+
+def test_processes_making_the_key_file_at_once_all_read_one_whole_key(tmp_path: Path) -> None:
+    """Nodes starting together on a shared key directory: one file wins, every process
+    reads it (never a half-written one), and no temporary file is left behind."""
+    import multiprocessing
+
+    path = tmp_path / "keys" / "kek.key"
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(4) as pool:
+        keys = pool.map(read_or_create_key_file, [path] * 8)
+    assert len(set(keys)) == 1 and len(keys[0]) == 32
+    assert [p.name for p in path.parent.iterdir()] == ["kek.key"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -17,6 +17,7 @@ import typer
 from bastion.domain.errors import DomainError
 from bastion.domain.models import Role
 from bastion.domain.widgets import WidgetChange
+from bastion.logs import configure_logging
 from bastion.security.envelope import FileKeyStore, KeyFileError
 from bastion.settings import Settings, SettingsError, load_settings
 from bastion.storage.backup import BackupError
@@ -64,10 +65,12 @@ def fail(reason: str) -> None:
 
 def _settings(**overrides: Any) -> Settings:
     try:
-        return load_settings(**overrides)
+        settings = load_settings(**overrides)
     except SettingsError as err:
         fail(str(err))
         raise AssertionError from err  # unreachable: fail() exits
+    configure_logging(settings.log_level)
+    return settings
 
 
 def _run(coro_fn: Callable[[], Awaitable[T]]) -> T:
@@ -140,7 +143,7 @@ async def bootstrap(settings: Settings, *, base_url: str) -> list[str]:
                 f"  password: {password}",
             ]
     finally:
-        await svc.db.dispose()
+        await _dispose(svc)
     return lines
 
 
@@ -285,11 +288,14 @@ def _serve_workers(workers: int, settings: Settings, demo: bool, options: dict[s
 
 
 async def _serve_prepare(settings: Settings, base_url: str) -> list[str]:
-    await _prepare(settings)
-    # The key-encryption key now, so a bad key file stops the start with one line.
-    FileKeyStore(settings.resolved_kek_file).load()
-    await _backfill(settings)
-    return await bootstrap(settings, base_url=base_url)
+    from bastion.storage.migrate import one_node_at_a_time
+
+    async with one_node_at_a_time(settings.resolved_database_url):
+        await _prepare(settings)
+        # The key-encryption key now, so a bad key file stops the start with one line.
+        FileKeyStore(settings.resolved_kek_file).load()
+        await _backfill(settings)
+        return await bootstrap(settings, base_url=base_url)
 
 
 @user_app.command("create")
@@ -320,7 +326,7 @@ def user_create(
                 None, email=email, password=password, role=role, name=name
             )
         finally:
-            await svc.db.dispose()
+            await _dispose(svc)
         return {"id": user.id, "email": user.email, "role": user.role, "name": user.name}
 
     out = _run(go)
@@ -342,7 +348,7 @@ def user_unlock(email: Annotated[str, typer.Option(help="Login e-mail.")]) -> No
         try:
             await svc.auth.unlock(email)
         finally:
-            await svc.db.dispose()
+            await _dispose(svc)
 
     _run(go)
     typer.echo(f"unlocked {email.strip().lower()}")
@@ -372,7 +378,7 @@ def user_reset_password(email: Annotated[str, typer.Option(help="Login e-mail.")
             if svc.outbox.failed:
                 fail("the SMTP server did not take the message; nothing was sent")
         finally:
-            await svc.db.dispose()
+            await _dispose(svc)
 
     _run(go)
     typer.echo(f"sent a password-reset link to {email.strip().lower()}")
@@ -392,7 +398,7 @@ def user_end_sessions(email: Annotated[str, typer.Option(help="Login e-mail.")])
             user = await svc.staff.find(email)
             return await svc.auth.end_user_sessions(None, user.id, None)
         finally:
-            await svc.db.dispose()
+            await _dispose(svc)
 
     typer.echo(f"ended {_run(go)} session(s)")
 
@@ -436,7 +442,7 @@ def security_policy(
                 allow_email_otp=email_otp,
             )
         finally:
-            await svc.db.dispose()
+            await _dispose(svc)
 
     policy = _run(go)
     if as_json:
@@ -472,7 +478,7 @@ def widget_list(
         try:
             widgets = await svc.widgets.list_all(None)
         finally:
-            await svc.db.dispose()
+            await _dispose(svc)
         return [
             {
                 "id": w.id,
@@ -511,13 +517,21 @@ def widget_allow(
             current = [] if replace else list((await svc.widgets.get(widget_id)).allowed_origins)
             widget = await svc.widgets.set_allowed_origins(None, widget_id, current + origins)
         finally:
-            await svc.db.dispose()
+            await _dispose(svc)
         return list(widget.allowed_origins)
 
     allowed = _run(go)
     typer.echo(
         json.dumps({"id": widget_id, "allowed_origins": allowed}) if as_json else " ".join(allowed)
     )
+
+
+async def _dispose(svc: Any) -> None:
+    """A command's services closed: the database pool and the bus (with Redis, a command
+    that changes something has told the running nodes through it).
+    """
+    await svc.db.dispose()
+    await svc.bus.close()
 
 
 async def _with_services(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
@@ -528,7 +542,7 @@ async def _with_services(settings: Settings, fn: Callable[[Any], Awaitable[T]]) 
     try:
         return await fn(svc)
     finally:
-        await svc.db.dispose()
+        await _dispose(svc)
 
 
 @widget_app.command("identity")
@@ -958,7 +972,7 @@ def backup_restore(
             result: dict[str, int] = await svc.privacy.reapply_ledger()
             return result
         finally:
-            await svc.db.dispose()
+            await _dispose(svc)
 
     info = _run(lambda: restore_backup(settings, file, reapply))
     if as_json:
