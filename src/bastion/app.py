@@ -115,6 +115,8 @@ def create_app(
     if demo:
         app.include_router(pages.demo_router())
     app.include_router(pages.router)
+    # Innermost: an unexpected exception is answered here, logged by type only.
+    app.add_middleware(errors.LastResort)
     # Added before SecurityHeaders so that 413/429 answers get the security headers too;
     # the body guard sits inside the throttle, so refused floods never read a body.
     app.add_middleware(

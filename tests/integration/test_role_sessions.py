@@ -8,7 +8,7 @@ import asyncio
 
 import httpx
 
-from tests.support.client import connect_agent, login
+from tests.support.client import WsClient, connect_agent, login
 from tests.support.server import AGENT_PASSWORD, Server
 
 
@@ -53,3 +53,43 @@ async def test_privilege_changes_close_open_agent_sockets(sqlite_server: Server)
             await ws.close()
         await changed_by("POST", f"/api/v1/users/{agent_id}/sessions/end", {})
         await changed_by("PUT", f"/api/v1/users/{agent_id}/disabled", {"disabled": True})
+
+
+async def test_a_socket_ends_with_its_own_session(sqlite_server: Server) -> None:
+    """Logging out, ending a session from another device and "end other sessions" close
+    the sockets of exactly the sessions that ended (QA: they kept working, so a stolen
+    session ended by its owner could still read and answer chats); the socket of the
+    session that did it stays.
+    """
+    base = sqlite_server.base
+    ws = base.replace("http", "ws", 1) + "/ws/agent"
+    email = "agent@example.com"
+
+    async def socket(cookie: str) -> WsClient:
+        client = await WsClient.connect(ws, origin=base, cookie=cookie)
+        await client.cmd("hello", resume={})
+        return client
+
+    async def ended(client: WsClient) -> None:
+        frame = await client.wait_for(lambda f: f.get("t") == "error", timeout=10)
+        assert frame["code"] == "not_authenticated"
+        await asyncio.wait_for(client.closed, 10)
+
+    stolen_cookie, _ = await login(base, email, AGENT_PASSWORD)
+    own_cookie, own_csrf = await login(base, email, AGENT_PASSWORD)
+    own = {"Cookie": own_cookie, "X-CSRF-Token": own_csrf}
+    stolen, mine = await socket(stolen_cookie), await socket(own_cookie)
+    async with httpx.AsyncClient(base_url=base) as http:
+        sessions = (await http.get("/api/v1/auth/sessions", headers=own)).json()
+        other = next(s["id"] for s in sessions if not s["current"])
+        assert (await http.delete(f"/api/v1/auth/sessions/{other}", headers=own)).status_code == 204
+        await ended(stolen)
+
+        third = await socket((await login(base, email, AGENT_PASSWORD))[0])
+        r = await http.post("/api/v1/auth/sessions/end-others", headers=own)
+        assert r.status_code == 204
+        await ended(third)
+        assert (await mine.cmd("status.set", status="away"))["t"] == "ack"
+
+        assert (await http.post("/api/v1/auth/logout", headers=own)).status_code == 204
+        await ended(mine)

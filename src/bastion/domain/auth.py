@@ -510,6 +510,8 @@ class AuthService:
         async with self._uow() as uow:
             await uow.users.set_password_hash(user.id, self._hasher.hash(new))
             ended = await uow.sessions.revoke_all(user.id, except_hash=actor.session_hash)
+            # Sockets of the ended sessions close too; this session's stay (they check).
+            uow.on_commit(STAFF_CHANNEL, sessions_ended_notice([user.id]))
             await uow.audit.add(
                 audit_entry(
                     now, "auth.password_changed", actor=user.id, ip=ip, sessions_ended=ended
@@ -539,6 +541,8 @@ class AuthService:
         async with self._uow() as uow:
             if not await uow.sessions.revoke_public(actor.user_id, public_id):
                 raise NotFound("no such session")
+            # A session ended from another device (a stolen one) takes its sockets with it.
+            uow.on_commit(STAFF_CHANNEL, sessions_ended_notice([actor.user_id]))
             await uow.audit.add(
                 audit_entry(now, "auth.session_ended", actor=actor.user_id, target=public_id, ip=ip)
             )
@@ -548,6 +552,7 @@ class AuthService:
         now = self._clock.now()
         async with self._uow() as uow:
             ended = await uow.sessions.revoke_all(actor.user_id, except_hash=actor.session_hash)
+            uow.on_commit(STAFF_CHANNEL, sessions_ended_notice([actor.user_id]))
             await uow.audit.add(
                 audit_entry(now, "auth.sessions_ended", actor=actor.user_id, ip=ip, count=ended)
             )

@@ -48,6 +48,7 @@ from bastion.domain.ports import Bus, Clock, DuplicateCommand, UnitOfWork, UnitO
 from bastion.domain.principals import Principal, StaffPrincipal, VisitorPrincipal
 from bastion.domain.roles import resolve_permissions
 from bastion.domain.spam import Digests, RecentMessages, SpamLimits, check_not_spam
+from bastion.domain.widget_settings import check_consent_version
 from bastion.security.redaction import RedactionTimeout, Rules, redact, rules_from_config
 
 OPEN_STATES = (ConvState.WAITING, ConvState.ACTIVE)
@@ -380,6 +381,8 @@ class ChatService:
         first_message: str | None,
     ) -> dict[str, Any]:
         body = check_body(first_message, self._limits) if first_message else None
+        if consent_version is not None:
+            check_consent_version(consent_version)
 
         async def step(uow: UnitOfWork) -> dict[str, Any]:
             widget = await uow.widgets.get(actor.widget_id)

@@ -34,9 +34,10 @@ def canned_notice(departments: Iterable[str | None]) -> dict[str, Any]:
 
 
 def sessions_ended_notice(user_ids: list[str]) -> dict[str, Any]:
-    """Tells every node (on ``STAFF_CHANNEL``) to close these users' agent sockets: their
-    sessions ended (role or permission change, lock, admin action), and a socket
-    authenticated before must not keep the old privileges.
+    """Tells every node (on ``STAFF_CHANNEL``) that sessions of these users ended (logout,
+    a session ended by its user, a password change or reset, a role or permission change,
+    a lock, an admin action): each of their agent sockets checks its own session again and
+    closes unless it still holds, so no socket outlives its session or keeps old privileges.
     """
     return {"type": "sessions_ended", "users": sorted(user_ids)}
 

@@ -19,6 +19,7 @@ from datetime import timedelta
 
 from bastion.domain.auth import _throttle_key, audit_entry
 from bastion.domain.errors import MailUnavailable, RateLimited, ResetTokenInvalid, WeakPassword
+from bastion.domain.events import STAFF_CHANNEL, sessions_ended_notice
 from bastion.domain.models import OutgoingMail, PasswordReset
 from bastion.domain.ports import Clock, Mailer, PasswordHasher, RateLimits, UnitOfWorkFactory
 from bastion.security.passwords import password_weakness
@@ -142,6 +143,7 @@ class PasswordResetService:
             await uow.users.set_password_hash(user.id, password_hash)
             others = await uow.password_resets.end_all(user.id, now)
             ended = await uow.sessions.revoke_all(user.id)
+            uow.on_commit(STAFF_CHANNEL, sessions_ended_notice([user.id]))
             # The person proved they read the account's mail: a lock from failed guesses
             # at the old password is lifted. The second factor is still asked at login.
             await uow.login_failures.clear(_throttle_key("acct", user.email))

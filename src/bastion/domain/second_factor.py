@@ -46,7 +46,8 @@ def new_code() -> str:
 def normalise_code(code: str) -> str | None:
     """The code's digits, or None if it cannot be an e-mailed code (a TOTP code has six)."""
     cleaned = code.strip().replace(" ", "").replace("-", "")
-    return cleaned if len(cleaned) == CODE_DIGITS and cleaned.isdigit() else None
+    digits = len(cleaned) == CODE_DIGITS and cleaned.isascii() and cleaned.isdigit()
+    return cleaned if digits else None
 
 
 def code_hash(code_id: str, code: str) -> str:

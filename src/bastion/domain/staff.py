@@ -19,6 +19,7 @@ from bastion.domain.events import STAFF_CHANNEL, sessions_ended_notice
 from bastion.domain.ids import IdFactory, new_id
 from bastion.domain.models import AgentStatus, Role, User
 from bastion.domain.permissions import Perm, allowed
+from bastion.domain.plaintext import check_plain
 from bastion.domain.ports import Clock, PasswordHasher, ReleaseChats, UnitOfWorkFactory
 from bastion.domain.principals import StaffPrincipal
 from bastion.domain.roles import check_holds, check_role_exists, resolve_permissions
@@ -104,6 +105,9 @@ class StaffService:
                 raise Forbidden("only an owner can create an owner")
         email = check_email(email)
         display = (name or email.split("@", 1)[0]).strip()[:80]
+        # Shown to visitors and in their transcripts: a line break or an override would
+        # let the name forge lines or read as something else.
+        check_plain(display, "the name", "name")
         check_password(password, [email, display])
         user = User(
             id=self._ids("u"),
@@ -192,6 +196,8 @@ class StaffService:
             session = await uow.sessions.get(hash_token(session_token))
             await uow.sessions.revoke(hash_token(session_token))
             if session is not None:
+                # The session's open sockets end with it (they check their session again).
+                uow.on_commit(STAFF_CHANNEL, sessions_ended_notice([session.user_id]))
                 await uow.audit.add(
                     audit_entry(self._clock.now(), "auth.logout", actor=session.user_id, ip=ip)
                 )

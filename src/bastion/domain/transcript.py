@@ -53,8 +53,9 @@ def _line(frame: dict[str, Any]) -> str | None:
     if kind == "msg":
         message = frame["message"]
         who = _who(message["author"])
-        # Continuation lines are indented so a body cannot forge a line of its own.
-        body = str(message.get("body") or "").replace("\n", "\n    ")
+        # Continuation lines are indented so a body cannot forge a line of its own: split
+        # at every line break a reader may honour (U+2028, U+2029 too), not only at \n.
+        body = "\n    ".join(str(message.get("body") or "").splitlines())
         return f"[{_ts(message.get('ts'))}] {who}: {body}"
     if kind == "conv.state":
         state = frame.get("state")

@@ -134,6 +134,18 @@ def check_privacy_url(value: Any) -> str:
     return url
 
 
+def check_consent_version(version: Any) -> str:
+    """A consent version: the widget's, and what a visitor's ``chat.start`` says it accepted
+    (stored with the chat and shown in a GDPR export, so it is checked the same way).
+    """
+    if not isinstance(version, str) or not _VERSION.fullmatch(version):
+        raise InvalidInput(
+            "the consent version must be 1–40 letters, digits, dots, dashes or underscores",
+            field="consent.version",
+        )
+    return version
+
+
 def check_consent(value: Any) -> dict[str, Any]:
     """The consent notice, given whole. The version is recorded with each chat's consent,
     so a new text should come with a new version (the console suggests it; not enforced,
@@ -144,12 +156,7 @@ def check_consent(value: Any) -> dict[str, Any]:
         raise InvalidInput("consent needs required, text, version and privacy_url", field="consent")
     if not isinstance(value["required"], bool):
         raise InvalidInput("required must be true or false", field="consent.required")
-    version = value["version"]
-    if not isinstance(version, str) or not _VERSION.fullmatch(version):
-        raise InvalidInput(
-            "the consent version must be 1–40 letters, digits, dots, dashes or underscores",
-            field="consent.version",
-        )
+    version = check_consent_version(value["version"])
     return {
         "required": value["required"],
         "version": version,

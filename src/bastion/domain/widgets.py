@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -73,6 +74,10 @@ NOT_AN_ORIGIN = (
     "not an origin: write scheme://host[:port] without a path, e.g. https://shop.example "
     "or https://*.shop.example"
 )
+# What browsers send as an Origin: an ASCII host name (an IDN in its xn-- form) or an IP
+# address. Entries go into the widget frame's CSP header, where a space, a ";" or a NUL
+# would add directives or break the header (every visitor's frame then failed).
+_ORIGIN = re.compile(r"https?://(\[[0-9a-f:.]+\]|[a-z0-9-]+(\.[a-z0-9-]+)*)(:[0-9]{1,5})?")
 
 
 def check_allowed_origin(pattern: str) -> str:
@@ -81,7 +86,7 @@ def check_allowed_origin(pattern: str) -> str:
     wildcard = "://*." in raw
     probe = raw.replace("://*.", "://", 1) if wildcard else raw
     origin = origin_of(probe)
-    if origin is None or origin != probe.lower():
+    if origin is None or origin != probe.lower() or not _ORIGIN.fullmatch(origin):
         # Not echoed (caller input): the message shows the form instead.
         raise InvalidInput(NOT_AN_ORIGIN, field="allowed_origins")
     return origin.replace("://", "://*.", 1) if wildcard else origin

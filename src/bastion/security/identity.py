@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,15 @@ import jwt
 
 SKEW_S = 60  # clock difference tolerated between the website and Bastion
 JWT_ALGORITHMS = ("HS256", "RS256", "EdDSA")
+_OVERRIDES = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _unfit(text: str) -> bool:
+    """Text a claim may not bring in: control characters (NUL, line breaks), lone
+    surrogates (no UTF-8 form, so nothing can store them) and text-direction overrides,
+    which would make a name agents see as verified read as something else.
+    """
+    return any(unicodedata.category(ch) in ("Cc", "Cs") or ch in _OVERRIDES for ch in text)
 
 
 class IdentityError(Exception):
@@ -47,10 +57,12 @@ def hmac_hash(secret: str, user_id: str, issued_at: int) -> str:
 def verify_hmac(
     secrets_: list[str], user_id: str, user_hash: str, now: datetime, max_age_s: int
 ) -> Claims:
-    if not user_id or len(user_id) > 200:
+    if not user_id or len(user_id) > 200 or _unfit(user_id):
         raise IdentityError("bad_user_id")
     stamp, _, digest = user_hash.partition(".")
-    if not stamp.isdigit() or len(digest) != 64:
+    # ASCII only: isdigit() holds for "²", which int() refuses, and compare_digest refuses
+    # non-ASCII text (both were 500s before anything was verified).
+    if not user_hash.isascii() or not stamp.isdigit() or len(digest) != 64:
         raise IdentityError("malformed")
     issued = int(stamp)
     age = int(now.timestamp()) - issued
@@ -111,8 +123,11 @@ def verify_jwt(
         try:
             exp = int(claims["exp"])
             nbf = int(claims.get("nbf", 0))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: 1e400 is infinity
             raise IdentityError("malformed") from None
+        subject, jti = str(claims["sub"]), str(claims["jti"])
+        if _unfit(subject) or _unfit(jti):
+            raise IdentityError("malformed")
         current = int(now.timestamp())
         if exp + SKEW_S < current:
             raise IdentityError("expired")
@@ -121,17 +136,18 @@ def verify_jwt(
         if exp - current > max_lifetime_s:
             raise IdentityError("lifetime_too_long")
         return Claims(
-            external_id=str(claims["sub"])[:200],
+            external_id=subject[:200],
             name=_text(claims.get("name")),
             email=_text(claims.get("email")),
             method="jwt",
-            jti=str(claims["jti"])[:200],
+            jti=jti[:200],
             expires_at=exp,
         )
     raise IdentityError(last)
 
 
 def _text(value: Any) -> str | None:
-    if isinstance(value, str) and value.strip():
+    """A display claim (name, e-mail), or None when absent, blank or unfit to show."""
+    if isinstance(value, str) and value.strip() and not _unfit(value):
         return value.strip()[:200]
     return None

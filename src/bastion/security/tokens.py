@@ -32,4 +32,5 @@ def csrf_matches(session_token: str, presented: str | None) -> bool:
     if not presented:
         return False
     # Constant-time compare: the CSRF token is a secret the attacker must not learn bytewise.
-    return hmac.compare_digest(csrf_for(session_token), presented)
+    # As bytes: a header may hold any byte, and compare_digest refuses non-ASCII str.
+    return hmac.compare_digest(csrf_for(session_token).encode(), presented.encode())

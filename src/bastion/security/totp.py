@@ -33,7 +33,9 @@ def qr_svg_data_uri(uri: str) -> str:
 def normalise_code(code: str) -> str | None:
     """The six digits of an app code, or None if ``code`` cannot be one."""
     code = code.strip().replace(" ", "")
-    return code if len(code) == 6 and code.isdigit() else None
+    # ASCII only: isdigit() also holds for "²" or "٣", which no app shows (and which
+    # compare_digest would refuse).
+    return code if len(code) == 6 and code.isascii() and code.isdigit() else None
 
 
 def matching_step(secret: str, code: str, now: datetime) -> int | None:

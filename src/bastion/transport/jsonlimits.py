@@ -1,4 +1,5 @@
-"""An explicit cap on JSON nesting, checked before a body or frame is parsed.
+"""Limits on the JSON a request or frame may carry: nesting, checked before it is parsed,
+and NUL characters, checked in the parsed values.
 
 No Bastion request or frame nests deeper than a few levels; a deeper one is an attack on
 the parser (each level costs a recursion step and memory) or a mistake. Counting brackets
@@ -33,3 +34,19 @@ def nesting_depth(text: str) -> int:
 
 def too_deep(text: str, max_depth: int) -> bool:
     return nesting_depth(text) > max_depth
+
+
+def holds_nul(value: object) -> bool:
+    """Whether a parsed JSON value has a NUL character in any string or key.
+
+    No field has a use for one, and PostgreSQL refuses NUL in text: such a value failed
+    there with a database error (a 500) where SQLite stored it. Refused as input instead,
+    alike on every engine.
+    """
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(holds_nul(k) or holds_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(holds_nul(v) for v in value)
+    return False

@@ -19,6 +19,7 @@ from bastion.domain.errors import (
     TwoFactorRequired,
     WeakPassword,
 )
+from bastion.domain.events import STAFF_CHANNEL
 from bastion.domain.models import Role
 from bastion.domain.principals import StaffPrincipal
 from bastion.security.totp import PERIOD_S
@@ -81,6 +82,10 @@ async def test_totp_enrolment_login_replay_and_recovery_codes(world: World) -> N
     assert setup["otpauth_uri"].startswith("otpauth://totp/")
     with pytest.raises(InvalidOtp):
         await world.svc.auth.totp_confirm(actor, "000000", None)
+    # Digits of other scripts ("²", "٣") are wrong codes, not a TypeError (QA: a 500).
+    for other_digits in ("\u0661\u0662\u0663\u0664\u0665\u0666", "\u00b2" * 6):
+        with pytest.raises(InvalidOtp):
+            await world.svc.auth.totp_confirm(actor, other_digits, None)
     codes = await world.svc.auth.totp_confirm(actor, _code(setup["secret"], world), None)
     assert len(codes) == 10 and len(set(codes)) == 10
 
@@ -95,6 +100,8 @@ async def test_totp_enrolment_login_replay_and_recovery_codes(world: World) -> N
     assert "already been used" in replay.value.message
     with pytest.raises(InvalidOtp):  # an older code than the last used one
         await _login(world, otp=_code(setup["secret"], world, -1))
+    with pytest.raises(InvalidOtp):
+        await _login(world, otp="\u0661\u0662\u0663\u0664\u0665\u0666")
     with pytest.raises(InvalidOtp) as wrong:
         await _login(world, otp="000000" if code != "000000" else "111111")
     assert wrong.value.message == "that code is not valid"
@@ -204,6 +211,36 @@ async def test_session_listing_and_ending(world: World) -> None:
 
     with pytest.raises(NotFound):
         await world.svc.auth.end_session(petras, sessions[0]["id"], None)
+
+
+async def test_every_way_a_session_ends_tells_the_sockets(world: World) -> None:
+    """Logout, ending a session, ending the others and a password change each announce it
+    after the commit, so a socket opened with an ended session closes (QA: a session ended
+    from another device, or logged out, kept its agent socket and every chat it followed).
+    """
+    user = await world.staff(EMAIL)
+
+    def notices() -> int:
+        return sum(
+            1
+            for channel, message in world.bus.published
+            if channel == STAFF_CHANNEL
+            and message == {"type": "sessions_ended", "users": [user.user_id]}
+        )
+
+    first = (await _login(world)).session_token
+    actor = await _session_principal(world, first)
+    await _login(world)
+    other = next(s for s in await world.svc.auth.sessions(actor) if not s["current"])
+    await world.svc.auth.end_session(actor, other["id"], None)
+    assert notices() == 1
+    await _login(world)
+    await world.svc.auth.end_other_sessions(actor, None)
+    assert notices() == 2
+    await world.svc.auth.change_password(actor, PASSWORD, "an even longer passphrase 9", None)
+    assert notices() == 3
+    await world.svc.staff.logout(first)
+    assert notices() == 4
 
 
 async def test_role_requiring_2fa_blocks_until_enrolled(world: World) -> None:

@@ -236,6 +236,24 @@ async def test_consent_and_prechat_fields(world: World) -> None:
     assert "ssn" not in row.fields
 
 
+async def test_the_accepted_consent_version_is_checked_like_the_widgets(world: World) -> None:
+    """It is stored with the chat in clear and shown in a GDPR export (QA: any text was
+    stored, and one with a NUL failed on PostgreSQL)."""
+    visitor = await world.visitor()
+    for version in ("2026-01\u202e", "a b", "x" * 41, "v\x00"):
+        with pytest.raises(InvalidInput) as err:
+            await world.svc.chat.start_chat(
+                visitor,
+                None,
+                fields={},
+                consent_accepted=True,
+                consent_version=version,
+                first_message=None,
+            )
+        assert err.value.field == "consent.version"
+    await world.start(visitor)  # "2026-01"
+
+
 async def test_start_chat_returns_the_open_conversation(world: World) -> None:
     visitor = await world.visitor()
     first = await world.start(visitor)

@@ -18,6 +18,7 @@ from bastion.domain.errors import (
     ResetTokenInvalid,
     WeakPassword,
 )
+from bastion.domain.events import STAFF_CHANNEL, sessions_ended_notice
 from bastion.domain.models import OutgoingMail, Role
 from bastion.domain.password_reset import PasswordResetService, reset_token
 from bastion.domain.ports import UnitOfWork
@@ -61,6 +62,8 @@ async def test_reset_sets_password_ends_sessions_and_keeps_the_second_factor(
 
     with pytest.raises(NotAuthenticated):  # every session of the user ended
         await world.svc.staff.authenticate(first.session_token)
+    # ...and their open agent sockets are told, so none outlives its session.
+    assert (STAFF_CHANNEL, sessions_ended_notice([principal.user_id])) in world.bus.published
     with pytest.raises(InvalidCredentials):
         await world.svc.auth.login(EMAIL, PASSWORD, None, ip=None, user_agent=None)
     with pytest.raises(OtpRequired):  # the reset did not turn two-step login off

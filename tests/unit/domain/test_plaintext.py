@@ -36,6 +36,8 @@ def test_plain_text_passes_unchanged(text: str) -> None:
         ("bell\x07", "control characters"),
         ("esc\x1b[31m", "control characters"),
         ("del\x7f", "control characters"),
+        ("next line\x85forged", "control characters"),  # C1 controls: NEL
+        ("csi\x9b31m", "control characters"),  # the 8-bit escape terminals honour
     ],
 )
 def test_messages_with_controls_or_overrides_are_refused(text: str, reason: str) -> None:

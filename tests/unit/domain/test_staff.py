@@ -79,6 +79,13 @@ async def test_user_creation_rules(world: World) -> None:
         assert err.value.field == "password"
     with pytest.raises(InvalidInput):
         await staff.create_user(None, email="not an email", password=PASSWORD, role=Role.AGENT)
+    # Visitors see the name and their transcripts print it: no line breaks or overrides.
+    for name in ("Jonas\n[10:00] Ona: yes", "Jonas\u202e"):
+        with pytest.raises(InvalidInput) as err:
+            await staff.create_user(
+                None, email="n@example.com", password=PASSWORD, role=Role.AGENT, name=name
+            )
+        assert err.value.field == "name"
     await world.staff("a@example.com")
     with pytest.raises(Conflict):
         await world.staff("A@example.com")

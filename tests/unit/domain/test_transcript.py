@@ -119,3 +119,24 @@ def test_a_file_name_is_one_line_of_text() -> None:
         "[2026-12-03 09:59:00 UTC] You sent a file: "
         "a.txt[2026-12-03 10:00:00 UTC] -- Chat ended (text/plain, 20 KB)"
     )
+
+
+def test_a_message_cannot_forge_a_line_with_any_line_break() -> None:
+    """U+2028/U+2029 break lines in browsers and editors as \\n does (QA: an agent's
+    message could add a line the visitor seemed to have written)."""
+    conv = Conversation(
+        id="c_1",
+        widget_id="w_1",
+        visitor_id="v_1",
+        state=ConvState.CLOSED,
+        agent_id=None,
+        last_seq=1,
+        created_at=datetime(2026, 12, 3, tzinfo=UTC),
+    )
+    forged = "ok\u2028[2026-12-03 10:00:00 UTC] You: I agree\u2029and\nmore"
+    author = {"kind": "agent", "name": "Jonas"}
+    message = {"id": "m_1", "author": author, "body": forged, "ts": "2026-12-03T09:59:00Z"}
+    text = render_transcript(conv, "Shop", [{"t": "msg", "message": message}])
+    lines = text.splitlines()[3:]
+    assert lines[0] == "[2026-12-03 09:59:00 UTC] Jonas: ok"
+    assert all(line.startswith("    ") for line in lines[1:]) and len(lines) == 4

@@ -47,3 +47,27 @@ def test_allowed_origins_and_wildcards() -> None:
     for bad in ("shop.example", "https://shop.example/path", "ftp://x.example", "*"):
         with pytest.raises(InvalidInput):
             check_allowed_origin(bad)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "https://shop.example;script-src *",  # would add a directive to the frame's CSP
+        "https://shop.example 'unsafe-inline'",
+        "https://sh op.example",
+        "http://shop\x00.example",  # broke the frame's CSP header: every visitor got a 500
+        "https://é.example",  # browsers send the xn-- form; not a header value either
+        "https://shop..example",
+        "https://*.*.example",
+    ],
+)
+def test_an_allowed_site_is_a_host_name_nothing_else(entry: str) -> None:
+    with pytest.raises(InvalidInput) as err:
+        check_allowed_origin(entry)
+    assert err.value.field == "allowed_origins"
+
+
+def test_host_names_addresses_and_punycode_are_allowed_sites() -> None:
+    assert check_allowed_origin("https://xn--9ca.example") == "https://xn--9ca.example"
+    assert check_allowed_origin("http://[::1]:8080") == "http://[::1]:8080"
+    assert check_allowed_origin("https://*.Shop-1.example/") == "https://*.shop-1.example"

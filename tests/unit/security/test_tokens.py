@@ -17,6 +17,9 @@ def test_csrf_is_bound_to_the_session() -> None:
     assert not csrf_matches(a, csrf_for(b))
     assert not csrf_matches(a, None)
     assert not csrf_matches(a, "")
+    # A header may carry any byte (read as Latin-1): a wrong token, never an exception
+    # (QA: "X-CSRF-Token: \xe9" was a 500 from compare_digest).
+    assert not csrf_matches(a, "\xe9" * 43)
 
 
 def test_secret_never_shows_its_value() -> None:

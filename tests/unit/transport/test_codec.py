@@ -132,3 +132,20 @@ def test_arbitrary_text_and_bytes(raw: str | bytes) -> None:
         decode(raw, VISITOR_FRAMES, LIMIT)
     except FrameError as err:
         assert err.code in CODES
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"t":"chat.start","id":"x","consent":{"accepted":true,"version":"2026\\u0000"}}',
+        '{"t":"chat.start","id":"x","fields":{"name\\u0000":"Ona"}}',
+        '{"t":"page","id":"x","url":"https://shop.example/","title":"a\\u0000b"}',
+    ],
+)
+def test_a_nul_character_anywhere_is_an_invalid_frame(raw: str) -> None:
+    """PostgreSQL refuses NUL in text: a consent version with one dropped the socket with
+    a database error (QA). No field has a use for it, so the codec refuses it."""
+    with pytest.raises(FrameError) as err:
+        decode(raw, VISITOR_FRAMES, LIMIT)
+    assert (err.value.code, err.value.id) == ("invalid_frame", "x")
+    assert err.value.field in ("consent.version", "fields", "title")

@@ -1,19 +1,24 @@
-"""Caps on JSON request bodies (a pure ASGI middleware): size, then nesting depth.
+"""Caps on request bodies (a pure ASGI middleware): size, then a JSON body's nesting depth.
 
-A JSON body larger than the cap is refused from its ``Content-Length`` before any of it is
-read, or as soon as a chunked body passes the cap; a body nested deeper than the cap is
-refused before the framework parses it. Uploads (not JSON) are capped by their own route.
+A body larger than the cap is refused from its ``Content-Length`` before any of it is
+read, or as soon as a chunked body passes the cap; a JSON body nested deeper than the cap
+is refused before the framework parses it. The size cap holds whatever the declared type:
+the framework reads a body of another type whole before refusing it (QA: 300 MB sent as
+``text/plain`` to the open session route were held in memory). Uploads, the one route
+whose body is neither JSON nor small, are capped by that route (files.py).
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion.transport.jsonlimits import too_deep
 
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_UPLOAD = re.compile(r"/api/v1/conversations/[^/]+/files")
 # A refused body is still read (and dropped) up to this much before the answer, so the
 # client, still sending, reads a clean 413 instead of a connection reset. Beyond it the
 # connection is simply closed: reading more would be the very cost the cap prevents.
@@ -45,14 +50,16 @@ class BodyGuard:
         self.max_depth = max_depth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in _WRITES or not _is_json(scope):
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in _WRITES
+            or _UPLOAD.fullmatch(scope["path"])
+        ):
             await self.app(scope, receive, send)
             return
         declared = _declared_length(scope)
         if declared is not None and declared > self.max_bytes:
-            await _refuse(
-                send, 413, "too_large", f"JSON bodies are limited to {self.max_bytes} bytes"
-            )
+            await self._too_large(send)
             return
         chunks: list[bytes] = []
         size = 0
@@ -71,7 +78,7 @@ class BodyGuard:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if too_deep(body.decode("utf-8", "replace"), self.max_depth):
+        if _is_json(scope) and too_deep(body.decode("utf-8", "replace"), self.max_depth):
             await _refuse(
                 send, 400, "json_too_deep", f"JSON is limited to {self.max_depth} levels of nesting"
             )
@@ -88,7 +95,9 @@ class BodyGuard:
         await self.app(scope, replay, send)
 
     async def _too_large(self, send: Send) -> None:
-        await _refuse(send, 413, "too_large", f"JSON bodies are limited to {self.max_bytes} bytes")
+        await _refuse(
+            send, 413, "too_large", f"request bodies are limited to {self.max_bytes} bytes"
+        )
 
 
 async def _drain(receive: Receive, budget: int) -> None:

@@ -7,6 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion.domain.errors import DomainError, InvalidInput, OtpRequired, RateLimited
 
@@ -78,6 +79,41 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, err: Exception) -> JSONResponse:
-        # Log the type only: exception text can contain user data.
+        # Only for the middlewares outside LastResort (below), which answers the rest.
         log.error("unhandled_error", error_type=type(err).__name__)
         return JSONResponse(error_body("internal_error", "internal error"), status_code=500)
+
+
+class LastResort:
+    """Answers an unexpected exception with 500 ``internal_error`` and logs its type only
+    (a pure ASGI middleware, innermost, so the answer still gets the security headers).
+
+    Not an exception handler: Starlette re-raises after calling one, and the server then
+    logs the whole traceback, whose text — a database error's SQL parameters, a value in
+    a message — can hold e-mail addresses, names or token hashes.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as err:  # noqa: BLE001 - the last resort: logged by type, answered 500
+            log.error("unhandled_error", error_type=type(err).__name__)
+            if not started:  # else the response is cut short; the client sees it fail
+                response = JSONResponse(
+                    error_body("internal_error", "internal error"), status_code=500
+                )
+                await response(scope, receive, send)

@@ -37,6 +37,7 @@ log = structlog.get_logger(__name__)
 
 CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY = 1008
+CLOSE_INTERNAL_ERROR = 1011
 CLOSE_TRY_LATER = 1013
 # Errors that mean "you are pushing too hard": each one is an abuse strike.
 STRIKE_CODES = frozenset({"rate_limited", "duplicate_message", "too_many_links"})
@@ -410,12 +411,17 @@ class ClientSocket:
             await self._close(CLOSE_POLICY, "unavailable")
 
     async def _on_sessions_ended(self, users: list[str]) -> None:
-        """The user's sessions ended (a role or permission change, a lock, an admin): a
-        socket authenticated before must not keep the old privileges, so it closes and the
-        console asks for a new login.
+        """Sessions of the user ended (a logout, a session ended from the account page, a
+        password change or reset, a role or permission change, a lock, an admin): a socket
+        authenticated by one of them must not keep its privileges, so it closes and the
+        console asks for a new login. A socket whose own session still holds (the one that
+        ended the user's other sessions) stays open.
         """
         principal = self.principal
         if isinstance(principal, StaffPrincipal) and principal.user_id in users:
+            session_valid = self.extra.get("session_valid")
+            if session_valid is not None and await session_valid():
+                return
             log.info("ws_closed_sessions_ended")
             await self.send(
                 {
@@ -574,6 +580,21 @@ class ClientSocket:
                 await self._close(CLOSE_POLICY, "unavailable")
             elif err.code in STRIKE_CODES:
                 await self._strike()
+            return
+        except Exception as err:  # noqa: BLE001 - a bug: answered, logged by type, closed
+            # Logged by type only, as over REST: the text (a database error's parameters)
+            # can hold personal data. The transaction rolled back; the socket closes cleanly
+            # instead of dropping without a close frame, and the client resumes by seq.
+            log.error("ws_unhandled_error", error_type=type(err).__name__)
+            await self.send(
+                {
+                    "t": "error",
+                    "id": frame_id,
+                    "code": "internal_error",
+                    "message": "internal error",
+                }
+            )
+            await self._close(CLOSE_INTERNAL_ERROR, "internal error")
             return
         if result is not None and frame_id is not None:
             await self.send({"t": "ack", "id": frame_id, **result})

@@ -7,6 +7,7 @@ from typing import Any
 
 from bastion.domain.bans import BanService
 from bastion.domain.departments import DepartmentService
+from bastion.domain.errors import DomainError
 from bastion.domain.events import BANS_CHANNEL, STAFF_CHANNEL, iso, visitor_channel
 from bastion.domain.models import AgentStatus
 from bastion.domain.principals import StaffPrincipal, VisitorPrincipal
@@ -131,6 +132,16 @@ def agent_handlers(
         token = sock.extra.get("session_token")
         principal, user = await staff.authenticate(token, ip=sock.extra.get("ip"))
         sock.principal = principal
+
+        async def session_valid() -> bool:
+            # Asked when a notice says some of this user's sessions ended: is this one of them?
+            try:
+                await staff.authenticate(token, ip=sock.extra.get("ip"))
+            except DomainError:
+                return False
+            return True
+
+        sock.extra["session_valid"] = session_valid
         sock.extra["departments"] = await departments.of_user(principal.user_id)
         # Read again when an admin changes them (the "departments" staff notice).
         sock.extra["reload_departments"] = lambda: departments.of_user(principal.user_id)
