@@ -173,6 +173,7 @@ def build_services(
             clock,
             bus=bus,
             close_chats=lambda visitor: chat.close_for_visitor(visitor, reason="banned"),
+            sees_visitor=chat.may_see_visitor,
         ),
         limiter=limiter,
         gate=ConnectionGate(

@@ -161,6 +161,9 @@ async def test_the_queue_promises_no_wait_time_while_no_agent_is_available(
     assert start["queue"] == {"position": 1, "eta_s": None}
 
     agent, _ = await connect_agent(server.base, "agent@example.com", AGENT_PASSWORD)
+    # The visitor already waiting hears that someone is there now: an estimate, unasked.
+    told = await first.wait_for(lambda f: f.get("t") == "queue" and f["eta_s"] is not None)
+    assert told["position"] == 1 and told["eta_s"] >= 5
     second, _ = await connect_visitor(server.base, server.widget)
     queued = (await second.cmd("chat.start", consent={"accepted": True}))["queue"]
     assert queued["position"] == 2 and queued["eta_s"] >= 5
@@ -169,8 +172,11 @@ async def test_the_queue_promises_no_wait_time_while_no_agent_is_available(
     await agent.cmd("conv.accept", conversation=start["conversation"])
     moved = await second.wait_for(lambda f: f.get("t") == "queue" and f["position"] == 1)
     assert moved["eta_s"] >= 5
-    # Away: the next move says where the visitor stands, without a time.
+    # Away: the waiting visitor's estimate goes at once, and the next move says where the
+    # visitor stands, without a time.
     await agent.cmd("status.set", status="away")
+    gone = await second.wait_for(lambda f: f.get("t") == "queue" and f["eta_s"] is None)
+    assert gone["position"] == 1
     await agent.cmd("conv.close", conversation=start["conversation"])
     third, _ = await connect_visitor(server.base, server.widget)
     later = (await third.cmd("chat.start", consent={"accepted": True}))["queue"]

@@ -184,6 +184,24 @@ export function renderText(target: Element, text: string, options: RenderTextOpt
   target.replaceChildren(fragment);
 }
 
+// What the server refuses in typed text (src/bastion/domain/plaintext.py): control characters
+// (a line break and a tab aside; DEL and the C1 range too) and the bidirectional embeddings,
+// overrides and isolates.
+// eslint-disable-next-line no-control-regex
+const REFUSED_CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/gu;
+
+/**
+ * `text` without the invisible characters the server refuses, so a paste that carries them
+ * (direction isolates copied from a phone's contacts, a stray control character) still goes.
+ * They have no glyph of their own: what the reader sees is the text that is sent, in the
+ * order it is stored (the overrides that would show it in another order are what is dropped).
+ * With `multiline`, line breaks and tabs stay (messages); without, they become spaces (names).
+ */
+export function withoutControls(text: string, multiline = true): string {
+  const lines = text.replace(/\r\n?/gu, "\n");
+  return (multiline ? lines : lines.replace(/[\n\t]/gu, " ")).replace(REFUSED_CONTROLS, "");
+}
+
 /**
  * A server message shown as a sentence: a capital first letter and a full stop. The
  * server writes messages for people but in lower case ("use at least 12 characters"), as

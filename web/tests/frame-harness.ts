@@ -106,7 +106,7 @@ export interface Harness {
 }
 
 export async function startFrame(
-  options: { stored?: object | null; visible?: boolean; identity?: Identity | null } = {},
+  options: { stored?: object | null; visible?: boolean; identity?: Identity | null; config?: Partial<WidgetConfig> } = {},
 ): Promise<Harness> {
   if (options.stored) localStorage.setItem("bastion:v1:w_1", JSON.stringify(options.stored));
   const root = document.createElement("div");
@@ -116,7 +116,7 @@ export async function startFrame(
   const parent = new FakeParent();
   const chat = new WidgetChat({
     widget: "w_1",
-    config,
+    config: { ...config, ...options.config },
     t,
     lang: "en",
     view,

@@ -117,6 +117,17 @@ describe("widget loader", () => {
     expect(badge.style.display).toBe("none");
   });
 
+  it("names the count in the launcher's label, which is what a screen reader says", () => {
+    fromFrame({ type: "bastion:unread", count: 2, label: "Chat (2 unread)" });
+    expect(button.getAttribute("aria-label")).toBe("Chat (2 unread)");
+    fromFrame({ type: "bastion:unread", count: 0, label: "Chat" });
+    expect(button.getAttribute("aria-label")).toBe("Chat");
+    // Only a short string: nothing else becomes the button's name.
+    fromFrame({ type: "bastion:unread", count: 1, label: "x".repeat(200) });
+    fromFrame({ type: "bastion:unread", count: 1, label: { toString: () => "Evil" } });
+    expect(button.getAttribute("aria-label")).toBe("Chat");
+  });
+
   it("takes a theme colour, but only a colour", () => {
     fromFrame({ type: "bastion:theme", color: "#112233", label: "Pokalbis" });
     expect(button.style.background).toMatch(/#112233|rgb\(17, 34, 51\)/u);

@@ -1,5 +1,13 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { asSentence, isSuspiciousHost, LINK_REL, renderText, segment, WARNING_CLASS } from "../shared/text";
+import {
+  asSentence,
+  isSuspiciousHost,
+  LINK_REL,
+  renderText,
+  segment,
+  WARNING_CLASS,
+  withoutControls,
+} from "../shared/text";
 
 const WARNING = "CHECK-LINK";
 const ALLOWED_ATTRS = new Set(["href", "rel", "target", "title", "class"]);
@@ -179,5 +187,22 @@ describe("asSentence", () => {
     );
     expect(asSentence("That code is not valid.")).toBe("That code is not valid.");
     expect(asSentence("  ")).toBe("");
+  });
+});
+
+describe("withoutControls", () => {
+  it("drops what the server refuses and keeps what it takes", () => {
+    // Bidirectional embeddings, overrides and isolates go; the direction marks stay.
+    expect(withoutControls("a\u202ab\u202bc\u202cd\u202de\u202ef")).toBe("abcdef");
+    expect(withoutControls("\u2066x\u2067y\u2068z\u2069")).toBe("xyz");
+    expect(withoutControls("\u200e\u05e9\u05dc\u05d5\u05dd\u200f")).toBe("\u200e\u05e9\u05dc\u05d5\u05dd\u200f");
+    // Control characters go; a line break and a tab stay in a message.
+    expect(withoutControls("a\u0000b\u0007c\u001bd\u007fe")).toBe("abcde");
+    // The C1 range too (U+0085 breaks lines, U+009B starts terminal escapes); U+00A0 stays.
+    expect(withoutControls("a\u0085b\u009bc\u00a0d")).toBe("abc\u00a0d");
+    expect(withoutControls("one\r\ntwo\rthree\tfour")).toBe("one\ntwo\nthree\tfour");
+    // In a one-line field they become spaces.
+    expect(withoutControls("Ona\nJonaitė\tx", false)).toBe("Ona Jonaitė x");
+    expect(withoutControls("\u{1F469}\u200d\u{1F467} ok")).toBe("\u{1F469}\u200d\u{1F467} ok");
   });
 });

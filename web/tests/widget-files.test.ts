@@ -31,6 +31,38 @@ describe("widget files", () => {
     expect(parseServerFrame(JSON.stringify({ ...fileFrame(), file: { id: 1 } }))).toBeNull();
   });
 
+  it("offers the server's file types in the picker and says why an empty file is not sent", async () => {
+    const files = { max_bytes: 1000, types: ["image/png", "application/pdf", "bad type,*/*"] };
+    const { root, view } = await startFrame({ stored: { token: "vt_old", conversation: "c_1" }, config: { files } });
+    await connect(ACTIVE);
+    expect(view.attach.hidden).toBe(false);
+    // Only well-formed types: a value cannot widen the list with a comma.
+    expect(view.fileInput.accept).toBe("image/png,application/pdf");
+
+    const uploads: string[] = [];
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (url: string) => {
+        uploads.push(url);
+        return new Response(JSON.stringify({ code: "file_empty", message: "the file is empty" }), { status: 422 });
+      }),
+    );
+    const choose = async (file: File) => {
+      Object.defineProperty(view.fileInput, "files", { configurable: true, value: [file] });
+      view.fileInput.dispatchEvent(new Event("change"));
+      await settle();
+    };
+    // Empty on the visitor's disk: refused here, with the reason, and nothing is uploaded.
+    await choose(new File([], "empty.txt", { type: "text/plain" }));
+    expect(uploads).toEqual([]);
+    expect(view.notice.textContent).toBe("That file is empty.");
+    // Emptied after it was chosen: the server's code gets the same words, not "try again".
+    await choose(new File(["x"], "notes.txt", { type: "text/plain" }));
+    expect(uploads).toHaveLength(1);
+    expect(view.notice.textContent).toBe("That file is empty.");
+    expect(root.querySelector('[data-testid="file"]')).toBeNull();
+  });
+
   it("shows a file as text with a download button, fetched with the visitor's token", async () => {
     const { root } = await startFrame({ stored: { token: "vt_old", conversation: "c_1" } });
     const ws = await connect(ACTIVE);

@@ -261,9 +261,15 @@ describe("widget frame", () => {
     };
     const first = await send("one");
     ws.receive({ t: "error", id: first, code: "rate_limited", message: "slow down", retry_after: 20 });
+    await settle();
+    // The refused text is back in the composer, to send again later or change.
+    expect(view.composer.value).toBe("one");
     const second = await send("two");
+    view.composer.value = "something new";
     ws.receive({ t: "error", id: second, code: "duplicate_message", message: "you have already sent this message" });
     await settle();
+    // What the visitor started typing meanwhile is not overwritten.
+    expect(view.composer.value).toBe("something new");
     const failed = [...root.querySelectorAll(".msg--failed .pending-status")].map((e) => e.textContent);
     expect(failed).toEqual([
       "Not sent: You are sending messages too quickly. Please wait 20 seconds.",
@@ -324,6 +330,19 @@ describe("widget frame", () => {
     root.querySelector<HTMLButtonElement>('[data-testid="cancel-send"]')!.click();
     expect(warning.hidden).toBe(true);
     expect(view.composer.value).toBe("my card 4111 1111 1111 1111");
+    expect(ws.last("msg.send")).toBeUndefined();
+
+    // Escape answers "don't send" too, and leaves the panel open.
+    const closes: KeyboardEvent[] = [];
+    const onKey = (e: KeyboardEvent) => closes.push(e);
+    document.addEventListener("keydown", onKey);
+    view.composer.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
+    expect(document.activeElement).toBe(root.querySelector('[data-testid="cancel-send"]'));
+    document.activeElement!.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    document.removeEventListener("keydown", onKey);
+    expect(warning.hidden).toBe(true);
+    expect(closes).toHaveLength(0);
+    expect(document.activeElement).toBe(view.composer);
     expect(ws.last("msg.send")).toBeUndefined();
 
     // Send anyway sends; the ack's masked body replaces the local copy at once.
@@ -474,6 +493,91 @@ describe("widget frame", () => {
     await settle();
     expect(view.footer.hidden).toBe(true);
     expect(confirm.hidden).toBe(true);
+  });
+
+  it("marks and names a pre-chat field the server refused, instead of asking to try again", async () => {
+    const { ws, view } = await startChat(null);
+    ws.receive({ t: "ack", id: ws.last("hello")!.id, visitor: "v_1", conversations: [] });
+    const form = root.querySelector<HTMLFormElement>('[data-testid="prechat"]')!;
+    const email = form.querySelector<HTMLInputElement>('input[name="email"]')!;
+    email.value = "ona@example.com";
+    (form.querySelector('[data-testid="consent"]') as HTMLInputElement).checked = true;
+    form.dispatchEvent(new Event("submit", { cancelable: true }));
+    const start = ws.last("chat.start")!;
+    ws.receive({ t: "error", id: start.id, code: "invalid_frame", message: "email is too long", field: "fields.email" });
+    await settle();
+    expect(view.notice.textContent).toBe("Please check E-mail: it cannot be used as written.");
+    expect(email.getAttribute("aria-invalid")).toBe("true");
+    expect(document.activeElement).toBe(email);
+    // Changing it clears the mark.
+    email.dispatchEvent(new Event("input", { bubbles: true }));
+    expect(email.hasAttribute("aria-invalid")).toBe(false);
+  });
+
+  it("says a refused chat start in minutes, as too many chats, not as typing too fast", async () => {
+    const { ws, view } = await startChat(null);
+    ws.receive({ t: "ack", id: ws.last("hello")!.id, visitor: "v_1", conversations: [] });
+    const form = root.querySelector<HTMLFormElement>('[data-testid="prechat"]')!;
+    (form.querySelector('[data-testid="consent"]') as HTMLInputElement).checked = true;
+    form.dispatchEvent(new Event("submit", { cancelable: true }));
+    ws.receive({ t: "error", id: ws.last("chat.start")!.id, code: "rate_limited", message: "slow down", retry_after: 3355 });
+    await settle();
+    expect(view.notice.textContent).toBe("Too many chats have been started from here. Please try again in 56 min.");
+    form.dispatchEvent(new Event("submit", { cancelable: true }));
+    ws.receive({ t: "error", id: ws.last("chat.start")!.id, code: "rate_limited", message: "slow down" });
+    await settle();
+    expect(view.notice.textContent).toBe("Too many chats have been started from here. Please try again later.");
+  });
+
+  it("drops the invisible controls the server refuses from what it sends", async () => {
+    const { ws, view } = await startChat(null);
+    ws.receive({ t: "ack", id: ws.last("hello")!.id, visitor: "v_1", conversations: [] });
+    const form = root.querySelector<HTMLFormElement>('[data-testid="prechat"]')!;
+    // A name and a number pasted from a phone's contacts come wrapped in direction isolates.
+    (form.querySelector('input[name="name"]') as HTMLInputElement).value = "\u2068\u0623\u062d\u0645\u062f\u2069";
+    (form.querySelector('textarea[name="message"]') as HTMLTextAreaElement).value = "Call me on \u2066+370 600 00000\u2069\r\nthanks";
+    (form.querySelector('[data-testid="consent"]') as HTMLInputElement).checked = true;
+    form.dispatchEvent(new Event("submit", { cancelable: true }));
+    const start = ws.last("chat.start")!;
+    expect(start).toMatchObject({
+      fields: { name: "\u0623\u062d\u0645\u062f" },
+      message: "Call me on +370 600 00000\nthanks",
+    });
+    ws.receive({ t: "ack", id: start.id, conversation: "c_9", state: "waiting", seq: 1, queue: null });
+    await settle();
+    view.composer.value = "invoice_\u202egpj.exe \u0007";
+    view.composer.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
+    expect(ws.last("msg.send")).toMatchObject({ body: "invoice_gpj.exe" });
+    // Nothing but controls: nothing to send.
+    view.composer.value = "\u2066\u2069";
+    view.composer.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
+    expect(ws.sent.filter((f) => f.t === "msg.send")).toHaveLength(1);
+  });
+
+  it("follows a chat the visitor started in another tab, unless this tab's chat is still open", async () => {
+    const { ws } = await startChat({ token: "vt_old", conversation: "c_1", seq: 0 });
+    ws.receive({
+      t: "ack",
+      id: ws.last("hello")!.id,
+      visitor: "v_1",
+      conversations: [{ id: "c_1", state: "active", last_seq: 0, created_at: "x", agent: { name: "Jonas" } }],
+    });
+    const state = root.querySelector('[data-testid="state"]')!;
+    const started = (id: string, seq = 1) => ({ t: "conv.state", conversation: id, seq, state: "waiting", agent: null, ts: "2026-01-01T10:00:00Z" });
+    // This tab's chat is open: another one is not taken over.
+    ws.receive(started("c_2"));
+    expect(JSON.parse(localStorage.getItem("bastion:v1:w_1")!).conversation).toBe("c_1");
+    expect(state.getAttribute("data-state")).toBe("active");
+
+    // Ended here; the visitor starts a new chat in another tab: this tab shows it too.
+    ws.receive({ t: "conv.state", conversation: "c_1", seq: 1, state: "closed", agent: null, ts: "x", reason: "visitor" });
+    expect(root.querySelector('[data-testid="new-chat"]')).not.toBeNull();
+    ws.receive(started("c_3"));
+    await settle();
+    expect(JSON.parse(localStorage.getItem("bastion:v1:w_1")!).conversation).toBe("c_3");
+    expect(state.getAttribute("data-state")).toBe("waiting");
+    expect(root.querySelector<HTMLElement>(".closed-panel")!.hidden).toBe(true);
+    expect(root.querySelector<HTMLElement>(".footer")!.hidden).toBe(false);
   });
 
   it("asks in Lithuanian too", async () => {

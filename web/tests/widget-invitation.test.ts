@@ -23,7 +23,7 @@ describe("widget invitations", () => {
   it("shows the agent's name and message as text only, opens the panel and counts as unread", async () => {
     const { root, parent } = await startFrame({ visible: false });
     const ws = await connect([]);
-    expect(parent.last("bastion:unread")).toEqual({ type: "bastion:unread", count: 0 });
+    expect(parent.last("bastion:unread")).toEqual({ type: "bastion:unread", count: 0, label: "Chat" });
 
     ws.receive(invite(MARKUP_MESSAGE, MARKUP_NAME));
     const box = root.querySelector('[data-testid="invitation"]')!;
@@ -38,10 +38,11 @@ describe("widget invitations", () => {
     expect(root.querySelector('[data-testid="prechat"]')).not.toBeNull();
 
     expect(parent.last("bastion:open")).toEqual({ type: "bastion:open" });
-    expect(parent.last("bastion:unread")).toEqual({ type: "bastion:unread", count: 1 });
+    // The count is in the launcher's name too, for screen readers (they do not read the badge).
+    expect(parent.last("bastion:unread")).toEqual({ type: "bastion:unread", count: 1, label: "Chat (1 unread)" });
     // The loader opens the panel and says so: the invitation has been seen.
     parent.handlers!.onVisible(true);
-    expect(parent.last("bastion:unread")).toEqual({ type: "bastion:unread", count: 0 });
+    expect(parent.last("bastion:unread")).toEqual({ type: "bastion:unread", count: 0, label: "Chat" });
   });
 
   it("uses a neutral name when the agent has none, and ignores an empty invitation", async () => {
@@ -103,6 +104,9 @@ describe("widget invitations", () => {
       message: "Yes, my card is lost",
     });
     expect(ws.last("msg.send")).toBeUndefined();
+    // The server sends the new chat's first event before the ack: it is this tab's own chat.
+    ws.receive({ t: "conv.state", conversation: "c_9", seq: 1, state: "waiting", agent: null, ts: "x" });
+    expect(root.querySelector('[data-testid="invitation"]')).not.toBeNull();
     ws.receive({ t: "ack", id: start.id, conversation: "c_9", state: "waiting", seq: 2, queue: { position: 1, eta_s: 30 } });
     await settle();
     expect(view.composer.value).toBe("");
@@ -114,6 +118,15 @@ describe("widget invitations", () => {
     // Now it is an open chat: another invitation is not shown.
     ws.receive(invite("Another one"));
     expect(root.querySelector(".invitation-message")!.textContent).toBe("Can I help you with anything?");
+  });
+
+  it("does not say nobody is online while an agent is inviting", async () => {
+    const { root } = await startFrame({ config: { online: false } });
+    const ws = await connect([]);
+    const offline = root.querySelector<HTMLElement>(".offline")!;
+    expect(offline.hidden).toBe(false);
+    ws.receive(invite());
+    expect(offline.hidden).toBe(true);
   });
 
   it("also starts the chat from the pre-chat form's button, taking the composer's text", async () => {

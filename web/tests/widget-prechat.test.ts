@@ -1,7 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { widgetTables } from "../shared/i18n";
 import { buildPrechat } from "../widget/frame/view";
-import { config } from "./frame-harness";
+import { config, connect, SESSION_OK, settle, sockets, startFrame, stubFetch } from "./frame-harness";
 
 describe("the pre-chat form's opening words", () => {
   const t = widgetTables.en;
@@ -13,5 +13,65 @@ describe("the pre-chat form's opening words", () => {
     const offline = buildPrechat({ ...config, online: false }, t);
     expect(offline.textContent).toContain(t.offline);
     expect(offline.textContent).not.toContain(t.prechatIntro);
+  });
+});
+
+describe("whether anyone is online, when the panel is opened later", () => {
+  const t = widgetTables.en;
+  let now = 1_000_000;
+  let configReads = 0;
+  let online = true;
+
+  beforeEach(() => {
+    sockets.length = 0;
+    localStorage.clear();
+    document.body.replaceChildren();
+    configReads = 0;
+    vi.spyOn(Date, "now").mockImplementation(() => now);
+    stubFetch([SESSION_OK]);
+    const sessions = fetch;
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (url: string, init?: RequestInit) => {
+        if (!url.endsWith("/config")) return sessions(url, init);
+        configReads += 1;
+        return new Response(JSON.stringify({ ...config, online }), { status: 200 });
+      }),
+    );
+  });
+
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    vi.restoreAllMocks();
+  });
+
+  it("reads it again when the page's copy is old, keeping what was typed", async () => {
+    const { root, parent } = await startFrame({ visible: false, config: { online: false } });
+    await connect([]);
+    const name = root.querySelector<HTMLInputElement>('input[name="name"]')!;
+    name.value = "Ona";
+    // Opened at once: the config the page just loaded is fresh.
+    parent.handlers!.onVisible(true);
+    await settle();
+    expect(configReads).toBe(0);
+    expect(root.querySelector(".offline")!.textContent).toBe(t.offline);
+
+    // An hour later an agent is online: the form says so instead of "we are offline".
+    parent.handlers!.onVisible(false);
+    now += 3_600_000;
+    parent.handlers!.onVisible(true);
+    await settle();
+    expect(configReads).toBe(1);
+    expect(root.querySelector(".offline")).toBeNull();
+    expect(root.querySelector(".intro")!.textContent).toBe(t.prechatIntro);
+    expect(root.querySelector<HTMLInputElement>('input[name="name"]')).toBe(name);
+    expect(name.value).toBe("Ona");
+
+    // And back, a while later.
+    online = false;
+    now += 120_000;
+    parent.handlers!.onVisible(true);
+    await settle();
+    expect(root.querySelector(".offline")!.textContent).toBe(t.offline);
   });
 });

@@ -185,6 +185,8 @@ type Msg = { type?: unknown; count?: unknown; color?: unknown; label?: unknown }
       const n = typeof m.count === "number" && m.count > 0 ? Math.min(Math.floor(m.count), 99) : 0;
       badge.textContent = n ? String(n) : "";
       css(badge, { display: n ? "block" : "none" });
+      // The button's name (its aria-label) is what a screen reader says, never the badge.
+      if (typeof m.label === "string" && m.label.length < 40) button.setAttribute("aria-label", m.label);
     } else if (m.type === "bastion:theme" || m.type === "bastion:ready") {
       // A colour value only: nothing that could make the host page load a URL.
       if (typeof m.color === "string" && /^#[0-9a-f]{3,8}$/i.test(m.color)) css(button, { background: m.color });

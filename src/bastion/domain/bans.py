@@ -115,12 +115,16 @@ class BanService:
         bus: Bus | None = None,
         cache_s: int = BAN_CACHE_S,
         close_chats: Callable[[str], Awaitable[object]] | None = None,
+        sees_visitor: Callable[[StaffPrincipal, str], Awaitable[bool]] | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._ids = ids
         # Closes a banned visitor's open chats (ChatService.close_for_visitor).
         self._close_chats = close_chats
+        # Whether the actor may act on a visitor by id (ChatService.may_see_visitor): an
+        # agent bans only visitors of their departments, as they invite only those.
+        self._sees_visitor = sees_visitor
         # One copy: every ban in force (a ban or a lift on any node drops it).
         self._copy: AnnouncedCopies[list[Ban]] = AnnouncedCopies(bus, BANS_CHANNEL, cache_s)
 
@@ -144,6 +148,12 @@ class BanService:
             if visitor is not None
             else (BanKind.NETWORK, check_network(ip or ""))
         )
+        if (
+            kind is BanKind.VISITOR
+            and self._sees_visitor is not None
+            and not await self._sees_visitor(actor, target)
+        ):
+            raise NotFound("no such visitor", field="visitor")
         now = self._clock.now()
         ban = Ban(
             id=self._ids("b"),

@@ -8,6 +8,7 @@ publishes to the bus only after its commit.
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -130,9 +131,19 @@ def check_prechat_fields(fields: dict[str, str], config: dict[str, Any]) -> dict
         if spec.get("required") and not cleaned.get(name):
             raise InvalidInput(f"{name} is required", field=f"fields.{name}")
     email = cleaned.get("email")
-    if email and ("@" not in email or " " in email or email.startswith("@")):
+    if email and not _plausible_email(email):
         raise InvalidInput("email is not an e-mail address", field="fields.email")
     return cleaned
+
+
+# name@domain.tld as people type it: one @, a dot in the domain, none of the characters
+# that only quoted or malformed addresses hold. Agents answer to it and GDPR exports are
+# found by it, so "a@b" or "<script>@x.com" is a typing mistake to point out, not data.
+_EMAIL = re.compile(r"[^@\s<>()\[\],;:\\\"]+@[^@\s<>()\[\],;:\\\"]+\.[^@\s<>()\[\],;:\\\".]{2,}")
+
+
+def _plausible_email(value: str) -> bool:
+    return len(value) <= 254 and _EMAIL.fullmatch(value) is not None
 
 
 class ChatService:
@@ -320,6 +331,30 @@ class ChatService:
             return True
         return conv.department_id in await uow.departments.of_user(actor.user_id)
 
+    async def may_see_visitor(self, actor: StaffPrincipal, visitor_id: str) -> bool:
+        """Whether ``actor`` may act on a visitor by id (invite, ban): see :meth:`_sees_visitor`."""
+        async with self._uow(write=False) as uow:
+            return await self._sees_visitor(uow, actor, visitor_id)
+
+    async def _sees_visitor(self, uow: UnitOfWork, actor: StaffPrincipal, visitor_id: str) -> bool:
+        """The visitor exists and is ``actor``'s to deal with: they may see every chat, or
+        the visitor came through a widget of no department or of one of theirs, or one
+        of the visitor's chats is theirs to see (one transferred to them, say). Another
+        department's visitor is as absent as a made-up id.
+        """
+        visitor = await uow.visitors.get(visitor_id)
+        widget = await uow.widgets.get(visitor.widget_id) if visitor else None
+        if visitor is None or widget is None:
+            return False
+        if widget.department_id is None or allowed(actor, Perm.CHAT_VIEW_ALL):
+            return True
+        if widget.department_id in await uow.departments.of_user(actor.user_id):
+            return True
+        for conv in await uow.conversations.list_for_visitor(visitor_id):
+            if await self._may_view(uow, actor, conv):
+                return True
+        return False
+
     @staticmethod
     def _check_participant(actor: StaffPrincipal, conv: Conversation) -> None:
         if conv.agent_id != actor.user_id and not allowed(actor, Perm.CHAT_MANAGE_ALL):
@@ -504,15 +539,7 @@ class ChatService:
             raise Forbidden("your role cannot invite visitors")
         text = check_body(body, ChatLimits(message_max_chars=500))
         async with self._uow(write=False) as uow:
-            visitor = await uow.visitors.get(visitor_id)
-            widget = await uow.widgets.get(visitor.widget_id) if visitor else None
-            if visitor is None or widget is None:
-                raise NotFound("no such visitor")
-            if (
-                widget.department_id is not None
-                and not allowed(actor, Perm.CHAT_VIEW_ALL)
-                and widget.department_id not in await uow.departments.of_user(actor.user_id)
-            ):
+            if not await self._sees_visitor(uow, actor, visitor_id):
                 raise NotFound("no such visitor")
             # The widget shows an invitation only to a visitor who is not chatting: say
             # so rather than report an invitation nobody will see.

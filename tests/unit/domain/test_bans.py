@@ -146,3 +146,36 @@ async def test_spam_counts_messages_sent_through_another_node(world: World) -> N
     with pytest.raises(DuplicateMessage):
         await node_a.send_message(visitor, None, conv, "buy now")
     await node_a.send_message(visitor, None, conv, "something else")
+
+
+async def test_agents_ban_only_visitors_of_their_departments(world: World) -> None:
+    """Banning closes the visitor's chats: an agent of another department may not, and is
+    told the visitor does not exist (as for inviting them)."""
+    from bastion.domain.widgets import WidgetChange
+
+    deps = world.svc.departments
+    admin = await world.staff("admin@example.com", Role.ADMIN, name="Admin")
+    sales = await deps.create(admin, "Sales")
+    billing = await deps.create(admin, "Billing")
+    jonas = await world.staff("jonas@example.com")
+    petras = await world.staff("petras@example.com", name="Petras")
+    await deps.set_user_departments(admin, jonas.user_id, [sales.id])
+    await deps.set_user_departments(admin, petras.user_id, [billing.id])
+    await world.svc.widgets.update(admin, world.widget_id, WidgetChange(department_id=sales.id))
+    visitor = await world.visitor()
+    conv = await world.start(visitor)
+
+    bans = world.svc.bans
+    with pytest.raises(NotFound):
+        await bans.ban(petras, visitor=visitor.visitor_id, ip=None, duration_s=600, reason="x")
+    assert await bans.list_active(admin) == []
+    # Transferred to Petras, the chat is his to see: then he may.
+    await world.svc.chat.accept(jonas, None, conv)
+    await world.svc.chat.transfer(jonas, None, conv, petras.user_id)
+    ban = await bans.ban(petras, visitor=visitor.visitor_id, ip=None, duration_s=600, reason="x")
+    await bans.lift(admin, ban.id)
+    # His own department's agent, and a supervisor (sees every chat), may too.
+    await bans.ban(jonas, visitor=visitor.visitor_id, ip=None, duration_s=600, reason="x")
+    supervisor = await world.staff("sup@example.com", Role.SUPERVISOR, name="Sup")
+    other = await world.visitor()
+    await bans.ban(supervisor, visitor=other.visitor_id, ip=None, duration_s=600, reason="x")

@@ -11,6 +11,7 @@ import { format } from "../../shared/i18n";
 import { measure, messageLimit } from "../../shared/limit";
 import type {
   ConvState,
+  ConvStateEvent,
   ConvSummary,
   InviteEvent,
   QueueInfo,
@@ -21,6 +22,7 @@ import type {
   WidgetConfig,
 } from "../../shared/protocol";
 import {
+  backoffDelay,
   CommandError,
   SocketClient,
   type HelloAck,
@@ -28,12 +30,14 @@ import {
   type WebSocketFactory,
 } from "../../shared/socket";
 import { EventStream } from "../../shared/stream";
+import { withoutControls } from "../../shared/text";
 import type { HostPage, Identity, ParentBridge } from "./parent";
 import { sensitiveKind } from "./sensitive";
 import type { Store } from "./store";
 import { downloadTranscript } from "./transcript";
 import {
   buildPrechat,
+  prechatIntro,
   renderEvent,
   renderInvitation,
   renderPending,
@@ -47,11 +51,18 @@ const TYPING_IDLE_MS = 4000;
 const TYPING_STALE_MS = 10000;
 /** How long to wait for an event the server has acknowledged before fetching it over REST. */
 const CATCH_UP_DELAY_MS = 1500;
+/** How old the config's "is anyone online" may be when the visitor opens the pre-chat form. */
+const ONLINE_RECHECK_MS = 60_000;
 /** Session errors that mean the host page's statement of who its user is did not do. */
 const IDENTITY_ERRORS: ReadonlySet<string> = new Set(["identity_invalid", "identity_required"]);
 
 function isIdentityError(err: unknown): boolean {
   return err instanceof ApiError && err.status === 401 && IDENTITY_ERRORS.has(err.code);
+}
+
+/** A failure that may pass by itself: no network, the server busy (429) or failing (5xx). */
+function isTransient(err: unknown): boolean {
+  return err instanceof ApiError && (err.status === 0 || err.status === 429 || err.status >= 500);
 }
 
 interface PendingMessage {
@@ -109,12 +120,16 @@ export class WidgetChat {
   private failed = false;
   /** The server's longest message (from the widget config), in characters. */
   private readonly maxBody: number;
+  /** Whether an agent is available, as the config said when it was last read. */
+  private online: boolean;
+  private onlineReadAt = Date.now();
 
   constructor(deps: ChatDeps) {
     this.d = deps;
     this.v = deps.view;
     this.t = deps.t;
     this.maxBody = messageLimit(deps.config.message_max_chars);
+    this.online = deps.config.online;
     this.page = deps.page;
     this.visible = deps.visible;
     this.identity = deps.identity ?? null;
@@ -132,12 +147,7 @@ export class WidgetChat {
   /** Opens the visitor session and the socket. */
   async start(): Promise<void> {
     this.render();
-    try {
-      await this.openSession();
-    } catch (err) {
-      this.fail(err);
-      return;
-    }
+    if (!(await this.openSessionRetrying())) return;
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     this.socket = new SocketClient({
       url: `${scheme}//${location.host}/ws/visitor`,
@@ -186,7 +196,10 @@ export class WidgetChat {
       // A refusal of this visitor (`unavailable`: a ban) is final too: a fresh session would
       // be the widget itself getting round the ban.
       const refused = err instanceof ApiError && err.code === "unavailable";
-      if (!stored || refused || isIdentityError(err) || (err instanceof ApiError && err.status === 0)) throw err;
+      // A failure that may pass says nothing about the stored token: starting a new visitor
+      // then would lose the visitor's chat. (The server answers an unknown or expired token
+      // with a new visitor itself; this is for a stored value it cannot even read.)
+      if (!stored || refused || isIdentityError(err) || isTransient(err)) throw err;
       // The stored token may be expired or revoked: start a fresh visitor session.
       res = await requestJson<SessionResponse>(path, { method: "POST", body, credentials: "omit" });
       this.d.store.update({ conversation: null, seq: 0, read: 0 });
@@ -207,12 +220,28 @@ export class WidgetChat {
       this.showNotice(this.t.errUnavailable);
       return;
     }
-    try {
-      this.d.store.reload();
-      await this.openSession();
-      this.socket?.reconnect();
-    } catch (err) {
-      this.fail(err);
+    this.d.store.reload();
+    if (await this.openSessionRetrying()) this.socket?.reconnect();
+  }
+
+  /**
+   * Opens the session, trying again with backoff (1 s doubling to 30 s, as the socket does)
+   * while the failure may pass, with "Connecting…" on screen: a network blip or a server
+   * restarting while the page loads must not leave a chat that only a reload brings back.
+   * False, with the reason on screen, when it cannot work.
+   */
+  private async openSessionRetrying(): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.openSession();
+        return true;
+      } catch (err) {
+        if (!isTransient(err)) {
+          this.fail(err);
+          return false;
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt)));
     }
   }
 
@@ -258,6 +287,7 @@ export class WidgetChat {
       case "note":
       case "file":
         if (frame.conversation === this.conversation) this.addEvents([frame]);
+        else if (frame.t === "conv.state") this.followNewChat(frame);
         return;
       case "queue":
         if (frame.conversation === this.conversation) {
@@ -276,6 +306,18 @@ export class WidgetChat {
       default:
         return;
     }
+  }
+
+  /**
+   * A chat of this visitor that is not the one on screen came alive: the visitor started it
+   * in another tab of the site. Follow it if this tab shows no chat, or only an ended one.
+   */
+  private followNewChat(frame: ConvStateEvent): void {
+    // While this tab starts a chat, its own first event may come before the ack: not another tab's.
+    if (frame.state === "closed" || this.busy) return;
+    if (this.conversation !== null && this.currentState() !== "closed") return;
+    const { conversation: id, state, seq, ts, agent } = frame;
+    this.switchTo({ id, state, last_seq: seq, created_at: ts, agent });
   }
 
   /**
@@ -350,6 +392,8 @@ export class WidgetChat {
       void this.catchUp();
     }
     this.render();
+    // A fresh form starts at its top, not where the last chat's log was scrolled to.
+    if (!summary) this.v.scroller.scrollTop = 0;
   }
 
   private async catchUp(): Promise<void> {
@@ -450,11 +494,12 @@ export class WidgetChat {
     const fields: Record<string, string> = {};
     for (const f of this.d.config.prechat_fields) {
       const input = form.elements.namedItem(f.name);
-      if (input instanceof HTMLInputElement && input.value.trim()) fields[f.name] = input.value.trim();
+      const value = input instanceof HTMLInputElement ? withoutControls(input.value, false).trim() : "";
+      if (value) fields[f.name] = value;
     }
     const messageInput = form.elements.namedItem("message");
     const typed = reply ?? (this.invitation ? this.v.composer.value : null);
-    const message = (typed ?? (messageInput instanceof HTMLTextAreaElement ? messageInput.value : "")).trim();
+    const message = withoutControls(typed ?? (messageInput instanceof HTMLTextAreaElement ? messageInput.value : "")).trim();
     const { left, over } = measure(message, this.maxBody);
     if (over) {
       // Refused here, with the limit named; the text stays where it was typed.
@@ -490,16 +535,39 @@ export class WidgetChat {
       this.render();
       this.v.composer.focus();
     } catch (err) {
-      this.showNotice(this.errorText(err));
+      this.showNotice(this.startErrorText(err, form));
     } finally {
       this.busy = false;
     }
   }
 
+  /**
+   * Why `chat.start` was refused. A pre-chat field the server would not take (`invalid_frame`
+   * naming `fields.email`…) is marked and focused: trying again as it is cannot help.
+   */
+  private startErrorText(err: unknown, form: HTMLFormElement): string {
+    if (!(err instanceof CommandError)) return this.errorText(err);
+    if (err.code === "rate_limited") {
+      // Counted per visitor and per address over an hour: say it in minutes, not as typing too fast.
+      const wait = err.retryAfter;
+      return wait && wait > 0
+        ? format(this.t.errTooManyChats, { minutes: Math.max(1, Math.ceil(wait / 60)) })
+        : this.t.errTooManyChatsLater;
+    }
+    const name = err.code === "invalid_frame" && err.field?.startsWith("fields.") ? err.field.slice(7) : null;
+    const spec = name ? this.d.config.prechat_fields.find((f) => f.name === name) : undefined;
+    const input = name ? form.elements.namedItem(name) : null;
+    if (!spec || !(input instanceof HTMLInputElement)) return this.errorText(err);
+    input.setAttribute("aria-invalid", "true");
+    input.focus();
+    const fallback = spec.name === "name" ? this.t.fieldName : spec.name === "email" ? this.t.fieldEmail : spec.name;
+    return format(this.t.errField, { field: spec.label || fallback });
+  }
+
   /** Sends the composer's text; ``confirmed`` skips the card/password warning. */
   private async sendMessage(confirmed = false): Promise<void> {
     const conversation = this.conversation;
-    const body = this.v.composer.value.trim();
+    const body = withoutControls(this.v.composer.value).trim();
     if (!conversation && this.invitation && this.prechat && body) {
       // Answering an invitation: start the chat (the pre-chat form's fields and consent apply).
       return this.startChat(this.prechat, body);
@@ -547,6 +615,13 @@ export class WidgetChat {
     } catch (err) {
       pending.root.classList.add("msg--failed");
       pending.status.textContent = format(this.t.notSent, { reason: this.errorText(err) });
+      // Not lost: back in the composer to shorten, change or send again (unless the visitor
+      // has started something new there meanwhile).
+      if (!this.v.composer.value.trim() && this.currentState() !== "closed") {
+        this.v.composer.value = body;
+        this.autosize();
+        this.updateCounter();
+      }
     }
   }
 
@@ -577,6 +652,8 @@ export class WidgetChat {
       const ack = await this.socket.send({ t: "chat.end", conversation });
       this.summaryState = ack.state;
       this.render();
+      // The buttons that had the focus are gone: give it to what comes next, the rating.
+      this.focusClosedPanel();
     } catch (err) {
       this.showNotice(this.errorText(err));
     }
@@ -585,12 +662,15 @@ export class WidgetChat {
   private async rate(score: "good" | "bad"): Promise<void> {
     const conversation = this.conversation;
     if (!conversation || !this.socket) return;
+    // Asked before the buttons are disabled: a browser takes the focus off a disabled button.
+    const hadFocus = this.v.rateBox.contains(document.activeElement);
     this.v.rateGood.disabled = this.v.rateBad.disabled = true;
     try {
       const ack = await this.socket.send({ t: "rating", conversation, score });
       this.expectSeq(ack.seq);
       this.v.rateBox.hidden = true;
       this.v.rateThanks.hidden = false;
+      if (hadFocus) this.v.newChat.focus();
     } catch (err) {
       this.v.rateGood.disabled = this.v.rateBad.disabled = false;
       this.showNotice(this.errorText(err));
@@ -609,6 +689,12 @@ export class WidgetChat {
     } finally {
       this.v.transcript.disabled = false;
     }
+  }
+
+  /** The first thing to do once a chat has ended: rate it, or else start a new one. */
+  private focusClosedPanel(): void {
+    if (this.v.closed.hidden) return;
+    (this.v.rateBox.hidden ? this.v.newChat : this.v.rateGood).focus();
   }
 
   private newChat(): void {
@@ -686,10 +772,17 @@ export class WidgetChat {
     this.visible = visible;
     this.updateUnread();
     if (visible) {
-      // While the panel was closed the frame had no layout, so messages that came in then
-      // could not be scrolled to: show the latest now (and once more after the first paint).
-      this.scrollToBottom();
-      requestAnimationFrame(() => this.scrollToBottom());
+      if (this.prechat?.isConnected) {
+        // No chat yet: what to read first is at the top (an invitation, the greeting, whether
+        // anyone is online), above the form.
+        this.v.scroller.scrollTop = 0;
+        void this.refreshOnline();
+      } else {
+        // While the panel was closed the frame had no layout, so messages that came in then
+        // could not be scrolled to: show the latest now (and once more after the first paint).
+        this.scrollToBottom();
+        requestAnimationFrame(() => this.scrollToBottom());
+      }
       const target = this.prechat?.isConnected
         ? this.prechat.querySelector<HTMLElement>("input, textarea")
         : this.v.composer.disabled
@@ -697,6 +790,30 @@ export class WidgetChat {
           : this.v.composer;
       target?.focus();
     }
+  }
+
+  /**
+   * Reads again whether anyone is online, when the config that said so is old: a page may stay
+   * open for hours, and "we are offline" must not greet a visitor whom an agent is there for.
+   */
+  private async refreshOnline(): Promise<void> {
+    if (Date.now() - this.onlineReadAt < ONLINE_RECHECK_MS) return;
+    this.onlineReadAt = Date.now();
+    let online: boolean;
+    try {
+      const config = await requestJson<{ online?: unknown }>(
+        `/api/v1/widgets/${encodeURIComponent(this.d.widget)}/config`,
+        { credentials: "omit" },
+      );
+      online = config.online !== false;
+    } catch {
+      return; // the line stays as it was
+    }
+    if (online === this.online) return;
+    this.online = online;
+    // Only the first line changes: what the visitor typed into the form stays.
+    this.prechat?.querySelector(".intro, .offline")?.replaceWith(prechatIntro(online, this.t));
+    this.render();
   }
 
   private updateUnread(): void {
@@ -711,7 +828,9 @@ export class WidgetChat {
         (this.invitationUnread ? 1 : 0);
     if (unread !== this.lastUnread) {
       this.lastUnread = unread;
-      this.d.parent.post({ type: "bastion:unread", count: unread });
+      // The launcher's name says it too: a screen reader does not read its badge.
+      const label = unread > 0 ? format(this.t.launcherUnread, { count: unread }) : this.t.launcherLabel;
+      this.d.parent.post({ type: "bastion:unread", count: unread, label });
     }
   }
 
@@ -748,6 +867,14 @@ export class WidgetChat {
       this.hideWarning();
       v.composer.focus();
     });
+    v.warning.addEventListener("keydown", (e) => {
+      // Escape answers "don't send" (and does not also close the whole panel).
+      if (e.key === "Escape") {
+        e.stopPropagation();
+        this.hideWarning();
+        v.composer.focus();
+      }
+    });
     v.composer.addEventListener("blur", () => this.stopTyping());
     v.end.addEventListener("click", () => this.askEnd());
     v.endYes.addEventListener("click", () => void this.endChat());
@@ -765,6 +892,9 @@ export class WidgetChat {
     v.transcript.addEventListener("click", () => void this.saveTranscript());
     // Files: only when the server shares them (it has a malware scanner).
     v.attach.hidden = !this.d.config.files;
+    // The picker offers the types the server takes (it still checks the content itself).
+    const types = this.d.config.files?.types.filter((type) => /^[\w.+-]+\/[\w.+-]+$/u.test(type)) ?? [];
+    if (types.length > 0) v.fileInput.accept = types.join(",");
     v.attach.addEventListener("click", () => v.fileInput.click());
     v.fileInput.addEventListener("change", () => {
       const file = v.fileInput.files?.[0];
@@ -786,6 +916,10 @@ export class WidgetChat {
     if (!conversation || !token || !limits) return;
     if (file.size > limits.max_bytes) {
       this.showNotice(format(this.t.errFileTooLarge, { size: formatSize(limits.max_bytes) }));
+      return;
+    }
+    if (file.size === 0) {
+      this.showNotice(this.t.errFileEmpty);
       return;
     }
     this.showNotice(format(this.t.uploading, { name: file.name }));
@@ -818,6 +952,7 @@ export class WidgetChat {
     if (code === "file_too_large") return format(this.t.errFileTooLarge, { size: formatSize(max) });
     if (code === "file_type_refused") return this.t.errFileType;
     if (code === "file_infected") return this.t.errFileInfected;
+    if (code === "file_empty") return this.t.errFileEmpty;
     if (code === "scanner_unavailable") return this.t.errFileScanner;
     return this.errorText(err);
   }
@@ -827,10 +962,14 @@ export class WidgetChat {
     const state = this.currentState();
     const showPrechat = this.conversation === null && this.everReady;
     if (showPrechat && !this.prechat) {
-      const form = buildPrechat(this.d.config, this.t);
+      const form = buildPrechat({ ...this.d.config, online: this.online }, this.t);
       form.addEventListener("submit", (e) => {
         e.preventDefault();
         void this.startChat(form);
+      });
+      // A field the server refused is marked until the visitor changes it.
+      form.addEventListener("input", (e) => {
+        if (e.target instanceof HTMLElement) e.target.removeAttribute("aria-invalid");
       });
       this.prechat = form;
     }
@@ -843,7 +982,11 @@ export class WidgetChat {
     const inviting = showPrechat && this.invitation !== null;
     const formMessage = this.prechat?.querySelector<HTMLElement>(".field--message");
     if (formMessage) formMessage.hidden = inviting;
+    // An agent who invites is there: "we are offline" would contradict the invitation.
+    const offline = this.prechat?.querySelector<HTMLElement>(".offline");
+    if (offline) offline.hidden = inviting;
     v.log.hidden = this.conversation === null;
+    const footerHadFocus = v.footer.contains(document.activeElement);
     v.footer.hidden = this.failed || (this.conversation === null && !inviting) || state === "closed";
     const closed = state === "closed";
     v.composer.disabled = closed;
@@ -859,6 +1002,9 @@ export class WidgetChat {
       v.rateGood.disabled = v.rateBad.disabled = false;
       this.setOtherTyping(false, null);
       this.stopTyping();
+      // The chat ended under the visitor's hands (the agent closed it): the composer that had
+      // the focus is gone.
+      if (footerHadFocus) this.focusClosedPanel();
     }
     const agent = state === "active" ? this.agentName() : null;
     v.agent.textContent = agent ?? "";

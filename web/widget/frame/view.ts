@@ -70,18 +70,18 @@ export function buildView(root: HTMLElement, t: T): View {
   });
   const typing = el("div", { class: "typing", attrs: { "data-testid": "typing", "aria-live": "polite" } });
 
-  const rateGood = el("button", {
-    class: "rate rate--good",
-    text: `\u{1F44D} ${t.rateGood}`,
-    attrs: { type: "button", "data-testid": "rate-good" },
-  });
-  const rateBad = el("button", {
-    class: "rate rate--bad",
-    text: `\u{1F44E} ${t.rateBad}`,
-    attrs: { type: "button", "data-testid": "rate-bad" },
-  });
-  const rateBox = el("div", { class: "rate-box" }, [
-    el("p", { class: "rate-prompt", text: t.ratePrompt }),
+  // Thumbs drawn, like the paper clip: an emoji needs a font the visitor may not have.
+  const rateGood = el("button", { class: "rate rate--good", attrs: { type: "button", "data-testid": "rate-good" } }, [
+    icon(THUMB_PATH),
+    document.createTextNode(t.rateGood),
+  ]);
+  const rateBad = el("button", { class: "rate rate--bad", attrs: { type: "button", "data-testid": "rate-bad" } }, [
+    icon(THUMB_PATH, "rotate(180 12 12)"),
+    document.createTextNode(t.rateBad),
+  ]);
+  // A group named by its question, so the buttons are read with it.
+  const rateBox = el("div", { class: "rate-box", attrs: { role: "group", "aria-labelledby": "rate-prompt" } }, [
+    el("p", { class: "rate-prompt", text: t.ratePrompt, attrs: { id: "rate-prompt" } }),
     el("div", { class: "rate-buttons" }, [rateGood, rateBad]),
   ]);
   const rateThanks = el("p", { class: "rate-thanks", text: t.rateThanks, attrs: { hidden: true } });
@@ -131,7 +131,7 @@ export function buildView(root: HTMLElement, t: T): View {
       class: "icon-button attach",
       attrs: { type: "button", hidden: true, "aria-label": t.attach, title: t.attach, "data-testid": "attach" },
     },
-    [clipIcon()],
+    [icon(CLIP_PATH)],
   );
   const composerForm = el("form", { class: "composer" }, [attach, fileInput, composer, send]);
   const warningText = el("p", { class: "warning-text" });
@@ -218,8 +218,11 @@ export function buildView(root: HTMLElement, t: T): View {
 
 /** A paper clip, drawn (an emoji needs a font the visitor may not have). */
 export const CLIP_PATH = "M16.5 6.5 8.9 14.1a2 2 0 0 0 2.8 2.8l7.4-7.4a4 4 0 0 0-5.7-5.7l-7.6 7.6a6 6 0 0 0 8.5 8.5l6.2-6.2";
+/** A raised thumb (turned over, a lowered one). */
+export const THUMB_PATH = "M3 10h4v10H3zM7 10l4-7a2 2 0 0 1 3 1.8L13.5 9H19a2 2 0 0 1 2 2.4l-1.4 6.8A2.2 2.2 0 0 1 17.4 20H7";
 
-function clipIcon(): SVGSVGElement {
+/** A decorative line icon in the text colour; `transform` turns it. */
+function icon(d: string, transform?: string): SVGSVGElement {
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
   for (const [k, v] of Object.entries({ viewBox: "0 0 24 24", width: "20", height: "20", "aria-hidden": "true" })) {
@@ -227,14 +230,16 @@ function clipIcon(): SVGSVGElement {
   }
   const path = document.createElementNS(ns, "path");
   for (const [k, v] of Object.entries({
-    d: CLIP_PATH,
+    d,
     fill: "none",
     stroke: "currentColor",
     "stroke-width": "2",
     "stroke-linecap": "round",
+    "stroke-linejoin": "round",
   })) {
     path.setAttribute(k, v);
   }
+  if (transform) path.setAttribute("transform", transform);
   svg.appendChild(path);
   return svg;
 }
@@ -243,10 +248,7 @@ const INPUT_TYPES: ReadonlySet<string> = new Set(["text", "email", "tel"]);
 
 /** Builds the pre-chat form from the widget configuration. */
 export function buildPrechat(config: WidgetConfig, t: T): HTMLFormElement {
-  const rows: HTMLElement[] = [];
-  // Offline, the intro's "we will be right with you" would contradict the offline notice.
-  if (!config.online) rows.push(el("p", { class: "offline", text: t.offline }));
-  else rows.push(el("p", { class: "intro", text: t.prechatIntro }));
+  const rows: HTMLElement[] = [prechatIntro(config.online, t)];
   for (const field of config.prechat_fields) rows.push(fieldRow(field, t));
 
   const message = el("textarea", {
@@ -290,6 +292,14 @@ export function buildPrechat(config: WidgetConfig, t: T): HTMLFormElement {
     }),
   );
   return el("form", { class: "prechat", attrs: { "data-testid": "prechat" } }, rows);
+}
+
+/**
+ * The form's first line. Offline, the intro's "we will be right with you" would contradict
+ * the offline notice, so it is one or the other.
+ */
+export function prechatIntro(online: boolean, t: T): HTMLElement {
+  return online ? el("p", { class: "intro", text: t.prechatIntro }) : el("p", { class: "offline", text: t.offline });
 }
 
 function fieldRow(field: PrechatField, t: T): HTMLElement {

@@ -155,6 +155,8 @@ def agent_handlers(
         if user.status is AgentStatus.ONLINE:
             sock.hub.agent_available(user.id, True)
             sock.extra["available"] = True
+            # Visitors waiting while nobody was there learn that someone is now.
+            await sock.chat.announce_queue()
         await sock.send(
             {
                 "t": "ack",
@@ -198,6 +200,8 @@ def agent_handlers(
         if available != bool(sock.extra.get("available")):
             sock.hub.agent_available(principal.user_id, available)
             sock.extra["available"] = available
+            # Waiting visitors see an estimate appear, or go when the last agent steps away.
+            await sock.chat.announce_queue()
         return result
 
     async def visitor_ban(sock: ClientSocket, frame: c.VisitorBan) -> dict[str, Any]:
