@@ -162,6 +162,7 @@ def build_services(
             max_frame_bytes=settings.ws_max_frame_bytes,
             max_json_depth=settings.json_max_depth,
             idle_timeout_s=settings.ws_idle_timeout_s,
+            session_recheck_s=settings.ws_session_recheck_s,
             queue_size=settings.ws_send_queue,
             frames_per_s=settings.ws_frames_per_s,
             frame_burst=settings.ws_frame_burst,

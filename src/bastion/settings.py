@@ -58,6 +58,7 @@ class Settings:
     http_max_json_bytes: int = 64 * 1024
     json_max_depth: int = 8
     ws_idle_timeout_s: float = 75.0
+    ws_session_recheck_s: int = 60
     ws_send_queue: int = 256
     message_max_chars: int = 4000
     agent_access_after_close_s: int = 24 * 3600
@@ -271,6 +272,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "session_absolute_s": _int(env, "BASTION_SESSION_ABSOLUTE_S", 7 * 24 * 3600),
         "visitor_token_ttl_s": _int(env, "BASTION_VISITOR_TOKEN_TTL_S", 30 * 24 * 3600),
         "ws_max_frame_bytes": _int(env, "BASTION_WS_MAX_FRAME_BYTES", 16 * 1024),
+        "ws_session_recheck_s": _int(env, "BASTION_WS_SESSION_RECHECK_S", 60),
         "http_max_json_bytes": _int(env, "BASTION_HTTP_MAX_JSON_BYTES", 64 * 1024),
         "json_max_depth": _int(env, "BASTION_JSON_MAX_DEPTH", 8),
         "message_max_chars": _int(env, "BASTION_MESSAGE_MAX_CHARS", 4000),
@@ -363,6 +365,8 @@ def _validate(s: Settings) -> None:
         )
     if s.clamd_timeout_s < 1:
         raise SettingsError("BASTION_CLAMD_TIMEOUT_S must be 1 or more")
+    if not 1 <= s.ws_session_recheck_s <= 3600:
+        raise SettingsError("BASTION_WS_SESSION_RECHECK_S must be between 1 and 3600")
     if s.log_level not in ("debug", "info", "warning", "error"):
         raise SettingsError("BASTION_LOG_LEVEL must be debug, info, warning or error")
     if s.file_store not in ("auto", "database", "directory"):

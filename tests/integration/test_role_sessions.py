@@ -5,6 +5,7 @@ sockets at once: no socket keeps privileges its session no longer has.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import httpx
 
@@ -93,3 +94,30 @@ async def test_a_socket_ends_with_its_own_session(sqlite_server: Server) -> None
 
         assert (await http.post("/api/v1/auth/logout", headers=own)).status_code == 204
         await ended(mine)
+
+
+async def test_an_open_socket_ends_when_its_session_expires(tmp_path: Path) -> None:
+    """A session that ends by itself (here its absolute lifetime) takes its open socket
+    with it at the socket's next frame after the re-check interval, as the allow-list and
+    the 2FA rule would (they are checked the same way)."""
+    server = Server(
+        data_dir=tmp_path,
+        database_url=None,
+        extra_env={"BASTION_SESSION_ABSOLUTE_S": "4", "BASTION_WS_SESSION_RECHECK_S": "1"},
+    ).start()
+    try:
+        server.create_user("agent@example.com", "agent", name="Jonas")
+        base = server.base
+        cookie, _ = await login(base, "agent@example.com", AGENT_PASSWORD)
+        client = await WsClient.connect(
+            base.replace("http", "ws", 1) + "/ws/agent", origin=base, cookie=cookie
+        )
+        await client.cmd("hello", resume={})
+        await asyncio.sleep(1.2)
+        assert (await client.cmd("status.set", status="away"))["t"] == "ack"
+        await asyncio.sleep(4)
+        frame = await client.request("status.set", id="late", status="online")
+        assert (frame["t"], frame["code"]) == ("error", "not_authenticated")
+        await asyncio.wait_for(client.closed, 10)
+    finally:
+        server.stop()

@@ -55,6 +55,10 @@ class SocketLimits:
     frame_burst: int = 60
     # Errors tolerated (bad frames, rate-limit hits) before the socket is closed.
     max_strikes: int = 50
+    # An agent socket's session is checked again at its first frame after this long (the
+    # console pings every 25 s): its expiry, the IP allow-list and the 2FA rule then apply
+    # to sockets already open, as to every request.
+    session_recheck_s: float = 60.0
 
 
 class _Bucket:
@@ -535,6 +539,33 @@ class ClientSocket:
                 continue
             await self._handle(frame)
 
+    async def _session_gone(self, frame_id: str | None) -> bool:
+        """An agent socket whose session no longer holds (it expired, idle or absolute, or
+        the allow-list or the 2FA rule now shuts it out) is closed, checked at most every
+        ``session_recheck_s``. Sessions ended on purpose close their sockets at once (the
+        ``sessions_ended`` notice); this is for what ends by itself or by policy.
+        """
+        check = self.extra.get("session_valid")
+        if check is None:
+            return False
+        now = time.monotonic()
+        if now - self.extra.get("session_checked", now) < self.limits.session_recheck_s:
+            return False
+        self.extra["session_checked"] = now
+        if await check():
+            return False
+        log.info("ws_closed_session_expired")
+        await self.send(
+            {
+                "t": "error",
+                "id": frame_id,
+                "code": "not_authenticated",
+                "message": "your session has ended; please log in again",
+            }
+        )
+        await self._close(CLOSE_POLICY, "not authenticated")
+        return True
+
     async def _handle(self, frame: Frame) -> None:
         kind = getattr(frame, "t")  # noqa: B009 - every Frame subclass declares t
         frame_id = getattr(frame, "id", None)
@@ -548,6 +579,8 @@ class ClientSocket:
                 }
             )
             await self._close(CLOSE_POLICY, "not authenticated")
+            return
+        if self.principal is not None and await self._session_gone(frame_id):
             return
         if self.principal is not None and kind == "hello":
             await self.send(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -142,6 +143,7 @@ def agent_handlers(
             return True
 
         sock.extra["session_valid"] = session_valid
+        sock.extra["session_checked"] = time.monotonic()
         sock.extra["departments"] = await departments.of_user(principal.user_id)
         # Read again when an admin changes them (the "departments" staff notice).
         sock.extra["reload_departments"] = lambda: departments.of_user(principal.user_id)
