@@ -79,6 +79,7 @@ describe("widget loader", () => {
       page: { url: location.href, title: document.title, referrer: document.referrer },
       visible: false,
       identity: { user_id: "u_42", user_hash: "1767225600.abc123", identity_jwt: JWT },
+      saved: null,
     });
   });
 
@@ -135,6 +136,32 @@ describe("widget loader", () => {
     fromFrame({ type: "bastion:theme", color: "url(https://evil.example/x.png)" });
     fromFrame({ type: "bastion:ready", color: "url(https://evil.example/y.png)" });
     expect(button.style.background).toMatch(/#112233|rgb\(17, 34, 51\)/u);
+  });
+
+  it("keeps a storage-less frame's state in the page's storage, its own key only", () => {
+    const key = "bastion:v1:w_123";
+    localStorage.setItem(key, '{"token":"vt_1"}');
+    localStorage.setItem("shop:cart", "3 items");
+    // A frame with storage of its own: nothing is handed over or kept.
+    fromFrame({ type: "bastion:ready" });
+    expect(posted.at(-1)![0]).toMatchObject({ type: "bastion:init", saved: null });
+    fromFrame({ type: "bastion:save", value: '{"token":"vt_x"}' });
+    expect(localStorage.getItem(key)).toBe('{"token":"vt_1"}');
+    // One without: the saved state comes with the init, and what it saves back is kept.
+    fromFrame({ type: "bastion:ready", storage: "parent" });
+    expect(posted.at(-1)![0]).toMatchObject({ type: "bastion:init", saved: '{"token":"vt_1"}' });
+    fromFrame({ type: "bastion:save", value: '{"token":"vt_2"}' });
+    expect(localStorage.getItem(key)).toBe('{"token":"vt_2"}');
+    // Not from another origin, nothing too long, and no other key is ever touched.
+    fromFrame({ type: "bastion:save", value: '{"token":"evil"}' }, "https://evil.example");
+    fromFrame({ type: "bastion:save", value: "x".repeat(5000) });
+    expect(localStorage.getItem(key)).toBe('{"token":"vt_2"}');
+    expect(localStorage.getItem("shop:cart")).toBe("3 items");
+    // Another tab of the site saved a newer state: the frame hears of it.
+    window.dispatchEvent(new StorageEvent("storage", { key, newValue: '{"token":"vt_3"}' }));
+    expect(posted.at(-1)).toEqual([{ type: "bastion:saved", value: '{"token":"vt_3"}' }, BASE]);
+    window.dispatchEvent(new StorageEvent("storage", { key: "shop:cart", newValue: "4 items" }));
+    expect(posted.at(-1)![0]).toMatchObject({ type: "bastion:saved", value: '{"token":"vt_3"}' });
   });
 
   it("reports history navigation", () => {

@@ -131,9 +131,25 @@ describe("the frame's handshake with the loader", () => {
       page: { url: `${HOST}/cart`, title: "Cart" },
       visible: true,
       identity: { user_id: "u_42", user_hash: "1.abc" },
+      saved: null,
     });
     bridge.post({ type: "bastion:open" });
     expect(fakeParent.postMessage).toHaveBeenLastCalledWith({ type: "bastion:open" }, HOST);
+  });
+
+  it("takes the host page's copy of the saved state for a frame without storage, and later copies", async () => {
+    const bridge = new ParentBridge();
+    bridge.announce({ color: null, label: "Chat", storage: "parent" });
+    expect(fakeParent.postMessage).toHaveBeenCalledWith({ type: "bastion:ready", color: null, label: "Chat", storage: "parent" }, HOST);
+    fromParent({ type: "bastion:init", page: { url: `${HOST}/` }, visible: false, saved: '{"token":"vt_1"}' });
+    expect((await bridge.ready).saved).toBe('{"token":"vt_1"}');
+    const seen: (string | null)[] = [];
+    bridge.onSaved = (value) => seen.push(value);
+    fromParent({ type: "bastion:saved", value: '{"token":"vt_2"}' });
+    fromParent({ type: "bastion:saved", value: '{"token":"evil"}' }, "https://evil.example");
+    fromParent({ type: "bastion:saved", value: "x".repeat(5000) });
+    fromParent({ type: "bastion:saved", value: null });
+    expect(seen).toEqual(['{"token":"vt_2"}', null]);
   });
 
   it("falls back without identity when no init comes within 1.5 s of the ready", async () => {
@@ -148,7 +164,7 @@ describe("the frame's handshake with the loader", () => {
     bridge.announce({ color: null, label: "Chat" });
     vi.advanceTimersByTime(1600);
     const init = await bridge.ready;
-    expect(init).toEqual({ page: { url: `${HOST}/` }, visible: false, identity: null });
+    expect(init).toEqual({ page: { url: `${HOST}/` }, visible: false, identity: null, saved: null });
   });
 
   it("keeps only string identity fields", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Store } from "../widget/frame/store";
+import { ParentStorage, Store } from "../widget/frame/store";
 
 /** One localStorage shared by two tabs of the same site. */
 function sharedStorage(): Storage {
@@ -41,5 +41,20 @@ describe("the widget's saved state across tabs", () => {
     expect(store.value).toMatchObject({ token: "vt_a", seq: 2 });
     store.update({ read: 2 });
     expect(store.value).toMatchObject({ token: "vt_a", seq: 2, read: 2 });
+  });
+
+  it("uses the loader's copy when the frame has no storage, and follows other tabs through it", () => {
+    const saves: string[] = [];
+    const host = new ParentStorage('{"token":"vt_a","conversation":"c_1","seq":3,"read":3}', (v) => saves.push(v));
+    const store = new Store("w_1", host);
+    expect(store.value).toEqual({ token: "vt_a", conversation: "c_1", seq: 3, read: 3 });
+    store.update({ seq: 4 });
+    expect(JSON.parse(saves.at(-1)!)).toMatchObject({ token: "vt_a", seq: 4 });
+    // Another tab rotated the token: the loader passed it on, and it wins as with localStorage.
+    host.replace('{"token":"vt_b","conversation":"c_1","seq":4,"read":4}');
+    store.update({ read: 4 });
+    expect(store.value.token).toBe("vt_b");
+    store.reload();
+    expect(store.value.token).toBe("vt_b");
   });
 });

@@ -21,7 +21,7 @@
 
 // Dependency-free on purpose: this file is measured in bytes.
 
-type Msg = { type?: unknown; count?: unknown; color?: unknown; label?: unknown };
+type Msg = { type?: unknown; count?: unknown; color?: unknown; label?: unknown; storage?: unknown; value?: unknown };
 
 (() => {
   const w = window as Window & { __bastionWidget?: boolean };
@@ -160,6 +160,22 @@ type Msg = { type?: unknown; count?: unknown; color?: unknown; label?: unknown }
     return id;
   };
 
+  // The frame's saved state, for a frame without storage of its own (bastion:ready says so).
+  const storeKey = `bastion:v1:${widgetId}`;
+  let keepsHere = false;
+  const load = () => {
+    try {
+      return localStorage.getItem(storeKey);
+    } catch {
+      return null;
+    }
+  };
+
+  // Another tab of this site saved a newer state (its session rotated the token): pass it on.
+  addEventListener("storage", (e: StorageEvent) => {
+    if (keepsHere && e.key === storeKey) post({ type: "bastion:saved", value: e.newValue });
+  });
+
   const setOpen = (value: boolean) => {
     if (open === value) return;
     open = value;
@@ -196,7 +212,15 @@ type Msg = { type?: unknown; count?: unknown; color?: unknown; label?: unknown }
         // the host page and the identity statement, to Bastion's exact origin only.
         ready = true;
         layout();
-        post({ type: "bastion:init", page: page(), visible: open, identity: identity() });
+        // A frame the browser gives no storage keeps its state here (its one key only).
+        keepsHere = m.storage === "parent";
+        post({ type: "bastion:init", page: page(), visible: open, identity: identity(), saved: keepsHere ? load() : null });
+      }
+    } else if (m.type === "bastion:save" && keepsHere && typeof m.value === "string" && m.value.length <= 2048) {
+      try {
+        localStorage.setItem(storeKey, m.value);
+      } catch {
+        // The host page has no storage either: the chat lasts this page.
       }
     }
   });

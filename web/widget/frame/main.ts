@@ -6,7 +6,7 @@ import { messageLimit } from "../../shared/limit";
 import type { WidgetConfig } from "../../shared/protocol";
 import { WidgetChat } from "./chat";
 import { ParentBridge } from "./parent";
-import { Store } from "./store";
+import { ParentStorage, safeLocalStorage, Store } from "./store";
 import { buildView } from "./view";
 
 const COLOR = /^#[0-9a-f]{3,8}$/iu;
@@ -47,7 +47,10 @@ async function main(): Promise<void> {
   }
   // The frame works: the loader may now show its launcher and send the init.
   const theme = { color: COLOR.test(config.color) ? config.color : null, label: t.launcherLabel };
-  parent.announce(theme);
+  // No storage of its own (a frame from another site with third-party storage blocked): the
+  // loader keeps the visitor's state in the host page's storage, or the chat is lost at reload.
+  const ownStorage = safeLocalStorage();
+  parent.announce(ownStorage ? theme : { ...theme, storage: "parent" });
   const init = await parent.ready;
   // Also as its own message, for a cached loader from before the ready handshake.
   parent.post({ type: "bastion:theme", ...theme });
@@ -58,13 +61,21 @@ async function main(): Promise<void> {
     t,
     lang,
     view,
-    store: new Store(widget),
+    store: new Store(widget, ownStorage ?? hostStorage(parent, init.saved)),
     parent,
     page: init.page,
     visible: init.visible,
     identity: init.identity,
   });
   await chat.start();
+}
+
+/** The state kept by the loader on the host page, followed across the host site's tabs. */
+function hostStorage(parent: ParentBridge, saved: string | null): ParentStorage | null {
+  if (!parent.isEmbedded) return null;
+  const storage = new ParentStorage(saved, (value) => parent.post({ type: "bastion:save", value }));
+  parent.onSaved = (value) => storage.replace(value);
+  return storage;
 }
 
 function loadConfig(widget: string): Promise<WidgetConfig> {

@@ -11,6 +11,9 @@
  * to "*". The ready message, sent before any init, goes to the parent's origin as the browser
  * reports it (`location.ancestorOrigins`, else the referrer, which the loader's
  * referrerpolicy="origin" reduces to the host page's origin); it carries nothing but the theme.
+ * A frame the browser gives no storage (a third-party frame with third-party storage blocked)
+ * says so in its ready (`storage: "parent"`); the loader then sends the widget's saved state in
+ * the init and keeps what the frame posts back (`bastion:save`) in the host page's storage.
  * Without an init within 1.5 s of the ready (the frame opened on its own, or an old loader that
  * sent its init on the frame's load event, which is taken whenever it comes) the host page is
  * taken from document.referrer, or our own location.
@@ -33,6 +36,8 @@ export interface InitData {
   page: HostPage;
   visible: boolean;
   identity: Identity | null;
+  /** The widget's saved state from the host page's storage (only when the frame asked). */
+  saved: string | null;
 }
 
 export interface ParentHandlers {
@@ -45,11 +50,15 @@ export const INIT_TIMEOUT_MS = 1500;
 /** Longest identity value passed on (the server's own limits are lower; it answers for them). */
 const MAX_IDENTITY_CHARS = 8192;
 const IDENTITY_KEYS = ["user_id", "user_hash", "identity_jwt"] as const;
+/** Longest saved state taken from the host page (a token, two ids, two numbers). */
+export const MAX_SAVED_CHARS = 2048;
 
 export class ParentBridge {
   private origin: string | null = null;
   private readonly embedded = window.parent !== window;
   private handlers: ParentHandlers | null = null;
+  /** Called with the saved state another tab of the host site wrote (`bastion:saved`). */
+  onSaved: ((value: string | null) => void) | null = null;
   private resolveInit: ((v: InitData) => void) | null = null;
   private fallbackTimer: ReturnType<typeof setTimeout> | null = null;
   readonly ready: Promise<InitData>;
@@ -76,7 +85,7 @@ export class ParentBridge {
    * Tells the loader that the frame works (`bastion:ready`, with the theme), then waits up to
    * INIT_TIMEOUT_MS for its init before falling back.
    */
-  announce(message: { color: string | null; label: string }): void {
+  announce(message: { color: string | null; label: string; storage?: "parent" }): void {
     if (!this.embedded) return;
     const target = this.origin ?? parentOrigin();
     if (target !== null) window.parent.postMessage({ type: "bastion:ready", ...message }, target);
@@ -102,7 +111,13 @@ export class ParentBridge {
       if (this.resolveInit) {
         if (this.fallbackTimer !== null) clearTimeout(this.fallbackTimer);
         this.fallbackTimer = null;
-        this.resolveInit({ page, visible, identity: readIdentity(data.identity) });
+        const saved = (data as { saved?: unknown }).saved;
+        this.resolveInit({
+          page,
+          visible,
+          identity: readIdentity(data.identity),
+          saved: typeof saved === "string" && saved.length <= MAX_SAVED_CHARS ? saved : null,
+        });
         this.resolveInit = null;
       } else {
         // The frame was already running (fallback fired first): treat it as an update.
@@ -113,6 +128,10 @@ export class ParentBridge {
     }
     if (this.origin === null || e.origin !== this.origin) return;
     if (data.type === "bastion:visible") this.handlers?.onVisible(data.visible === true);
+    else if (data.type === "bastion:saved") {
+      const value = (data as { value?: unknown }).value;
+      if (value === null || (typeof value === "string" && value.length <= MAX_SAVED_CHARS)) this.onSaved?.(value);
+    }
     else if (data.type === "bastion:page") {
       const page = readPage(data.page);
       if (page) this.handlers?.onPage(page);
@@ -133,7 +152,7 @@ export class ParentBridge {
         // not a URL: no replies
       }
     }
-    this.resolveInit({ page, visible: !this.embedded, identity: null });
+    this.resolveInit({ page, visible: !this.embedded, identity: null, saved: null });
     this.resolveInit = null;
   }
 }

@@ -1,8 +1,11 @@
 /**
  * The visitor's saved state for one widget, in localStorage under `bastion:v1:{widget}`:
  * the session token, the current conversation, the last seq received and the last seq read.
- * Storage can be unavailable (privacy modes, partitioned third-party storage); then the state
- * lives for the page only.
+ * Storage can be unavailable: privacy modes, and browsers that refuse storage to a frame from
+ * another site than the page (third-party storage blocked, as Chromium does with third-party
+ * cookies off). Then the loader keeps it in the host page's storage for the frame
+ * (`ParentStorage`, only in that case; docs/security.md says what that costs); with an old
+ * loader, or no storage there either, the state lives for the page only.
  */
 
 export interface Saved {
@@ -19,7 +22,7 @@ export class Store {
   private readonly key: string;
   private memory: Saved = { ...EMPTY };
 
-  constructor(widget: string, private readonly storage: Storage | null = safeLocalStorage()) {
+  constructor(widget: string, private readonly storage: SavedStorage | null = safeLocalStorage()) {
     this.key = `bastion:v1:${widget}`;
     this.memory = this.read();
   }
@@ -65,10 +68,43 @@ export class Store {
   }
 }
 
-function safeLocalStorage(): Storage | null {
+/** The frame's own localStorage, or null when the browser refuses it. */
+export function safeLocalStorage(): Storage | null {
   try {
-    return window.localStorage;
+    const storage = window.localStorage;
+    // Some browsers hand out the object and refuse at the first use.
+    storage.getItem("bastion:probe");
+    return storage;
   } catch {
     return null;
+  }
+}
+
+/** The part of the Storage interface the Store uses. */
+export type SavedStorage = Pick<Storage, "getItem" | "setItem">;
+
+/**
+ * The state kept by the loader in the host page's storage, for a frame that has none: the
+ * loader hands the saved value over in its init, and every change goes back to it
+ * (`bastion:save`). One key, the widget's; nothing else of the host page's storage is read.
+ */
+export class ParentStorage implements SavedStorage {
+  constructor(
+    private value: string | null,
+    private readonly save: (value: string) => void,
+  ) {}
+
+  getItem(): string | null {
+    return this.value;
+  }
+
+  /** What another tab of the host site saved meanwhile (the loader passes it on). */
+  replace(value: string | null): void {
+    this.value = value;
+  }
+
+  setItem(_key: string, value: string): void {
+    this.value = value;
+    this.save(value);
   }
 }
