@@ -17,19 +17,17 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bastion.domain.ports import KeyStore
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-# The session advisory lock that lets one process at a time migrate a PostgreSQL database
-# (nodes started together: the others wait, then find the schema at head).
+# Session advisory locks: one process at a time migrates a PostgreSQL database, and one
+# at a time prepares a node's first start (migrate, key file, owner, widget).
 _MIGRATE_LOCK = int.from_bytes(b"bastmigr", "big", signed=True)
-# Around a node's whole first-start preparation (migrate, key file, owner, widget).
 _START_LOCK = int.from_bytes(b"baststrt", "big", signed=True)
 
 
 @contextlib.asynccontextmanager
-async def one_node_at_a_time(url: str) -> AsyncIterator[None]:
-    """On PostgreSQL, one process at a time in the block (a session advisory lock; a
-    process that dies frees it with its connection). Nodes started together then prepare
-    in turn: the first migrates and makes the owner and the default widget, the others
-    find them made. SQLite has one process: nothing to wait for.
+async def _advisory_lock(url: str, key: int) -> AsyncIterator[None]:
+    """On PostgreSQL, one process at a time in the block: a session advisory lock, held on
+    a connection of its own (a process that dies frees it with its connection). SQLite
+    has one process: nothing to wait for.
     """
     if not url.startswith("postgresql"):
         yield
@@ -37,15 +35,23 @@ async def one_node_at_a_time(url: str) -> AsyncIterator[None]:
     engine = create_async_engine(url)
     try:
         async with engine.connect() as conn:
-            await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _START_LOCK})
+            await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
             await conn.commit()
             try:
                 yield
             finally:
-                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _START_LOCK})
+                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                 await conn.commit()
     finally:
         await engine.dispose()
+
+
+def one_node_at_a_time(url: str) -> contextlib.AbstractAsyncContextManager[None]:
+    """Around a node's first-start preparation: nodes started together prepare in turn,
+    the first migrates and makes the owner and the default widget, the others find them
+    made.
+    """
+    return _advisory_lock(url, _START_LOCK)
 
 
 class SchemaTooNew(RuntimeError):
@@ -91,25 +97,20 @@ async def migrate(url: str, keys: KeyStore | None = None) -> str:
         raise SchemaTooNew(
             f"database schema {current} is newer than this Bastion knows; upgrade Bastion"
         )
-    engine = create_async_engine(url)
-    try:
-        async with engine.connect() as conn:
-            if conn.dialect.name == "postgresql":
-                # Held by this session until it unlocks or disconnects, across the commits.
-                await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATE_LOCK})
-                await conn.commit()
+    # Nodes started together: the others wait, then find the schema at head.
+    async with _advisory_lock(url, _MIGRATE_LOCK):
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as conn:
 
-            def _upgrade(sync_conn: Connection) -> None:
-                cfg = _config(url)
-                cfg.attributes["connection"] = sync_conn
-                cfg.attributes["keys"] = keys
-                command.upgrade(cfg, "head")
+                def _upgrade(sync_conn: Connection) -> None:
+                    cfg = _config(url)
+                    cfg.attributes["connection"] = sync_conn
+                    cfg.attributes["keys"] = keys
+                    command.upgrade(cfg, "head")
 
-            await conn.run_sync(_upgrade)
-            await conn.commit()
-            if conn.dialect.name == "postgresql":
-                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATE_LOCK})
+                await conn.run_sync(_upgrade)
                 await conn.commit()
-    finally:
-        await engine.dispose()
+        finally:
+            await engine.dispose()
     return head_revision()
