@@ -10,6 +10,9 @@ expression, then only brackets are looked at.
 from __future__ import annotations
 
 import re
+from typing import Any
+
+from pydantic import BaseModel, field_validator
 
 DEFAULT_MAX_DEPTH = 8
 
@@ -50,3 +53,14 @@ def holds_nul(value: object) -> bool:
     if isinstance(value, list | tuple):
         return any(holds_nul(v) for v in value)
     return False
+
+
+class NulFree(BaseModel):
+    """A request body's or a frame's model: no NUL character in any string it holds."""
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if holds_nul(value):
+            raise ValueError("text may not contain NUL characters")
+        return value

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from bastion.domain.events import iso
 from bastion.domain.models import ConvState, Widget
@@ -13,7 +13,7 @@ from bastion.domain.principals import Principal, StaffPrincipal
 from bastion.domain.visitors import IdentityInput
 from bastion.domain.widgets import KEEP, WidgetChange, admin_config, embed_snippet, public_config
 from bastion.transport.context import ip_of, services
-from bastion.transport.jsonlimits import holds_nul
+from bastion.transport.jsonlimits import NulFree
 from bastion.transport.origin import request_origin
 from bastion.transport.rest.auth import any_principal, staff_principal
 
@@ -41,17 +41,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-class Strict(BaseModel):
+class Strict(NulFree):
     """A request body: no key it does not name, no NUL character in any text."""
 
     model_config = ConfigDict(extra="forbid")
-
-    @field_validator("*")
-    @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        if holds_nul(value):
-            raise ValueError("text may not contain NUL characters")
-        return value
 
 
 # ---- widgets ----------------------------------------------------------------------------

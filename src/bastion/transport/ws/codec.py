@@ -7,16 +7,9 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-    field_validator,
-)
+from pydantic import ConfigDict, Field, StringConstraints, ValidationError
 
-from bastion.transport.jsonlimits import DEFAULT_MAX_DEPTH, holds_nul, too_deep
+from bastion.transport.jsonlimits import DEFAULT_MAX_DEPTH, NulFree, too_deep
 
 CommandId = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
@@ -27,15 +20,8 @@ Body = Annotated[str, StringConstraints(max_length=20000)]
 ShortText = Annotated[str, StringConstraints(max_length=2048)]
 
 
-class Frame(BaseModel):
+class Frame(NulFree):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-    @field_validator("*")
-    @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        if holds_nul(value):
-            raise ValueError("text may not contain NUL characters")
-        return value
 
 
 class Ping(Frame):

@@ -41,6 +41,7 @@ CLOSE_INTERNAL_ERROR = 1011
 CLOSE_TRY_LATER = 1013
 # Errors that mean "you are pushing too hard": each one is an abuse strike.
 STRIKE_CODES = frozenset({"rate_limited", "duplicate_message", "too_many_links"})
+SESSION_ENDED = "your session has ended; please log in again"
 
 
 @dataclass(frozen=True)
@@ -327,15 +328,7 @@ class ClientSocket:
         elif kind == "erased" and isinstance(principal, VisitorPrincipal):
             # The visitor was erased (GDPR): their token and chats are gone on every node.
             log.info("ws_closed_by_erasure")
-            await self.send(
-                {
-                    "t": "error",
-                    "id": None,
-                    "code": "not_authenticated",
-                    "message": "this chat session has ended",
-                }
-            )
-            await self._close(CLOSE_POLICY, "session ended")
+            await self._end(None, "not_authenticated", "this chat session has ended")
         elif kind == "notice":
             conv = message["conversation"]
             if conv in self.cursors:
@@ -427,15 +420,7 @@ class ClientSocket:
             if session_valid is not None and await session_valid():
                 return
             log.info("ws_closed_sessions_ended")
-            await self.send(
-                {
-                    "t": "error",
-                    "id": None,
-                    "code": "not_authenticated",
-                    "message": "your session has ended; please log in again",
-                }
-            )
-            await self._close(CLOSE_POLICY, "not authenticated")
+            await self._end(None, "not_authenticated", SESSION_ENDED)
 
     def sees_department(self, department: str | None) -> bool:
         if department is None or not isinstance(self.principal, StaffPrincipal):
@@ -539,6 +524,15 @@ class ClientSocket:
                 continue
             await self._handle(frame)
 
+    async def _end(
+        self, frame_id: str | None, code: str, message: str, close_code: int = CLOSE_POLICY
+    ) -> None:
+        """The last word: an error frame that says why, then the close (its reason: the
+        code in words, "not authenticated").
+        """
+        await self.send({"t": "error", "id": frame_id, "code": code, "message": message})
+        await self._close(close_code, code.replace("_", " "))
+
     async def _session_gone(self, frame_id: str | None) -> bool:
         """An agent socket whose session no longer holds (it expired, idle or absolute, or
         the allow-list or the 2FA rule now shuts it out) is closed, checked at most every
@@ -555,30 +549,14 @@ class ClientSocket:
         if await check():
             return False
         log.info("ws_closed_session_expired")
-        await self.send(
-            {
-                "t": "error",
-                "id": frame_id,
-                "code": "not_authenticated",
-                "message": "your session has ended; please log in again",
-            }
-        )
-        await self._close(CLOSE_POLICY, "not authenticated")
+        await self._end(frame_id, "not_authenticated", SESSION_ENDED)
         return True
 
     async def _handle(self, frame: Frame) -> None:
         kind = getattr(frame, "t")  # noqa: B009 - every Frame subclass declares t
         frame_id = getattr(frame, "id", None)
         if self.principal is None and kind not in ("hello", "ping"):
-            await self.send(
-                {
-                    "t": "error",
-                    "id": frame_id,
-                    "code": "not_authenticated",
-                    "message": "send hello first",
-                }
-            )
-            await self._close(CLOSE_POLICY, "not authenticated")
+            await self._end(frame_id, "not_authenticated", "send hello first")
             return
         if self.principal is not None and await self._session_gone(frame_id):
             return
@@ -619,15 +597,7 @@ class ClientSocket:
             # can hold personal data. The transaction rolled back; the socket closes cleanly
             # instead of dropping without a close frame, and the client resumes by seq.
             log.error("ws_unhandled_error", error_type=type(err).__name__)
-            await self.send(
-                {
-                    "t": "error",
-                    "id": frame_id,
-                    "code": "internal_error",
-                    "message": "internal error",
-                }
-            )
-            await self._close(CLOSE_INTERNAL_ERROR, "internal error")
+            await self._end(frame_id, "internal_error", "internal error", CLOSE_INTERNAL_ERROR)
             return
         if result is not None and frame_id is not None:
             await self.send({"t": "ack", "id": frame_id, **result})
