@@ -6,12 +6,12 @@ import base64
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyotp
 from sqlalchemy import select, update
 
-from bastion.domain.models import Role
+from bastion.domain.models import Department, Role
 from bastion.domain.principals import StaffPrincipal, VisitorPrincipal
 from bastion.security.totp import PERIOD_S
 from bastion.services import build_services
@@ -61,6 +61,16 @@ class RecordingBus:
         await self.inner.close()
 
 
+class Desks(NamedTuple):
+    """Two departments and an agent in each; the widget's chats go to Sales."""
+
+    admin: StaffPrincipal
+    sales: Department
+    billing: Department
+    jonas: StaffPrincipal  # Sales
+    petras: StaffPrincipal  # Billing
+
+
 @dataclass
 class World:
     svc: Services
@@ -84,6 +94,21 @@ class World:
             role=user.role,
             permissions=await self.svc.roles.permissions_for(user.role),
         )
+
+    async def desks(self) -> Desks:
+        """Sales (Jonas) and Billing (Petras), made by an admin; the widget queues to Sales."""
+        from bastion.domain.widgets import WidgetChange
+
+        deps = self.svc.departments
+        admin = await self.staff("admin@example.com", Role.ADMIN, name="Admin")
+        sales = await deps.create(admin, "Sales")
+        billing = await deps.create(admin, "Billing")
+        jonas = await self.staff("jonas@example.com")
+        petras = await self.staff("petras@example.com", name="Petras")
+        await deps.set_user_departments(admin, jonas.user_id, [sales.id])
+        await deps.set_user_departments(admin, petras.user_id, [billing.id])
+        await self.svc.widgets.update(admin, self.widget_id, WidgetChange(department_id=sales.id))
+        return Desks(admin, sales, billing, jonas, petras)
 
     async def enrol_totp(self, actor: StaffPrincipal) -> pyotp.TOTP:
         """Turn the authenticator app on for ``actor`` (set up, then confirm with a code);

@@ -151,17 +151,7 @@ async def test_spam_counts_messages_sent_through_another_node(world: World) -> N
 async def test_agents_ban_only_visitors_of_their_departments(world: World) -> None:
     """Banning closes the visitor's chats: an agent of another department may not, and is
     told the visitor does not exist (as for inviting them)."""
-    from bastion.domain.widgets import WidgetChange
-
-    deps = world.svc.departments
-    admin = await world.staff("admin@example.com", Role.ADMIN, name="Admin")
-    sales = await deps.create(admin, "Sales")
-    billing = await deps.create(admin, "Billing")
-    jonas = await world.staff("jonas@example.com")
-    petras = await world.staff("petras@example.com", name="Petras")
-    await deps.set_user_departments(admin, jonas.user_id, [sales.id])
-    await deps.set_user_departments(admin, petras.user_id, [billing.id])
-    await world.svc.widgets.update(admin, world.widget_id, WidgetChange(department_id=sales.id))
+    admin, _sales, _billing, jonas, petras = await world.desks()
     visitor = await world.visitor()
     conv = await world.start(visitor)
 

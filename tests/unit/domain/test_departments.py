@@ -11,15 +11,8 @@ from tests.support.factories import World
 
 
 async def test_agents_see_only_their_departments_queue(world: World) -> None:
+    admin, _sales, _billing, jonas, petras = await world.desks()
     deps = world.svc.departments
-    admin = await world.staff("admin@example.com", Role.ADMIN, name="Admin")
-    sales = await deps.create(admin, "Sales")
-    billing = await deps.create(admin, "Billing")
-    jonas = await world.staff("jonas@example.com")
-    petras = await world.staff("petras@example.com", name="Petras")
-    await deps.set_user_departments(admin, jonas.user_id, [sales.id])
-    await deps.set_user_departments(admin, petras.user_id, [billing.id])
-    await world.svc.widgets.update(admin, world.widget_id, WidgetChange(department_id=sales.id))
 
     visitor = await world.visitor()
     conv = await world.start(visitor)

@@ -8,6 +8,7 @@ import asyncio
 import json
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.sql import Executable
 
 from bastion.domain.models import Role
 from bastion.security.envelope import FileKeyStore
@@ -37,10 +38,10 @@ async def chain(world: World) -> list[tuple[int, str]]:
         return [(r.seq, r.mac) for r in rows]
 
 
-async def tamper(world: World, *statements: object) -> None:
+async def tamper(world: World, *statements: Executable) -> None:
     async with world.svc.db.transaction(write=True) as conn:
         for statement in statements:
-            await conn.execute(statement)  # type: ignore[call-overload]
+            await conn.execute(statement)
         await conn.commit()
 
 
