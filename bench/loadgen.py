@@ -201,13 +201,16 @@ class Load:
                 ack = await sock.request(
                     "chat.start",
                     fields={"name": f"Visitor {i}"},
-                    consent={"accepted": True, "version": "bench"},
+                    consent={"accepted": True, "version": consent_version},
                 )
                 conv = ack["conversation"]
                 await self.agents[i % len(self.agents)].request("conv.accept", conversation=conv)
                 self.visitors.append(Visitor(sock, conv))
 
         async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=16)) as http:
+            # The notice a visitor accepts is the one the widget shows now.
+            config = await http.get(f"{self.base}/api/v1/widgets/{self.args.widget}/config")
+            consent_version = config.json()["consent"]["version"]
             await asyncio.gather(*(one(i, http) for i in range(self.args.visitors)))
 
     async def setup_idle(self, count: int, deadline: float) -> dict[str, Any]:

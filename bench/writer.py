@@ -48,7 +48,7 @@ async def run(args: argparse.Namespace, data: Path) -> dict[str, Any]:
             None,
             fields={"name": f"V{i}"},
             consent_accepted=True,
-            consent_version="b",
+            consent_version=widget.config["consent"]["version"],
             first_message=None,
         )
         senders.append((visitor, started["conversation"]))

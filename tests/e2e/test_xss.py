@@ -125,7 +125,7 @@ async def _seed_chat(srv: Server, vs: list[str], title: str) -> tuple[str, str, 
         # Markup cannot be an e-mail address any more (refused at input); what an address
         # may still hold that matters in HTML, quotes and an ampersand, is shown as text.
         fields={"name": vs[1][:200], "email": "o'neil&x=1@example.com"},
-        consent={"accepted": True, "version": "x"},
+        consent={"accepted": True, "version": "2026-01"},
         message=vs[2],
     )
     conv = start["conversation"]

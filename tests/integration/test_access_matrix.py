@@ -285,7 +285,9 @@ async def _populate(srv: Server) -> World:
         await _custom_roles(http, w)
     # The victim's conversation, active with the owner (not the agent).
     victim, hello = await connect_visitor(base, srv.widget)
-    w.ids["conv"] = (await victim.cmd("chat.start", consent={"accepted": True}))["conversation"]
+    w.ids["conv"] = (
+        await victim.cmd("chat.start", consent={"accepted": True, "version": "2026-01"})
+    )["conversation"]
     w.headers["visitor"] = {"Authorization": f"Bearer {hello['token']}"}
     w.ids["visitor_token"] = hello["token"]
     w.ids["visitor_id"] = hello["visitor"]
@@ -493,7 +495,7 @@ async def test_websocket_access_matrix(world: World) -> None:
     failures = []
     conv = world.ids["conv"]
     fields: dict[str, dict[str, Any]] = {
-        "chat.start": {"consent": {"accepted": True}},
+        "chat.start": {"consent": {"accepted": True, "version": "2026-01"}},
         "msg.send": {"conversation": conv, "body": "hello"},
         "note.send": {"conversation": conv, "body": "a note"},
         "typing": {"conversation": conv, "on": True},

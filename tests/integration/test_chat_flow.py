@@ -91,7 +91,7 @@ async def test_a_new_agent_is_available_on_opening_the_console_and_away_is_kept(
 
 async def test_reconnect_resumes_without_duplicates(server: Server) -> None:
     visitor, hello = await connect_visitor(server.base, server.widget)
-    start = await visitor.cmd("chat.start", consent={"accepted": True})
+    start = await visitor.cmd("chat.start", consent={"accepted": True, "version": "2026-01"})
     conv = start["conversation"]
     first = await visitor.cmd("msg.send", conversation=conv, body="one")
     await visitor.close()
@@ -134,7 +134,9 @@ async def test_proactive_invite_and_visitor_page_reach_the_right_side(server: Se
     invite = await visitor.wait_for(lambda f: f.get("t") == "invite")
     assert invite["message"] == "Questions about pricing?" and invite["agent"] == {"name": "Jonas"}
     # The visitor answers: a chat starts, and the agent's summary shows the page.
-    conv = (await visitor.cmd("chat.start", consent={"accepted": True}))["conversation"]
+    conv = (await visitor.cmd("chat.start", consent={"accepted": True, "version": "2026-01"}))[
+        "conversation"
+    ]
     import httpx
 
     from tests.support.client import login
@@ -157,7 +159,7 @@ async def test_the_queue_promises_no_wait_time_while_no_agent_is_available(
     server: Server,
 ) -> None:
     first, _ = await connect_visitor(server.base, server.widget)
-    start = await first.cmd("chat.start", consent={"accepted": True})
+    start = await first.cmd("chat.start", consent={"accepted": True, "version": "2026-01"})
     assert start["queue"] == {"position": 1, "eta_s": None}
 
     agent, _ = await connect_agent(server.base, "agent@example.com", AGENT_PASSWORD)
@@ -165,7 +167,9 @@ async def test_the_queue_promises_no_wait_time_while_no_agent_is_available(
     told = await first.wait_for(lambda f: f.get("t") == "queue" and f["eta_s"] is not None)
     assert told["position"] == 1 and told["eta_s"] >= 5
     second, _ = await connect_visitor(server.base, server.widget)
-    queued = (await second.cmd("chat.start", consent={"accepted": True}))["queue"]
+    queued = (await second.cmd("chat.start", consent={"accepted": True, "version": "2026-01"}))[
+        "queue"
+    ]
     assert queued["position"] == 2 and queued["eta_s"] >= 5
 
     # The queue moves while an agent is online: positions come with an estimate.
@@ -179,7 +183,9 @@ async def test_the_queue_promises_no_wait_time_while_no_agent_is_available(
     assert gone["position"] == 1
     await agent.cmd("conv.close", conversation=start["conversation"])
     third, _ = await connect_visitor(server.base, server.widget)
-    later = (await third.cmd("chat.start", consent={"accepted": True}))["queue"]
+    later = (await third.cmd("chat.start", consent={"accepted": True, "version": "2026-01"}))[
+        "queue"
+    ]
     assert later == {"position": 2, "eta_s": None}
     for ws in (first, second, third, agent):
         await ws.close()
@@ -222,7 +228,9 @@ async def test_clients_are_told_the_message_limit_the_server_holds(tmp_path: Pat
         assert me["message_max_chars"] == 100
 
         visitor, _ = await connect_visitor(srv.base, srv.widget)
-        conv = (await visitor.cmd("chat.start", consent={"accepted": True}))["conversation"]
+        conv = (await visitor.cmd("chat.start", consent={"accepted": True, "version": "2026-01"}))[
+            "conversation"
+        ]
         # Counted in characters (code points), as the clients count them.
         await visitor.cmd("msg.send", conversation=conv, body="\U0001f600" * 100)
         refused = await visitor.request("msg.send", conversation=conv, body="x" * 101)

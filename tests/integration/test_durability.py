@@ -14,7 +14,9 @@ pytestmark = pytest.mark.asyncio
 
 async def test_sigkill_after_ack_keeps_message_and_resend_is_idempotent(server: Server) -> None:
     visitor, hello = await connect_visitor(server.base, server.widget)
-    conv = (await visitor.cmd("chat.start", consent={"accepted": True}))["conversation"]
+    conv = (await visitor.cmd("chat.start", consent={"accepted": True, "version": "2026-01"}))[
+        "conversation"
+    ]
     ack = await visitor.cmd("msg.send", id="cmd-durable-1", conversation=conv, body="keep me")
     server.kill()  # no graceful shutdown, no flush: only what was committed survives
     await visitor.closed
@@ -44,7 +46,9 @@ async def test_sigkill_after_ack_keeps_message_and_resend_is_idempotent(server: 
 
 async def test_concurrent_duplicate_command_ids_store_one_message(server: Server) -> None:
     visitor, _hello = await connect_visitor(server.base, server.widget)
-    conv = (await visitor.cmd("chat.start", consent={"accepted": True}))["conversation"]
+    conv = (await visitor.cmd("chat.start", consent={"accepted": True, "version": "2026-01"}))[
+        "conversation"
+    ]
     second, _ = await connect_visitor(server.base, server.widget, token=_hello["token"])
     frame = json.dumps(
         {"t": "msg.send", "id": "same-id", "conversation": conv, "body": "only once"}

@@ -68,7 +68,9 @@ class Chat:
     async def open(self, *, accept: bool = True) -> Chat:
         self.visitor, hello = await connect_visitor(self.srv.base, self.srv.widget)
         self.vauth = {"Authorization": f"Bearer {hello['token']}"}
-        start = await self.visitor.cmd("chat.start", consent={"accepted": True})
+        start = await self.visitor.cmd(
+            "chat.start", consent={"accepted": True, "version": "2026-01"}
+        )
         self.conv = start["conversation"]
         cookie, csrf = await login(self.srv.base, "agent@example.com", AGENT_PASSWORD)
         self.aauth = {"Cookie": cookie, "X-CSRF-Token": csrf}

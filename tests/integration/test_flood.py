@@ -83,10 +83,14 @@ async def test_flood_is_limited_and_the_calm_visitor_is_fully_delivered(srv: Ser
         calm_token = (await _session(http, srv, CALM))["token"]
         flooder = await _socket(srv, "/ws/visitor", FLOODER)
         await flooder.cmd("hello", token=flood_token)
-        flood_conv = (await flooder.cmd("chat.start", consent={"accepted": True}))["conversation"]
+        flood_conv = (
+            await flooder.cmd("chat.start", consent={"accepted": True, "version": "2026-01"})
+        )["conversation"]
         calm = await _socket(srv, "/ws/visitor", CALM)
         await calm.cmd("hello", token=calm_token)
-        calm_conv = (await calm.cmd("chat.start", consent={"accepted": True}))["conversation"]
+        calm_conv = (
+            await calm.cmd("chat.start", consent={"accepted": True, "version": "2026-01"})
+        )["conversation"]
 
         async def http_flood() -> list[httpx.Response]:
             out = []
@@ -215,7 +219,7 @@ async def test_new_conversations_per_visitor_are_limited(srv: Server) -> None:
     await ws.cmd("hello", token=token)
     replies = []
     for _ in range(11):
-        reply = await ws.request("chat.start", consent={"accepted": True})
+        reply = await ws.request("chat.start", consent={"accepted": True, "version": "2026-01"})
         if reply["t"] == "ack":
             await ws.cmd("chat.end", conversation=reply["conversation"])
         replies.append(reply)
@@ -223,6 +227,34 @@ async def test_new_conversations_per_visitor_are_limited(srv: Server) -> None:
     assert replies[10]["code"] == "rate_limited"
     assert 1 <= replies[10]["retry_after"] <= 3600
     await ws.close()
+
+
+async def test_a_stored_message_resent_while_rate_limited_is_acknowledged(srv: Server) -> None:
+    """A widget that lost its ack (a dropped connection) resends the message with the same
+    id; at the rate limit that resend was answered rate_limited, and the widget reported a
+    stored message as not sent."""
+    ip = "203.0.113.61"
+    async with httpx.AsyncClient(base_url=srv.base) as http:
+        token = (await _session(http, srv, ip))["token"]
+    ws = await _socket(srv, "/ws/visitor", ip)
+    await ws.cmd("hello", token=token)
+    consent = {"accepted": True, "version": "2026-01"}
+    conv = (await ws.cmd("chat.start", consent=consent))["conversation"]
+    acks = [
+        await ws.cmd("msg.send", id=f"m-{i}", conversation=conv, body=f"question {i}")
+        for i in range(20)
+    ]
+    refused = await ws.request("msg.send", id="m-new", conversation=conv, body="one more")
+    assert refused["code"] == "rate_limited"
+    again = await ws.request("msg.send", id="m-5", conversation=conv, body="question 5")
+    assert again["t"] == "ack" and again["seq"] == acks[5]["seq"]
+    still = await ws.request("msg.send", id="m-new", conversation=conv, body="one more")
+    assert still["code"] == "rate_limited"  # a new message is still refused
+    await ws.close()
+    replay = await _socket(srv, "/ws/visitor", ip)
+    hello = await replay.cmd("hello", token=token, resume={conv: 0})
+    assert [c["last_seq"] for c in hello["conversations"] if c["id"] == conv] == [acks[-1]["seq"]]
+    await replay.close()
 
 
 async def test_one_token_from_many_addresses_is_held_to_one_budget(srv: Server) -> None:

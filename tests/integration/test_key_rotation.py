@@ -67,7 +67,11 @@ async def test_rotation_under_load_keeps_every_message_readable(tmp_path: Path) 
         async def chatter(tag: str) -> None:
             ws, _ = await connect_visitor(srv.base, srv.widget)
             clients.append(ws)
-            start = await ws.cmd("chat.start", consent={"accepted": True}, message=f"{tag} hello")
+            start = await ws.cmd(
+                "chat.start",
+                consent={"accepted": True, "version": "2026-01"},
+                message=f"{tag} hello",
+            )
             conv = start["conversation"]
             sent[conv] = [f"{tag} hello"]
             i = 0

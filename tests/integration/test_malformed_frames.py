@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
@@ -25,7 +26,9 @@ async def _events(server: Server, token: str, conv: str) -> list[dict[str, objec
 
 async def test_malformed_frames_get_coded_errors_and_store_nothing(server: Server) -> None:
     visitor, hello = await connect_visitor(server.base, server.widget)
-    conv = (await visitor.cmd("chat.start", consent={"accepted": True}))["conversation"]
+    conv = (await visitor.cmd("chat.start", consent={"accepted": True, "version": "2026-01"}))[
+        "conversation"
+    ]
     before = await _events(server, hello["token"], conv)
 
     cases: list[tuple[str | bytes, str]] = [
@@ -112,6 +115,20 @@ async def test_commands_before_hello_are_refused_and_closed(server: Server) -> N
     assert reply["code"] == "not_authenticated"
     code, _reason = await ws.closed
     assert code == 1008
+
+
+async def test_a_malformed_hello_is_answered_and_closed(server: Server) -> None:
+    """Not left open until the hello timeout (10 s) with abuse strikes to spend."""
+    for frame in ({"t": "hello", "id": "h1"}, {"t": "hello", "id": "h1", "token": 7}):
+        ws = await WsClient.connect(
+            server.base.replace("http", "ws") + "/ws/visitor", origin=server.base
+        )
+        await ws.send_raw(json.dumps(frame))
+        code, _reason = await asyncio.wait_for(ws.closed, 3)
+        assert code == 1008
+        assert [(e["t"], e["id"], e["code"]) for e in ws.events] == [
+            ("error", "h1", "invalid_frame")
+        ]
 
 
 async def test_bad_token_is_refused(server: Server) -> None:

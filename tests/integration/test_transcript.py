@@ -13,7 +13,9 @@ async def test_a_visitor_downloads_their_transcript_and_nobody_else_can(
 ) -> None:
     base = sqlite_server.base
     visitor, hello = await connect_visitor(base, sqlite_server.widget)
-    conv = (await visitor.cmd("chat.start", consent={"accepted": True}))["conversation"]
+    conv = (await visitor.cmd("chat.start", consent={"accepted": True, "version": "2026-01"}))[
+        "conversation"
+    ]
     await visitor.cmd("msg.send", conversation=conv, body="<script>alert(1)</script> hi")
     agent, _ = await connect_agent(base, "agent@example.com", AGENT_PASSWORD)
     await agent.cmd("conv.accept", conversation=conv)

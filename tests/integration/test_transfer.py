@@ -45,9 +45,11 @@ async def test_an_agent_hands_a_chat_to_a_colleague(server: Server) -> None:
     assert listed["Rasa"]["status"] == "online" and listed["Rasa"]["available"] is False
 
     visitor, _hello = await connect_visitor(server.base, server.widget)
-    conv = (await visitor.cmd("chat.start", fields={"name": "Ona"}, consent={"accepted": True}))[
-        "conversation"
-    ]
+    conv = (
+        await visitor.cmd(
+            "chat.start", fields={"name": "Ona"}, consent={"accepted": True, "version": "2026-01"}
+        )
+    )["conversation"]
     await jonas.wait_for(lambda f: f.get("t") == "conv.state" and f["conversation"] == conv)
     await jonas.cmd("conv.accept", conversation=conv)
 

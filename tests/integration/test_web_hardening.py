@@ -119,7 +119,9 @@ async def test_headers_on_every_route_family(srv: Server) -> None:
         assert r.headers["content-type"].startswith("text/javascript")
         # Files: downloads are attachments under a sandbox policy, never framed or sniffed.
         visitor, hello = await connect_visitor(srv.base, srv.widget)
-        conv = (await visitor.cmd("chat.start", consent={"accepted": True}))["conversation"]
+        conv = (await visitor.cmd("chat.start", consent={"accepted": True, "version": "2026-01"}))[
+            "conversation"
+        ]
         await visitor.close()
         bearer = {"Authorization": f"Bearer {hello['token']}"}
         r = await http.post(
@@ -240,7 +242,9 @@ async def test_bans_over_rest_and_websocket(srv: Server) -> None:
         # The visitor is chatting when the ban lands: the open socket is closed at once,
         # with the neutral answer, and a second visitor's socket stays open.
         ws, _ = await connect_visitor(srv.base, srv.widget, token=visitor["token"])
-        start = await ws.cmd("chat.start", consent={"accepted": True}, message="hello")
+        start = await ws.cmd(
+            "chat.start", consent={"accepted": True, "version": "2026-01"}, message="hello"
+        )
         bystander, _ = await connect_visitor(srv.base, srv.widget)
         body = {"visitor": visitor["visitor"], "duration_s": 600, "reason": "abuse"}
         r = await http.post("/api/v1/bans", json=body, headers=headers)

@@ -121,7 +121,7 @@ def live(srv: Server) -> Iterator[tuple[asyncio.Runner, WsClient, str]]:
 
         async def open_chat() -> tuple[WsClient, str]:
             ws, _ = await connect_visitor(srv.base, srv.widget)
-            start = await ws.cmd("chat.start", consent={"accepted": True})
+            start = await ws.cmd("chat.start", consent={"accepted": True, "version": "2026-01"})
             return ws, str(start["conversation"])
 
         ws, conv = runner.run(open_chat())

@@ -49,7 +49,9 @@ async def _closed_chats(node: Server, count: int) -> None:
     agent, _ = await connect_agent(node.base, "agent@example.com", AGENT_PASSWORD)
     for _ in range(count):
         visitor, _ = await connect_visitor(node.base, node.widget)
-        conv = (await visitor.cmd("chat.start", consent={"accepted": True}))["conversation"]
+        conv = (await visitor.cmd("chat.start", consent={"accepted": True, "version": "2026-01"}))[
+            "conversation"
+        ]
         await visitor.cmd("msg.send", conversation=conv, body="an old question")
         await agent.cmd("conv.accept", conversation=conv)
         await agent.cmd("conv.close", conversation=conv)

@@ -30,7 +30,7 @@ async def test_redis_restart_loses_nothing_acknowledged(tmp_path: Path) -> None:
         visitor = await new_visitor(cluster.base, cluster.widget, n0)
         agent = await new_agent(cluster.base, "agent@example.com", n1)
         assert visitor.ws is not None and agent.ws is not None
-        start = await visitor.ws.cmd("chat.start", consent={"accepted": True})
+        start = await visitor.ws.cmd("chat.start", consent={"accepted": True, "version": "2026-01"})
         conv = start["conversation"]
         await agent.wait_seq(conv, start["seq"])
         await agent.ws.cmd("conv.accept", conversation=conv)

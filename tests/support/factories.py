@@ -149,7 +149,7 @@ class World:
             None,
             fields=kw.get("fields", {}),
             consent_accepted=kw.get("consent", True),
-            consent_version="2026-01",
+            consent_version=kw.get("consent_version", "2026-01"),
             first_message=kw.get("message"),
         )
         return str(result["conversation"])

@@ -232,6 +232,14 @@ class ChatService:
                 return result
         raise InvalidState("command could not be applied, retry")
 
+    async def recorded_result(self, actor: Principal, command_id: str) -> dict[str, Any] | None:
+        """What ``command_id`` answered when it was applied, or None if it never was: a
+        client replaying a command whose ack it lost gets that answer, even where a new
+        command would now be refused (a rate limit that counts new messages).
+        """
+        async with self._uow(write=False) as uow:
+            return await uow.commands.get(actor.key, command_id)
+
     async def _recorded(
         self, uow: UnitOfWork, actor: Principal, command_id: str
     ) -> dict[str, Any] | None:
@@ -425,8 +433,15 @@ class ChatService:
             if widget is None or visitor is None:
                 raise NotFound("no such widget")
             consent_cfg = widget.config.get("consent", {})
-            if consent_cfg.get("required") and not consent_accepted:
-                raise ConsentRequired("please accept the privacy notice to start a chat")
+            if consent_cfg.get("required"):
+                if not consent_accepted:
+                    raise ConsentRequired("please accept the privacy notice to start a chat")
+                # A chat records which notice was accepted: one the widget no longer shows
+                # (changed while the page was open) is not consent to the current one.
+                if consent_version != consent_cfg.get("version"):
+                    raise ConsentRequired(
+                        "the privacy notice has changed: please read and accept it again"
+                    )
             cleaned = check_prechat_fields(fields, widget.config)
             for conv in await uow.conversations.list_for_visitor(actor.visitor_id):
                 if conv.state in OPEN_STATES:

@@ -237,6 +237,33 @@ async def test_consent_and_prechat_fields(world: World) -> None:
     assert "ssn" not in row.fields
 
 
+async def test_a_notice_changed_since_it_was_accepted_is_asked_again(world: World) -> None:
+    """A chat records which privacy notice the visitor accepted; a page opened before an
+    admin changed the notice still offers the old one, and accepting that is not consent
+    to the new text."""
+    visitor = await world.visitor()
+    notice = {
+        "required": True,
+        "version": "2026-07",
+        "text": "We store this chat for a year to answer you.",
+        "privacy_url": "/privacy",
+    }
+    await world.svc.widgets.update_settings(None, world.widget_id, {"consent": notice})
+    with pytest.raises(ConsentRequired) as err:
+        await world.start(visitor, consent_version="2026-01")
+    assert "changed" in str(err.value)
+    conv = await world.start(visitor, consent_version="2026-07")
+    stored = await world.svc.chat.get_conversation(visitor, conv)
+    assert stored.consent_version == "2026-07"
+    # Not required: no version is asked for, and none is recorded without acceptance.
+    await world.svc.widgets.update_settings(
+        None, world.widget_id, {"consent": {**notice, "required": False}}
+    )
+    other = await world.visitor()
+    later = await world.start(other, consent=False, consent_version="2026-01")
+    assert (await world.svc.chat.get_conversation(other, later)).consent_version is None
+
+
 async def test_the_accepted_consent_version_is_checked_like_the_widgets(world: World) -> None:
     """It is stored with the chat in clear and shown in a GDPR export (QA: any text was
     stored, and one with a NUL failed on PostgreSQL)."""
@@ -267,7 +294,7 @@ async def test_rating_and_queue_positions(world: World) -> None:
     c1 = await world.start(v1)
     world.clock.advance(seconds=1)
     r2 = await chat.start_chat(
-        v2, None, fields={}, consent_accepted=True, consent_version=None, first_message=None
+        v2, None, fields={}, consent_accepted=True, consent_version="2026-01", first_message=None
     )
     assert r2["queue"]["position"] == 2
     agent = await world.staff("a@example.com")

@@ -502,6 +502,12 @@ class ClientSocket:
                     self.limits.max_json_depth,
                 )
             except FrameError as err:
+                if self.principal is None:
+                    # Before hello a socket has nothing to lose: a malformed hello (no
+                    # token, say) is answered and closed, not left open until the hello
+                    # timeout with strikes to spend.
+                    await self._end(err.id, err.code, err.message)
+                    return
                 await self.send(err.frame())
                 if await self._strike():
                     return

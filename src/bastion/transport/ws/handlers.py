@@ -8,7 +8,7 @@ from typing import Any
 
 from bastion.domain.bans import BanService
 from bastion.domain.departments import DepartmentService
-from bastion.domain.errors import DomainError
+from bastion.domain.errors import DomainError, RateLimited
 from bastion.domain.events import BANS_CHANNEL, STAFF_CHANNEL, iso, visitor_channel
 from bastion.domain.models import AgentStatus
 from bastion.domain.principals import StaffPrincipal, VisitorPrincipal
@@ -97,7 +97,15 @@ def visitor_handlers(visitors: VisitorService, bans: BanService) -> dict[str, Ha
     async def visitor_msg_send(sock: ClientSocket, frame: c.MsgSend) -> dict[str, Any]:
         # A ban takes effect on the next message, not only on the next chat.
         await bans.check_allowed(visitor_id=_visitor(sock).visitor_id, ip=sock.ip)
-        await sock.limit("messages", frame.conversation)
+        try:
+            await sock.limit("messages", frame.conversation)
+        except RateLimited:
+            # A replay after a reconnect (the ack was lost) is not a new message: answer
+            # it as it was answered, so the widget does not report a stored message unsent.
+            recorded = await sock.chat.recorded_result(_visitor(sock), frame.id)
+            if recorded is None:
+                raise
+            return recorded
         return await msg_send(sock, frame)
 
     async def page(sock: ClientSocket, frame: c.Page) -> dict[str, Any]:
