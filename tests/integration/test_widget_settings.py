@@ -109,6 +109,99 @@ async def test_admin_changes_the_widget_and_visitors_see_it(server: Server) -> N
         assert "Labas" not in str(audit)
 
 
+async def test_texts_left_at_the_default_are_null_and_null_goes_back_to_it(
+    server: Server,
+) -> None:
+    """A greeting, label or consent text nobody set is null in what the widget and the
+    console receive (the widget shows its own, in the visitor's language); an admin's
+    text is a string; giving null goes back to the default, and an empty text is refused.
+    """
+    server.create_user("admin@example.com", "admin", name="Ada")
+    cookie, csrf = await login(server.base, "admin@example.com", AGENT_PASSWORD)
+    path = f"/api/v1/widgets/{server.widget}"
+    untouched = {
+        "greeting": None,
+        "prechat_fields": [
+            {"name": "name", "label": None, "type": "text", "required": False},
+            {"name": "email", "label": None, "type": "email", "required": False},
+        ],
+        "consent": {
+            "required": True,
+            "version": "2026-01",
+            "text": None,
+            "privacy_url": "/privacy",
+        },
+    }
+    headers = {"Cookie": cookie, "X-CSRF-Token": csrf}
+    async with httpx.AsyncClient(base_url=server.base, headers=headers) as http:
+
+        async def texts() -> dict[str, object]:
+            public = (await http.get(f"{path}/config")).json()
+            return {k: public[k] for k in untouched}
+
+        assert await texts() == untouched
+        [listed] = (await http.get("/api/v1/widgets")).json()
+        assert {k: listed[k] for k in untouched} == untouched
+
+        written = await http.patch(
+            path,
+            json={
+                "greeting": "Labas!",
+                "prechat_fields": [{"name": "email", "label": "Your e-mail", "required": True}],
+                "consent": {**untouched["consent"], "text": "Sutinku.", "version": "2026-05"},
+            },
+        )
+        assert written.status_code == 200, written.text
+        assert written.json()["greeting"] == "Labas!"
+        # Left out, the greeting stays as written.
+        assert (await http.patch(path, json={"color": "#111111"})).json()["greeting"] == "Labas!"
+
+        back = await http.patch(
+            path,
+            json={
+                "greeting": None,
+                # A field's type may be given as null: it is fixed per field.
+                "prechat_fields": [
+                    {"name": "name", "label": None, "required": False, "type": None},
+                    {"name": "email", "label": None, "required": False},
+                ],
+                "consent": {**untouched["consent"], "version": "2026-06"},
+            },
+        )
+        assert back.status_code == 200, back.text
+        assert await texts() == {
+            **untouched,
+            "consent": {**untouched["consent"], "version": "2026-06"},
+        }
+
+        # Empty is not the default: a stable refusal naming the field, and nothing changes.
+        for patch, field in [
+            ({"greeting": ""}, "greeting"),
+            ({"greeting": "  "}, "greeting"),
+            (
+                {"prechat_fields": [{"name": "name", "label": "", "required": False}]},
+                "prechat_fields.name.label",
+            ),
+            ({"consent": {**untouched["consent"], "text": ""}}, "consent.text"),
+            # Of the wrong shape: the schema refuses it, with the same code.
+            ({"greeting": 7}, "body.greeting"),
+            (
+                {"prechat_fields": [{"name": "name", "required": False}]},
+                "body.prechat_fields.0.label",
+            ),
+            (
+                {"consent": {"required": True, "version": "v", "privacy_url": "/p"}},
+                "body.consent.text",
+            ),
+        ]:
+            refused = await http.patch(path, json=patch)
+            assert refused.status_code == 422, (patch, refused.text)
+            assert (refused.json()["code"], refused.json()["field"]) == ("invalid_request", field)
+        message = (await http.patch(path, json={"greeting": ""})).json()["message"]
+        assert "null for the default text" in message
+        assert (await texts())["greeting"] is None
+
+
 async def test_refusals_share_one_code_and_never_echo_the_value(server: Server) -> None:
     server.create_user("admin@example.com", "admin", name="Ada")
     cookie, csrf = await login(server.base, "admin@example.com", AGENT_PASSWORD)

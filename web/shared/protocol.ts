@@ -456,13 +456,18 @@ export interface ApiErrorBody {
   field?: string;
 }
 
+/** `label` null: not set by an admin, the widget shows its own label in the visitor's language. */
 export interface PrechatField {
   name: string;
-  label: string;
+  label: string | null;
   type: string;
   required: boolean;
 }
 
+/**
+ * `GET /api/v1/widgets/{id}/config`. A text that is null (the greeting, a field's label, the
+ * consent text) was left at its default: the widget shows its own, in the visitor's language.
+ */
 export interface WidgetConfig {
   id: string;
   name: string;
@@ -470,7 +475,8 @@ export interface WidgetConfig {
   greeting: string | null;
   language: string | null;
   prechat_fields: PrechatField[];
-  consent: { required: boolean; text: string; version: string; privacy_url: string | null } | null;
+  /** `version` is the widget's, recorded with the chat's consent whichever text was shown. */
+  consent: { required: boolean; text: string | null; version: string; privacy_url: string | null } | null;
   online: boolean;
   /** File sharing: null while it is off (no malware scanner configured on the server). */
   files?: { max_bytes: number; types: string[] } | null;

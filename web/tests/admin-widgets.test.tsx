@@ -5,7 +5,7 @@ import { AdminArea } from "../console/admin/AdminArea";
 import type { AdminWidget } from "../console/admin/adminApi";
 import { parsePatterns, patternsText } from "../console/admin/WidgetsPanel";
 import { ConsoleApi } from "../console/api";
-import { adminTables } from "../shared/i18n";
+import { adminTables, widgetTables } from "../shared/i18n";
 
 const a = adminTables.en;
 const CSRF = "csrf-widgets";
@@ -268,6 +268,101 @@ describe("the widget's department", () => {
     await pick("widget-department", "");
     await save();
     expect(must("admin-error").textContent).toBe("No such department.");
+  });
+});
+
+describe("texts left at the widget's default", () => {
+  const body = () => server.writes().at(-1)?.body as Partial<AdminWidget>;
+  /** A widget nobody changed, as the server lists it: its texts are null. */
+  const UNTOUCHED: AdminWidget = {
+    ...structuredClone(WIDGET),
+    greeting: null,
+    prechat_fields: [
+      { name: "name", label: null, type: "text", required: false },
+      { name: "email", label: null, type: "email", required: false },
+    ],
+    consent: { required: true, version: "2026-01", text: null, privacy_url: "/privacy" },
+  };
+
+  it("show empty, with the default greyed in and said to follow the visitor's language", async () => {
+    server.widget = structuredClone(UNTOUCHED);
+    await mount(["widgets.manage"]);
+    const en = widgetTables.en;
+    for (const [testid, fallback] of [
+      ["widget-greeting", en.greeting],
+      ["widget-prechat-name-label", en.fieldName],
+      ["widget-prechat-email-label", en.fieldEmail],
+      ["widget-consent-text", en.consentText],
+    ] as const) {
+      const field = must<HTMLInputElement>(testid);
+      expect(field.value, testid).toBe("");
+      expect(field.placeholder, testid).toBe(fallback);
+      const hint = must(`${testid}-hint`);
+      expect(field.getAttribute("aria-describedby")).toBe(hint.id);
+      expect(hint.textContent).toBe(a.textDefaultAuto);
+      expect(root.querySelector(`[data-testid="${testid}-default"]`)).toBeNull();
+    }
+    // A widget fixed to Lithuanian: the defaults as its visitors will read them.
+    await pick("widget-language", "lt");
+    expect(must<HTMLInputElement>("widget-greeting").placeholder).toBe(widgetTables.lt.greeting);
+    expect(must<HTMLTextAreaElement>("widget-consent-text").placeholder).toBe(widgetTables.lt.consentText);
+    expect(must("widget-greeting-hint").textContent).toBe("Default text, shown in Lithuanian.");
+
+    // Saved untouched, they stay the default: null, not the English text.
+    await save();
+    expect(body()).toMatchObject({
+      greeting: null,
+      prechat_fields: [
+        { name: "name", label: null, required: false },
+        { name: "email", label: null, required: false },
+      ],
+      consent: { required: true, version: "2026-01", text: null, privacy_url: "/privacy" },
+    });
+    expect(root.querySelector('[data-testid="widget-consent-bump"]')).toBeNull();
+  });
+
+  it("can be written, and go back to the default", async () => {
+    server.widget = structuredClone(UNTOUCHED);
+    await mount(["widgets.manage"]);
+    await type("widget-greeting", "Labas!");
+    await type("widget-prechat-email-label", "Your e-mail");
+    expect(must("widget-greeting-hint").textContent).toContain(a.textCustom);
+    await save();
+    expect(body()).toMatchObject({
+      greeting: "Labas!",
+      prechat_fields: [
+        { name: "name", label: null, required: false },
+        { name: "email", label: "Your e-mail", required: false },
+      ],
+    });
+    expect(must<HTMLInputElement>("widget-greeting").value).toBe("Labas!");
+
+    // Back to the default: one button (the focus stays on the field), or emptying it.
+    const reset = must<HTMLButtonElement>("widget-greeting-default");
+    expect(reset.textContent).toBe(a.textUseDefault);
+    await act(() => reset.click());
+    expect(must<HTMLInputElement>("widget-greeting").value).toBe("");
+    expect(document.activeElement).toBe(must("widget-greeting"));
+    expect(root.querySelector('[data-testid="widget-greeting-default"]')).toBeNull();
+    await type("widget-prechat-email-label", "   ");
+    await save();
+    expect(body()).toMatchObject({
+      greeting: null,
+      prechat_fields: [
+        { name: "name", label: null, required: false },
+        { name: "email", label: null, required: false },
+      ],
+    });
+  });
+
+  it("count as a new consent text when an admin's text goes back to the default", async () => {
+    await mount(["widgets.manage"]);
+    expect(must<HTMLTextAreaElement>("widget-consent-text").value).toBe("I agree.");
+    await act(() => must<HTMLButtonElement>("widget-consent-text-default").click());
+    expect(must("widget-consent-bump").textContent).toBe(a.consentBumpVersion);
+    await type("widget-consent-version", "2026-02");
+    await save();
+    expect(body().consent).toEqual({ required: true, version: "2026-02", text: null, privacy_url: "/privacy" });
   });
 });
 

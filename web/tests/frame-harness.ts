@@ -1,6 +1,6 @@
 /** A widget frame under test: fake socket, fake fetch, fake parent (the loader), real DOM. */
 import { vi } from "vitest";
-import { widgetTables } from "../shared/i18n";
+import { type WidgetLanguage, widgetTables } from "../shared/i18n";
 import type { WidgetConfig } from "../shared/protocol";
 import type { WebSocketLike } from "../shared/socket";
 import { WidgetChat } from "../widget/frame/chat";
@@ -106,19 +106,26 @@ export interface Harness {
 }
 
 export async function startFrame(
-  options: { stored?: object | null; visible?: boolean; identity?: Identity | null; config?: Partial<WidgetConfig> } = {},
+  options: {
+    stored?: object | null;
+    visible?: boolean;
+    identity?: Identity | null;
+    config?: Partial<WidgetConfig>;
+    lang?: WidgetLanguage;
+  } = {},
 ): Promise<Harness> {
   if (options.stored) localStorage.setItem("bastion:v1:w_1", JSON.stringify(options.stored));
   const root = document.createElement("div");
   document.body.appendChild(root);
-  const t = widgetTables.en;
+  const lang = options.lang ?? "en";
+  const t = widgetTables[lang];
   const view = buildView(root, t);
   const parent = new FakeParent();
   const chat = new WidgetChat({
     widget: "w_1",
     config: { ...config, ...options.config },
     t,
-    lang: "en",
+    lang,
     view,
     store: new Store("w_1"),
     parent: parent as unknown as ParentBridge,

@@ -75,3 +75,74 @@ describe("whether anyone is online, when the panel is opened later", () => {
     expect(root.querySelector(".offline")!.textContent).toBe(t.offline);
   });
 });
+
+describe("a privacy notice changed while the page was open", () => {
+  const t = widgetTables.en;
+  const changed = {
+    ...config,
+    consent: { required: true, text: "We keep chats for a year.", version: "2026-07", privacy_url: null },
+  };
+  let served: object = changed;
+
+  beforeEach(() => {
+    served = changed;
+    sockets.length = 0;
+    localStorage.clear();
+    document.body.replaceChildren();
+    stubFetch([SESSION_OK]);
+    const sessions = fetch;
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (url: string, init?: RequestInit) => {
+        if (!url.endsWith("/config")) return sessions(url, init);
+        return new Response(JSON.stringify(served), { status: 200 });
+      }),
+    );
+  });
+
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    vi.restoreAllMocks();
+  });
+
+  it("shows the new notice, unticked, keeps what was typed, and sends the new version", async () => {
+    const { root, view } = await startFrame();
+    const ws = await connect([]);
+    const form = root.querySelector<HTMLFormElement>('[data-testid="prechat"]')!;
+    const name = form.querySelector<HTMLInputElement>('input[name="name"]')!;
+    name.value = "Ona";
+    form.querySelector<HTMLInputElement>('[data-testid="consent"]')!.checked = true;
+    form.dispatchEvent(new Event("submit", { cancelable: true }));
+    const first = ws.last("chat.start")!;
+    expect(first.consent).toEqual({ accepted: true, version: "2026-01" });
+    ws.receive({ t: "error", id: first.id, code: "consent_required", message: "changed" });
+    await settle();
+    await settle();
+    expect(view.notice.textContent).toBe(t.errConsentChanged);
+    expect(form.querySelector(".consent-text")!.textContent).toBe("We keep chats for a year.");
+    const box = form.querySelector<HTMLInputElement>('[data-testid="consent"]')!;
+    expect(box.checked).toBe(false);
+    expect(document.activeElement).toBe(box);
+    expect(name.value).toBe("Ona");
+
+    box.checked = true;
+    form.dispatchEvent(new Event("submit", { cancelable: true }));
+    const second = ws.last("chat.start")!;
+    expect(second.id).not.toBe(first.id);
+    expect(second.consent).toEqual({ accepted: true, version: "2026-07" });
+  });
+
+  it("says only 'please accept' when the notice is the same", async () => {
+    served = config;
+    const { root, view } = await startFrame();
+    const ws = await connect([]);
+    const form = root.querySelector<HTMLFormElement>('[data-testid="prechat"]')!;
+    form.querySelector<HTMLInputElement>('[data-testid="consent"]')!.checked = true;
+    form.dispatchEvent(new Event("submit", { cancelable: true }));
+    ws.receive({ t: "error", id: ws.last("chat.start")!.id, code: "consent_required", message: "no" });
+    await settle();
+    await settle();
+    expect(view.notice.textContent).toBe(t.errConsent);
+    expect(form.querySelector(".consent-text")!.textContent).toBe("I agree.");
+  });
+});

@@ -5,6 +5,11 @@ fields and the consent notice. Every ``check_*`` here refuses bad input with
 These values reach every visitor (``public_config``), so they are held to what the
 widget can show safely: plain text without control characters, a ``#rrggbb`` colour, a
 privacy link that is https or a path on Bastion itself.
+
+The greeting, the pre-chat labels and the consent text may be ``None``: not set, so the
+widget shows its own default text in the language it speaks to the visitor
+(``widgetTables`` in web/shared/i18n.ts). Only a text an admin wrote is stored, and it is
+shown as written, in every language.
 """
 
 from __future__ import annotations
@@ -55,6 +60,23 @@ def check_text(value: Any, *, field: str, what: str, max_chars: int) -> str:
     return check_plain(text, what, field)  # and no text-direction overrides
 
 
+def check_text_or_default(value: Any, *, field: str, what: str, max_chars: int) -> str | None:
+    """A text an admin wrote (as :func:`check_text`), or None: the widget's own default,
+    translated. An empty text is refused rather than read as the default, so that a
+    client's mistake (an emptied field sent as it is) is not silently taken as a choice.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{what} must be text (or null for the default text)", field=field)
+    if not value.strip():
+        raise InvalidInput(
+            f"{what} must not be empty (null for the default text, in the visitor's language)",
+            field=field,
+        )
+    return check_text(value, field=field, what=what, max_chars=max_chars)
+
+
 def check_color(value: Any) -> str:
     if not isinstance(value, str) or not _COLOR.fullmatch(value.strip()):
         raise InvalidInput("the colour must be written #rrggbb, e.g. #2f6fed", field="color")
@@ -71,6 +93,7 @@ def check_language(value: Any) -> str:
 def check_prechat_form(value: Any) -> list[dict[str, Any]]:
     """The name and e-mail fields the widget asks for before a chat, in order; a field
     left out is not asked for (and not stored: ``conversations.check_prechat_fields``).
+    A label of None is the widget's own, translated ("Name", "Vardas").
     """
     field = "prechat_fields"
     if not isinstance(value, list) or len(value) > len(PRECHAT_TYPES):
@@ -80,7 +103,9 @@ def check_prechat_form(value: Any) -> list[dict[str, Any]]:
     for entry in value:
         if not isinstance(entry, Mapping) or not needed <= set(entry) <= needed | optional:
             raise InvalidInput(
-                "each pre-chat field needs a name, a label and whether it is required", field=field
+                "each pre-chat field needs a name, a label (null: the default) and whether it "
+                "is required",
+                field=field,
             )
         name = entry["name"]
         if name not in PRECHAT_TYPES:
@@ -92,7 +117,7 @@ def check_prechat_form(value: Any) -> list[dict[str, Any]]:
             raise InvalidInput(f"the {name} field's type is {kind}", field=field)
         if not isinstance(entry["required"], bool):
             raise InvalidInput("required must be true or false", field=f"{field}.{name}.required")
-        label = check_text(
+        label = check_text_or_default(
             entry["label"],
             field=f"{field}.{name}.label",
             what=f"the {name} field's label",
@@ -149,7 +174,8 @@ def check_consent_version(version: Any) -> str:
 def check_consent(value: Any) -> dict[str, Any]:
     """The consent notice, given whole. The version is recorded with each chat's consent,
     so a new text should come with a new version (the console suggests it; not enforced,
-    as fixing a typo need not ask everyone again).
+    as fixing a typo need not ask everyone again). A text of None is the widget's default
+    notice in the visitor's language: the version then names that notice.
     """
     keys = {"required", "text", "version", "privacy_url"}
     if not isinstance(value, Mapping) or set(value) != keys:
@@ -160,7 +186,7 @@ def check_consent(value: Any) -> dict[str, Any]:
     return {
         "required": value["required"],
         "version": version,
-        "text": check_text(
+        "text": check_text_or_default(
             value["text"], field="consent.text", what="the consent text", max_chars=CONSENT_TEXT_MAX
         ),
         "privacy_url": check_privacy_url(value["privacy_url"]),
@@ -169,7 +195,7 @@ def check_consent(value: Any) -> dict[str, Any]:
 
 _CHECKS = {
     "color": check_color,
-    "greeting": lambda v: check_text(
+    "greeting": lambda v: check_text_or_default(
         v, field="greeting", what="the greeting", max_chars=GREETING_MAX
     ),
     "language": check_language,

@@ -22,18 +22,25 @@ from bastion.domain.principals import StaffPrincipal
 from bastion.domain.widget_settings import SETTING_KEYS, check_settings
 from bastion.security.redaction import InvalidRule, check_rules
 
+# A new widget's settings. The texts are None, "not set": the widget shows its own
+# default for each in the language it speaks to the visitor (web/shared/i18n.ts,
+# ``widgetTables``: greeting, fieldName, fieldEmail, consentText), so a Lithuanian visitor
+# of an untouched widget reads Lithuanian throughout. Migration 0014 turned the English
+# defaults that earlier versions stored into None.
 DEFAULT_CONFIG: dict[str, Any] = {
     "color": "#2f6fed",
-    "greeting": "Hi! How can we help?",
+    "greeting": None,
     "language": "auto",
     "prechat_fields": [
-        {"name": "name", "label": "Name", "type": "text", "required": False},
-        {"name": "email", "label": "E-mail", "type": "email", "required": False},
+        {"name": "name", "label": None, "type": "text", "required": False},
+        {"name": "email", "label": None, "type": "email", "required": False},
     ],
     "consent": {
         "required": True,
+        # Recorded with each chat's consent: with the text not set, it names the
+        # widget's default notice (in whichever language the visitor read it).
         "version": "2026-01",
-        "text": "I agree that this chat and the details I give are stored to answer me.",
+        "text": None,
         "privacy_url": "/privacy",
     },
 }
@@ -103,6 +110,22 @@ def check_allowed_origins(patterns: Sequence[str]) -> tuple[str, ...]:
                 f"allowed site {i + 1} is {NOT_AN_ORIGIN}", field="allowed_origins"
             ) from None
     return tuple(dict.fromkeys(cleaned))
+
+
+def frame_ancestors(widget: Widget) -> list[str]:
+    """The widget's allowed sites that may go into its frame's CSP ``frame-ancestors``:
+    those that pass today's check. An entry saved before the check was strict (a space or
+    a ";" in it) is left out rather than written into a header, where it would add a
+    directive or break the header; the admin sees it in the list and fixes it there.
+    """
+    kept = []
+    for entry in widget.allowed_origins:
+        try:
+            if check_allowed_origin(entry) == entry:
+                kept.append(entry)
+        except InvalidInput:
+            continue
+    return kept
 
 
 def origin_allowed(widget: Widget, origin: str | None) -> bool:

@@ -1,5 +1,6 @@
 """A widget's look and text: each setting's checks, and the service that applies them
-(permission, all-or-nothing, audit by key, the cache notice after commit)."""
+(permission, all-or-nothing, audit by key, the cache notice after commit); texts left
+unset (None) for the widget to show its own default in the visitor's language."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from bastion.domain.errors import Forbidden, InvalidInput, NotFound
 from bastion.domain.events import WIDGETS_CHANNEL
 from bastion.domain.models import Role
 from bastion.domain.widget_settings import WIDGET_LANGUAGES, check_privacy_url, check_settings
-from bastion.domain.widgets import WidgetChange, admin_config, public_config
+from bastion.domain.widgets import DEFAULT_CONFIG, WidgetChange, admin_config, public_config
 from tests.support.factories import World
 
 CONSENT = {
@@ -81,6 +82,10 @@ def test_good_settings_are_normalised() -> None:
         ({"consent": {**CONSENT, "version": "v 2"}}, "consent.version"),
         ({"consent": {**CONSENT, "version": "v" * 41}}, "consent.version"),
         ({"consent": {**CONSENT, "text": "x" * 501}}, "consent.text"),
+        ({"consent": {**CONSENT, "text": ""}}, "consent.text"),
+        ({"consent": {**CONSENT, "text": 7}}, "consent.text"),
+        ({"greeting": 7}, "greeting"),
+        ({"prechat_fields": [{"name": "name", "label": 7, "required": False}]}, None),
         ({"consent": {**CONSENT, "required": 1}}, "consent.required"),
         ({"consent": {k: v for k, v in CONSENT.items() if k != "version"}}, "consent"),
         ({"consent": {**CONSENT, "extra": 1}}, "consent"),
@@ -96,6 +101,87 @@ def test_bad_settings_are_refused_naming_the_field(
         assert got is not None and got.startswith("prechat_fields")
     else:
         assert got == field
+
+
+def test_texts_may_be_left_to_the_widgets_translated_default() -> None:
+    got = check_settings(
+        {
+            "greeting": None,
+            "prechat_fields": [{"name": "name", "label": None, "required": True}],
+            "consent": {**CONSENT, "text": None},
+        }
+    )
+    assert got == {
+        "greeting": None,
+        "prechat_fields": [{"name": "name", "label": None, "type": "text", "required": True}],
+        "consent": {**CONSENT, "text": None},
+    }
+
+
+@pytest.mark.parametrize("empty", ["", "   "])
+def test_an_empty_text_is_refused_saying_how_to_get_the_default(empty: str) -> None:
+    for settings, field in [
+        ({"greeting": empty}, "greeting"),
+        ({"prechat_fields": [{**EMAIL_FIELD, "label": empty}]}, "prechat_fields.email.label"),
+        ({"consent": {**CONSENT, "text": empty}}, "consent.text"),
+    ]:
+        with pytest.raises(InvalidInput) as err:
+            check_settings(settings)
+        assert err.value.field == field
+        assert "null for the default text" in str(err.value)
+
+
+async def test_a_new_widgets_texts_are_not_set_but_its_consent_version_is(world: World) -> None:
+    widget = await world.svc.widgets.get(world.widget_id)
+    for shown in (public_config(widget, online=True), admin_config(widget)):
+        assert shown["greeting"] is None
+        assert shown["prechat_fields"] == [
+            {"name": "name", "label": None, "type": "text", "required": False},
+            {"name": "email", "label": None, "type": "email", "required": False},
+        ]
+        # The version a chat records with its consent stays the widget's.
+        assert shown["consent"] == {
+            "required": True,
+            "version": "2026-01",
+            "text": None,
+            "privacy_url": "/privacy",
+        }
+    # No English sentence is stored for the widget to show to everyone.
+    assert "How can we help" not in str(widget.config)
+    assert widget.config["greeting"] is None and DEFAULT_CONFIG["greeting"] is None
+
+
+async def test_an_admins_text_goes_back_to_the_default(world: World) -> None:
+    admin = await world.staff("ada@example.com", Role.ADMIN, name="Ada")
+    custom = {
+        "greeting": "Labas!",
+        "prechat_fields": [{"name": "email", "label": "Your e-mail", "required": True}],
+        "consent": CONSENT,
+    }
+    await world.svc.widgets.update_settings(admin, world.widget_id, custom)
+    shown = public_config(await world.svc.widgets.get(world.widget_id), online=False)
+    assert (shown["greeting"], shown["prechat_fields"][0]["label"]) == ("Labas!", "Your e-mail")
+
+    back = {
+        "greeting": None,
+        "prechat_fields": [{"name": "email", "label": None, "required": True}],
+        "consent": {**CONSENT, "text": None, "version": "2026-05"},
+    }
+    world.bus.published.clear()
+    widget = await world.svc.widgets.update_settings(admin, world.widget_id, back)
+    shown = public_config(widget, online=False)
+    assert shown["greeting"] is None
+    assert shown["prechat_fields"] == [
+        {"name": "email", "label": None, "type": "email", "required": True}
+    ]
+    assert shown["consent"] == {**CONSENT, "text": None, "version": "2026-05"}
+    assert world.bus.published == [(WIDGETS_CHANNEL, {"type": "widget", "widget": widget.id})]
+    audit = await world.svc.auth.audit(admin, 10, "widget.settings_changed")
+    assert audit[0].details == {"keys": ["greeting", "prechat_fields", "consent"]}
+    # The default again is no change.
+    world.bus.published.clear()
+    await world.svc.widgets.update_settings(admin, world.widget_id, {"greeting": None})
+    assert world.bus.published == []
 
 
 @pytest.mark.parametrize(

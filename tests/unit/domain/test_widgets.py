@@ -6,7 +6,12 @@ import pytest
 
 from bastion.domain.errors import InvalidInput
 from bastion.domain.models import Widget
-from bastion.domain.widgets import check_allowed_origin, origin_allowed, origin_of
+from bastion.domain.widgets import (
+    check_allowed_origin,
+    frame_ancestors,
+    origin_allowed,
+    origin_of,
+)
 from tests.support.factories import FakeClock
 
 
@@ -71,3 +76,19 @@ def test_host_names_addresses_and_punycode_are_allowed_sites() -> None:
     assert check_allowed_origin("https://xn--9ca.example") == "https://xn--9ca.example"
     assert check_allowed_origin("http://[::1]:8080") == "http://[::1]:8080"
     assert check_allowed_origin("https://*.Shop-1.example/") == "https://*.shop-1.example"
+
+
+def test_entries_saved_before_the_strict_check_stay_out_of_the_frames_csp() -> None:
+    widget = Widget(
+        id="w_1",
+        name="w",
+        allowed_origins=(
+            "https://shop.example",
+            "https://shop.example;script-src *",  # stored before the check refused it
+            "https://*.bank.example",
+            "https://Old.Example",
+        ),
+        config={},
+        created_at=FakeClock().now(),
+    )
+    assert frame_ancestors(widget) == ["https://shop.example", "https://*.bank.example"]

@@ -1,12 +1,17 @@
 /** Widgets: the embed code, the sites that may embed each widget, the department whose
  * queue its chats join, its colour, greeting, language, pre-chat fields and consent notice,
  * what it redacts and whether visitors must be verified. The identity secrets stay on the server's command line: never shown here.
- * One Save per widget; the server applies all of it or nothing and names a bad field. */
+ * One Save per widget; the server applies all of it or nothing and names a bad field.
+ *
+ * The greeting, the field labels and the consent text may be left at the widget's default
+ * (null on the server): the field is then empty with the default greyed in it, and visitors
+ * read the default in their language. Emptying a field goes back to the default. */
 import { useRef, useState } from "preact/hooks";
-import { format, type WidgetLanguage } from "../../shared/i18n";
+import { format, pickWidgetLanguage, widgetTables, type WidgetLanguage } from "../../shared/i18n";
 import type {
   AdminApi,
   AdminWidget,
+  DefaultText,
   Department,
   IdentityMode,
   PrechatName,
@@ -20,10 +25,15 @@ import { a, LoadError, Status, useAction, useLoad } from "./common";
 // Typed by the widget's string tables: a new widget language must be named here too.
 const LANGUAGES: Record<WidgetLanguage, string> = { en: a.widgetLanguageEn, lt: a.widgetLanguageLt };
 const COLOR = /^#[0-9a-f]{6}$/iu;
-const PRECHAT: readonly { name: PrechatName; legend: string; fallback: string }[] = [
-  { name: "name", legend: a.prechatNameField, fallback: a.prechatNameDefault },
-  { name: "email", legend: a.prechatEmailField, fallback: a.prechatEmailDefault },
+const PRECHAT: readonly { name: PrechatName; legend: string; fallback: "fieldName" | "fieldEmail" }[] = [
+  { name: "name", legend: a.prechatNameField, fallback: "fieldName" },
+  { name: "email", legend: a.prechatEmailField, fallback: "fieldEmail" },
 ];
+
+/** A text field's value for the server: empty (or blank) is the widget's default, null. */
+export function textOrDefault(value: string): DefaultText {
+  return value.trim() === "" ? null : value;
+}
 
 /** The non-empty lines of a textarea, trimmed. */
 export function linesOf(text: string): string[] {
@@ -45,11 +55,14 @@ export function patternsText(patterns: readonly RedactionPattern[]): string {
   return patterns.map((p) => (typeof p === "string" ? p : `${p.name}: ${p.regex}`)).join("\n");
 }
 
+/** The texts below are "" while left at the widget's default. */
 interface PrechatRow {
   shown: boolean;
   label: string;
   required: boolean;
 }
+
+type DraftConsent = Omit<WidgetConsent, "text"> & { text: string };
 
 interface Draft {
   origins: string;
@@ -59,24 +72,24 @@ interface Draft {
   greeting: string;
   language: string;
   prechat: Record<PrechatName, PrechatRow>;
-  consent: WidgetConsent;
+  consent: DraftConsent;
   patterns: string;
   mode: IdentityMode;
 }
 
 function draftOf(w: AdminWidget): Draft {
-  const row = (name: PrechatName, fallback: string): PrechatRow => {
+  const row = (name: PrechatName): PrechatRow => {
     const f = w.prechat_fields.find((x) => x.name === name);
-    return f ? { shown: true, label: f.label, required: f.required } : { shown: false, label: fallback, required: false };
+    return f ? { shown: true, label: f.label ?? "", required: f.required } : { shown: false, label: "", required: false };
   };
   return {
     origins: w.allowed_origins.join("\n"),
     department: w.department_id ?? "",
     color: w.color,
-    greeting: w.greeting,
+    greeting: w.greeting ?? "",
     language: w.language,
-    prechat: { name: row("name", a.prechatNameDefault), email: row("email", a.prechatEmailDefault) },
-    consent: { ...w.consent },
+    prechat: { name: row("name"), email: row("email") },
+    consent: { ...w.consent, text: w.consent.text ?? "" },
     patterns: patternsText(w.redaction_patterns),
     mode: w.identity.mode,
   };
@@ -88,15 +101,15 @@ function updateOf(w: AdminWidget, d: Draft): WidgetUpdate {
   const order = [...w.prechat_fields.map((f) => f.name), ...PRECHAT.map((p) => p.name)];
   const prechat_fields: WidgetPrechatField[] = [...new Set(order)]
     .filter((n): n is PrechatName => (n === "name" || n === "email") && d.prechat[n].shown)
-    .map((n) => ({ name: n, label: d.prechat[n].label, required: d.prechat[n].required }));
+    .map((n) => ({ name: n, label: textOrDefault(d.prechat[n].label), required: d.prechat[n].required }));
   return {
     allowed_origins: linesOf(d.origins),
     department_id: d.department || null,
     color: d.color.trim(),
-    greeting: d.greeting,
+    greeting: textOrDefault(d.greeting),
     language: d.language,
     prechat_fields,
-    consent: d.consent,
+    consent: { ...d.consent, text: textOrDefault(d.consent.text) },
     redaction_patterns: parsePatterns(d.patterns),
     identity: { mode: d.mode },
   };
@@ -134,12 +147,17 @@ function WidgetForm({ admin, widget, departments }: FormProps) {
   const [copied, setCopied] = useState(false);
   const snippet = useRef<HTMLTextAreaElement>(null);
   const set = (patch: Partial<Draft>) => setD((cur) => ({ ...cur, ...patch }));
-  const setConsent = (patch: Partial<WidgetConsent>) => setD((cur) => ({ ...cur, consent: { ...cur.consent, ...patch } }));
+  const setConsent = (patch: Partial<DraftConsent>) => setD((cur) => ({ ...cur, consent: { ...cur.consent, ...patch } }));
   const setPrechat = (name: PrechatName, patch: Partial<PrechatRow>) =>
     setD((cur) => ({ ...cur, prechat: { ...cur.prechat, [name]: { ...cur.prechat[name], ...patch } } }));
   const heading = `widget-${widget.id}`;
   const bumpVersion =
-    d.consent.text.trim() !== saved.consent.text && d.consent.version.trim() === saved.consent.version;
+    textOrDefault(d.consent.text.trim()) !== saved.consent.text && d.consent.version.trim() === saved.consent.version;
+  // The defaults, as visitors will read them: in the widget's language, or (auto) English
+  // here, with the hint saying that each visitor reads them in their own.
+  const widgetLang = pickWidgetLanguage(d.language, "en");
+  const defaults = widgetTables[widgetLang];
+  const defaultHint = d.language === "auto" ? a.textDefaultAuto : format(a.textDefaultIn, { language: LANGUAGES[widgetLang] });
 
   const copy = async () => {
     try {
@@ -228,10 +246,16 @@ function WidgetForm({ admin, widget, departments }: FormProps) {
             <input type="text" maxLength={7} value={d.color} onInput={(e) => set({ color: e.currentTarget.value })} data-testid="widget-color" />
           </label>
         </div>
-        <label class="field">
-          <span>{a.widgetGreeting}</span>
-          <input type="text" maxLength={300} value={d.greeting} onInput={(e) => set({ greeting: e.currentTarget.value })} data-testid="widget-greeting" />
-        </label>
+        <DefaultableText
+          id={`${heading}-greeting`}
+          label={a.widgetGreeting}
+          value={d.greeting}
+          fallback={defaults.greeting}
+          defaultHint={defaultHint}
+          maxLength={300}
+          testid="widget-greeting"
+          onInput={(greeting) => set({ greeting })}
+        />
         <label class="field field--narrow">
           <span>{a.widgetLanguage}</span>
           <select value={d.language} onChange={(e) => set({ language: e.currentTarget.value })} data-testid="widget-language">
@@ -248,7 +272,7 @@ function WidgetForm({ admin, widget, departments }: FormProps) {
 
       <fieldset class="admin-fieldset">
         <legend>{a.widgetPrechat}</legend>
-        {PRECHAT.map(({ name, legend }) => {
+        {PRECHAT.map(({ name, legend, fallback }) => {
           const row = d.prechat[name];
           return (
             <fieldset key={name} class="admin-fieldset" data-testid={`widget-prechat-${name}`}>
@@ -272,17 +296,17 @@ function WidgetForm({ admin, widget, departments }: FormProps) {
                 />{" "}
                 {a.prechatRequired}
               </label>
-              <label class="field">
-                <span>{a.prechatLabel}</span>
-                <input
-                  type="text"
-                  maxLength={60}
-                  value={row.label}
-                  disabled={!row.shown}
-                  onInput={(e) => setPrechat(name, { label: e.currentTarget.value })}
-                  data-testid={`widget-prechat-${name}-label`}
-                />
-              </label>
+              <DefaultableText
+                id={`${heading}-prechat-${name}`}
+                label={a.prechatLabel}
+                value={row.label}
+                fallback={defaults[fallback]}
+                defaultHint={defaultHint}
+                maxLength={60}
+                disabled={!row.shown}
+                testid={`widget-prechat-${name}-label`}
+                onInput={(label) => setPrechat(name, { label })}
+              />
             </fieldset>
           );
         })}
@@ -299,10 +323,17 @@ function WidgetForm({ admin, widget, departments }: FormProps) {
           />{" "}
           {a.consentRequired}
         </label>
-        <label class="field">
-          <span>{a.consentText}</span>
-          <textarea rows={3} maxLength={500} value={d.consent.text} onInput={(e) => setConsent({ text: e.currentTarget.value })} data-testid="widget-consent-text" />
-        </label>
+        <DefaultableText
+          id={`${heading}-consent-text`}
+          label={a.consentText}
+          value={d.consent.text}
+          fallback={defaults.consentText}
+          defaultHint={defaultHint}
+          maxLength={500}
+          multiline
+          testid="widget-consent-text"
+          onInput={(text) => setConsent({ text })}
+        />
         <label class="field field--narrow">
           <span>{a.consentVersion}</span>
           <input
@@ -370,5 +401,71 @@ function WidgetForm({ admin, widget, departments }: FormProps) {
         </button>
       </div>
     </form>
+  );
+}
+
+interface DefaultableTextProps {
+  /** The field's id; its hint is `${id}-hint`. */
+  id: string;
+  label: string;
+  /** "" while the text is left at the widget's default. */
+  value: string;
+  /** The default, greyed in the empty field. */
+  fallback: string;
+  defaultHint: string;
+  maxLength: number;
+  multiline?: boolean;
+  disabled?: boolean;
+  testid: string;
+  onInput: (value: string) => void;
+}
+
+/**
+ * A text an admin may write, or leave to the widget's default: empty, the default shows
+ * greyed in the field and the hint says visitors read it in their language; written, a
+ * button goes back to the default.
+ */
+function DefaultableText(p: DefaultableTextProps) {
+  const custom = p.value.trim() !== "";
+  const hint = `${p.id}-hint`;
+  const common = {
+    id: p.id,
+    maxLength: p.maxLength,
+    value: p.value,
+    placeholder: p.fallback,
+    disabled: p.disabled,
+    "aria-describedby": hint,
+    "data-testid": p.testid,
+  };
+  const useDefault = () => {
+    p.onInput("");
+    // The button goes away with the custom text: keep the keyboard where it was working.
+    document.getElementById(p.id)?.focus();
+  };
+  return (
+    <>
+      <label class="field">
+        <span>{p.label}</span>
+        {p.multiline ? (
+          <textarea rows={3} {...common} onInput={(e) => p.onInput(e.currentTarget.value)} />
+        ) : (
+          <input type="text" {...common} onInput={(e) => p.onInput(e.currentTarget.value)} />
+        )}
+      </label>
+      <p class="hint admin-default" id={hint} data-testid={`${p.testid}-hint`}>
+        <span>{custom ? a.textCustom : p.defaultHint}</span>
+        {custom && (
+          <button
+            type="button"
+            class="button button--small"
+            disabled={p.disabled}
+            onClick={useDefault}
+            data-testid={`${p.testid}-default`}
+          >
+            {a.textUseDefault}
+          </button>
+        )}
+      </p>
+    </>
   );
 }

@@ -88,16 +88,21 @@ export interface ChainReport {
 /** The two pre-chat fields the widget knows; a field absent from the list is not asked for. */
 export type PrechatName = "name" | "email";
 
+/** A text that is null is the widget's default, shown in the visitor's language. */
+export type DefaultText = string | null;
+
 export interface WidgetPrechatField {
   name: PrechatName;
-  label: string;
+  /** null: the widget's own label ("Name", "Vardas"…), translated. */
+  label: DefaultText;
   type?: string;
   required: boolean;
 }
 
 export interface WidgetConsent {
   required: boolean;
-  text: string;
+  /** null: the widget's default notice, translated. */
+  text: DefaultText;
   /** Recorded with each chat's consent: a new text deserves a new version. */
   version: string;
   privacy_url: string;
@@ -115,7 +120,8 @@ export interface AdminWidget {
   allowed_origins: string[];
   snippet: string;
   color: string;
-  greeting: string;
+  /** null: the widget's default greeting, translated; null in a PATCH goes back to it. */
+  greeting: DefaultText;
   language: string;
   prechat_fields: WidgetPrechatField[];
   consent: WidgetConsent;

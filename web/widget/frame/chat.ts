@@ -31,12 +31,15 @@ import {
 } from "../../shared/socket";
 import { EventStream } from "../../shared/stream";
 import { withoutControls } from "../../shared/text";
+import { loadConfig } from "./config";
 import type { HostPage, Identity, ParentBridge } from "./parent";
 import { sensitiveKind } from "./sensitive";
 import type { Store } from "./store";
 import { downloadTranscript } from "./transcript";
 import {
   buildPrechat,
+  consentRow,
+  fieldLabel,
   prechatIntro,
   renderEvent,
   renderInvitation,
@@ -535,10 +538,40 @@ export class WidgetChat {
       this.render();
       this.v.composer.focus();
     } catch (err) {
-      this.showNotice(this.startErrorText(err, form));
+      if (err instanceof CommandError && err.code === "consent_required" && (await this.renewConsent(form))) {
+        this.showNotice(this.t.errConsentChanged);
+      } else {
+        this.showNotice(this.startErrorText(err, form));
+      }
     } finally {
       this.busy = false;
     }
+  }
+
+  /**
+   * The privacy notice changed while the page was open, so the server refused consent to the
+   * old one: show the current notice, unticked, in place of the old, and keep what was typed.
+   * False when the configuration cannot be read or the notice is the same (then the visitor
+   * simply has not accepted it).
+   */
+  private async renewConsent(form: HTMLFormElement): Promise<boolean> {
+    let fresh: WidgetConfig;
+    try {
+      fresh = await loadConfig(this.d.widget);
+    } catch {
+      return false;
+    }
+    const before = this.d.config.consent;
+    const after = fresh.consent;
+    if (before?.version === after?.version && before?.required === after?.required) return false;
+    this.d.config = { ...this.d.config, consent: after };
+    const row = consentRow(after, this.t);
+    const old = form.querySelector(".consent");
+    if (old && row) old.replaceWith(row);
+    else if (old) old.remove();
+    else if (row) form.querySelector('[data-testid="start"]')?.before(row);
+    row?.querySelector("input")?.focus();
+    return true;
   }
 
   /**
@@ -560,8 +593,7 @@ export class WidgetChat {
     if (!spec || !(input instanceof HTMLInputElement)) return this.errorText(err);
     input.setAttribute("aria-invalid", "true");
     input.focus();
-    const fallback = spec.name === "name" ? this.t.fieldName : spec.name === "email" ? this.t.fieldEmail : spec.name;
-    return format(this.t.errField, { field: spec.label || fallback });
+    return format(this.t.errField, { field: fieldLabel(spec, this.t) });
   }
 
   /** Sends the composer's text; ``confirmed`` skips the card/password warning. */
@@ -801,11 +833,7 @@ export class WidgetChat {
     this.onlineReadAt = Date.now();
     let online: boolean;
     try {
-      const config = await requestJson<{ online?: unknown }>(
-        `/api/v1/widgets/${encodeURIComponent(this.d.widget)}/config`,
-        { credentials: "omit" },
-      );
-      online = config.online !== false;
+      online = (await loadConfig(this.d.widget)).online;
     } catch {
       return; // the line stays as it was
     }
@@ -839,10 +867,9 @@ export class WidgetChat {
   private wireDom(): void {
     const v = this.v;
     v.title.textContent = this.d.config.name || this.t.title;
-    if (this.d.config.greeting) {
-      v.greeting.textContent = this.d.config.greeting;
-      v.greeting.hidden = false;
-    }
+    // Null: left at its default, so the widget's own greeting in the visitor's language.
+    v.greeting.textContent = this.d.config.greeting || this.t.greeting;
+    v.greeting.hidden = false;
     v.minimise.hidden = !this.d.parent.isEmbedded;
     v.minimise.addEventListener("click", () => this.d.parent.post({ type: "bastion:close" }));
     document.addEventListener("keydown", (e) => {

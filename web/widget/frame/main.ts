@@ -1,10 +1,10 @@
 /** Entry point of the widget frame (/widget/frame?w=WIDGET_ID). */
 import "./frame.css";
-import { ApiError, requestJson } from "../../shared/http";
+import { ApiError } from "../../shared/http";
 import { pickWidgetLanguage, widgetTables } from "../../shared/i18n";
-import { messageLimit } from "../../shared/limit";
 import type { WidgetConfig } from "../../shared/protocol";
 import { WidgetChat } from "./chat";
+import { loadConfig } from "./config";
 import { ParentBridge } from "./parent";
 import { ParentStorage, safeLocalStorage, Store } from "./store";
 import { buildView } from "./view";
@@ -76,33 +76,6 @@ function hostStorage(parent: ParentBridge, saved: string | null): ParentStorage 
   const storage = new ParentStorage(saved, (value) => parent.post({ type: "bastion:save", value }));
   parent.onSaved = (value) => storage.replace(value);
   return storage;
-}
-
-function loadConfig(widget: string): Promise<WidgetConfig> {
-  return requestJson<WidgetConfig>(`/api/v1/widgets/${encodeURIComponent(widget)}/config`, {
-    credentials: "omit",
-  }).then(normaliseConfig);
-}
-
-/** Fills in what an older or partial config may lack, so the UI code can rely on the shape. */
-function normaliseConfig(c: Partial<WidgetConfig>): WidgetConfig {
-  return {
-    id: typeof c.id === "string" ? c.id : "",
-    name: typeof c.name === "string" ? c.name : "",
-    color: typeof c.color === "string" ? c.color : "",
-    greeting: typeof c.greeting === "string" ? c.greeting : null,
-    language: typeof c.language === "string" ? c.language : null,
-    prechat_fields: Array.isArray(c.prechat_fields)
-      ? c.prechat_fields.filter((f) => f && typeof f.name === "string" && f.name)
-      : [],
-    consent: c.consent && typeof c.consent === "object" ? c.consent : null,
-    online: c.online !== false,
-    files:
-      c.files && typeof c.files === "object" && typeof c.files.max_bytes === "number"
-        ? { max_bytes: c.files.max_bytes, types: Array.isArray(c.files.types) ? c.files.types : [] }
-        : null,
-    message_max_chars: messageLimit(c.message_max_chars),
-  };
 }
 
 void main();

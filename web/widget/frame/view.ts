@@ -264,25 +264,8 @@ export function buildPrechat(config: WidgetConfig, t: T): HTMLFormElement {
     ]),
   );
 
-  if (config.consent?.required) {
-    const box = el("input", {
-      attrs: { type: "checkbox", id: "prechat-consent", name: "consent", "data-testid": "consent", required: true },
-    });
-    const label = el("label", { class: "consent-text", attrs: { for: "prechat-consent" } });
-    renderText(label, config.consent.text, { warning: t.linkWarning });
-    const consentChildren: HTMLElement[] = [box, label];
-    const privacy = safeHttpUrl(config.consent.privacy_url);
-    if (privacy) {
-      consentChildren.push(
-        el("a", {
-          class: "privacy",
-          text: t.privacyPolicy,
-          attrs: { href: privacy, target: "_blank", rel: "noopener noreferrer" },
-        }),
-      );
-    }
-    rows.push(el("div", { class: "consent" }, consentChildren));
-  }
+  const consent = consentRow(config.consent, t);
+  if (consent) rows.push(consent);
 
   rows.push(
     el("button", {
@@ -292,6 +275,31 @@ export function buildPrechat(config: WidgetConfig, t: T): HTMLFormElement {
     }),
   );
   return el("form", { class: "prechat", attrs: { "data-testid": "prechat" } }, rows);
+}
+
+/**
+ * The consent notice with its checkbox (unticked), or null when the widget asks for none.
+ * Rebuilt when the notice changed while the page was open (``consent_required``).
+ */
+export function consentRow(consent: WidgetConfig["consent"], t: T): HTMLElement | null {
+  if (!consent?.required) return null;
+  const box = el("input", {
+    attrs: { type: "checkbox", id: "prechat-consent", name: "consent", "data-testid": "consent", required: true },
+  });
+  const label = el("label", { class: "consent-text", attrs: { for: "prechat-consent" } });
+  renderText(label, consent.text || t.consentText, { warning: t.linkWarning });
+  const children: HTMLElement[] = [box, label];
+  const privacy = safeHttpUrl(consent.privacy_url);
+  if (privacy) {
+    children.push(
+      el("a", {
+        class: "privacy",
+        text: t.privacyPolicy,
+        attrs: { href: privacy, target: "_blank", rel: "noopener noreferrer" },
+      }),
+    );
+  }
+  return el("div", { class: "consent" }, children);
 }
 
 /**
@@ -316,10 +324,18 @@ function fieldRow(field: PrechatField, t: T): HTMLElement {
       maxlength: 200,
     },
   });
-  const fallback = field.name === "name" ? t.fieldName : field.name === "email" ? t.fieldEmail : field.name;
-  const label = el("label", { attrs: { for: id } }, [document.createTextNode(`${field.label || fallback} `)]);
+  const label = el("label", { attrs: { for: id } }, [document.createTextNode(`${fieldLabel(field, t)} `)]);
   if (!field.required) label.appendChild(el("span", { class: "optional", text: t.optional }));
   return el("div", { class: "field" }, [label, input]);
+}
+
+/**
+ * A pre-chat field's label: the admin's, or (null: left at its default) the widget's own in
+ * the visitor's language.
+ */
+export function fieldLabel(field: PrechatField, t: T): string {
+  if (field.label) return field.label;
+  return field.name === "name" ? t.fieldName : field.name === "email" ? t.fieldEmail : field.name;
 }
 
 /** Returns the URL if it is http(s), else null (a javascript: privacy link must not render). */

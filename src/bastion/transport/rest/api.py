@@ -50,17 +50,26 @@ class Strict(NulFree):
 # ---- widgets ----------------------------------------------------------------------------
 
 
+# A text that is null is not set: the widget shows its own default for it, in the language
+# it speaks to the visitor. A string is an admin's text, shown as written.
+DefaultText = Annotated[
+    str | None,
+    Field(description="null: the widget's default text, in the visitor's language"),
+]
+
+
 class PrechatField(BaseModel):
     name: str
-    label: str
+    label: DefaultText
     type: str
     required: bool
 
 
 class ConsentConfig(BaseModel):
     required: bool
+    # Recorded with each chat's consent, whether the text is the admin's or the default.
     version: str
-    text: str
+    text: DefaultText
     privacy_url: str
 
 
@@ -73,7 +82,7 @@ class WidgetConfigOut(BaseModel):
     id: str
     name: str
     color: str
-    greeting: str
+    greeting: DefaultText
     language: str
     prechat_fields: list[PrechatField]
     consent: ConsentConfig
@@ -180,7 +189,7 @@ class WidgetOut(BaseModel):
     # The embed code for the widget's sites (README "Embedding the widget").
     snippet: str
     color: str
-    greeting: str
+    greeting: DefaultText
     language: str
     prechat_fields: list[PrechatField]
     consent: ConsentConfig
@@ -190,16 +199,27 @@ class WidgetOut(BaseModel):
     department_id: str | None
 
 
+# A text given as null goes back to the widget's translated default; "" is refused (422
+# naming the field), as an emptied field sent by mistake is not a choice of the default.
+DefaultTextIn = Annotated[
+    str | None,
+    Field(
+        max_length=5000,
+        description="null: back to the widget's default text, shown in the visitor's language",
+    ),
+]
+
+
 class PrechatFieldIn(Strict):
     name: str = Field(max_length=40)
-    label: str = Field(max_length=2000)
+    label: DefaultTextIn  # required, and may be null
     required: bool
     type: str | None = Field(default=None, max_length=40)  # as listed; fixed per field
 
 
 class ConsentIn(Strict):
     required: bool
-    text: str = Field(max_length=5000)
+    text: DefaultTextIn  # required, and may be null
     version: str = Field(max_length=200)
     privacy_url: str = Field(max_length=5000)
 
@@ -207,14 +227,16 @@ class ConsentIn(Strict):
 # The sizes below only bound the request; the domain's checks give the precise rule.
 class WidgetPatch(Strict):
     """Any of the widget's settings; those left out (or null) stay as they are, except
-    ``department_id``, where null means no department.
+    ``department_id``, where null means no department, and ``greeting``, where null
+    means the widget's default greeting, translated (as the labels and consent text given
+    as null inside ``prechat_fields`` and ``consent``).
     """
 
     allowed_origins: list[Annotated[str, Field(max_length=300)]] | None = Field(
         default=None, max_length=100
     )
     color: str | None = Field(default=None, max_length=100)
-    greeting: str | None = Field(default=None, max_length=5000)
+    greeting: DefaultTextIn = None
     language: str | None = Field(default=None, max_length=40)
     prechat_fields: list[PrechatFieldIn] | None = Field(default=None, max_length=10)
     consent: ConsentIn | None = None
@@ -241,6 +263,28 @@ async def list_widgets(
     return [widget_out(request, w) for w in widgets]
 
 
+def _settings_of(body: WidgetPatch) -> dict[str, Any]:
+    """The look-and-text part of a PATCH, for ``check_settings``. Not ``exclude_none``: a
+    null greeting, label or consent text is a value there (the default text).
+    """
+    settings: dict[str, Any] = {}
+    if body.color is not None:
+        settings["color"] = body.color
+    if "greeting" in body.model_fields_set:
+        # Given (null too) or left out: null is "the default greeting", not "unchanged".
+        settings["greeting"] = body.greeting
+    if body.language is not None:
+        settings["language"] = body.language
+    if body.prechat_fields is not None:
+        # A field's type may be left out or null: it is fixed per field.
+        settings["prechat_fields"] = [
+            f.model_dump(exclude={"type"} if f.type is None else None) for f in body.prechat_fields
+        ]
+    if body.consent is not None:
+        settings["consent"] = body.consent.model_dump()
+    return settings
+
+
 @router.patch("/widgets/{widget_id}", response_model=WidgetOut, responses=ERRORS, tags=["admin"])
 async def update_widget(
     widget_id: WidgetId,
@@ -250,15 +294,13 @@ async def update_widget(
 ) -> WidgetOut:
     """Change any of a widget's settings at once, all or nothing: a bad value is 422
     ``invalid_request`` naming the field; an unknown ``department_id`` is 404 ``not_found``
-    with that field.
+    with that field. ``greeting``, a pre-chat ``label`` or ``consent.text`` given as null
+    goes back to the widget's default text, shown in each visitor's language; an empty
+    one is refused.
     """
-    settings = body.model_dump(
-        include={"color", "greeting", "language", "prechat_fields", "consent"},
-        exclude_none=True,
-    )
     change = WidgetChange(
         allowed_origins=body.allowed_origins,
-        settings=settings,
+        settings=_settings_of(body),
         redaction_patterns=(
             None
             if body.redaction_patterns is None

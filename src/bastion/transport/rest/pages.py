@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from bastion.domain.errors import NotFound
+from bastion.domain.widgets import frame_ancestors
 from bastion.security.headers import page_csp
 from bastion.transport.context import services
 
@@ -85,7 +86,7 @@ async def widget_frame(
     svc = services(request)
     widget = await svc.widgets.get(w)
     # Only the widget's allowed sites may frame it (clickjacking defence).
-    csp = page_csp(frame_ancestors=widget.allowed_origins)
+    csp = page_csp(frame_ancestors=frame_ancestors(widget))
     response = _html_file(svc.web_dist / "widget" / "frame.html", csp)
     response.headers["Referrer-Policy"] = "origin"
     return response
