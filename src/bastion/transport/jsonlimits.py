@@ -36,6 +36,11 @@ def nesting_depth(text: str) -> int:
 
 
 def too_deep(text: str, max_depth: int) -> bool:
+    # Nesting needs an opening bracket per level: text with no more than ``max_depth`` of
+    # them (a chat message's frame has one) cannot be too deep, and counting them is one
+    # pass in C. Only the rest are measured.
+    if text.count("{") + text.count("[") <= max_depth:
+        return False
     return nesting_depth(text) > max_depth
 
 

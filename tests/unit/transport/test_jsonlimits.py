@@ -40,3 +40,12 @@ def test_examples() -> None:
     assert nesting_depth(r'{"a": "\"[[["}') == 1
     assert nesting_depth("[" * 10_000 + "]" * 10_000) == 10_000
     assert too_deep('{"a":[{"b":[1]}]}', 3) and not too_deep('{"a":[{"b":[1]}]}', 4)
+
+
+@settings(max_examples=400, deadline=None)
+@given(values, st.integers(min_value=0, max_value=6))
+def test_too_deep_agrees_with_the_depth_whatever_shortcut_it_takes(
+    value: object, limit: int
+) -> None:
+    text = json.dumps(value)
+    assert too_deep(text, limit) == (_depth(value) > limit)
