@@ -39,9 +39,10 @@ PATTERN_TIMEOUT_S = 0.05
 BUILTIN_RULES = ("iban",)
 
 # What people put between a card's digit groups: spaces (plain, no-break, thin, figure),
-# dashes and dots, up to three in a row ("4111 - 1111 - …"). An IPv4 address has at
-# most 12 digits, one fewer than the shortest card.
-_SEPARATORS = " -.\u00a0\u2007\u2009\u202f\u2010\u2011\u2012\u2013"
+# dashes (hyphen, en and em dash, minus sign), dots, slashes and underscores, up to three
+# in a row ("4111 - 1111 - …"). An IPv4 address has at most 12 digits, one fewer than
+# the shortest card; a date has 8. Commas stay out: "4111,1111" is a list of numbers.
+_SEPARATORS = " -./_\u00a0\u2007\u2009\u202f\u2010\u2011\u2012\u2013\u2014\u2212"
 # A run of digit groups joined by separators. Candidates are narrowed to card-length
 # windows of whole groups below, so "call 2 4111 1111 1111 1111" still finds the card
 # inside. ``\d`` is any script's decimal digit: full-width or Arabic-Indic digits are a

@@ -63,6 +63,15 @@ def test_cards_in_other_scripts_digits_are_masked() -> None:
     assert result.text.startswith("a [card •••• ")
 
 
+def test_every_usual_separator_between_groups_is_seen_through() -> None:
+    """Slashes, underscores, em dashes and minus signs got a card through unmasked."""
+    for sep in (".", "/", "_", "\u2014", "\u2212", " / "):
+        text = f"card {sep.join(['4111', '1111', '1111', '1111'])} thanks"
+        assert redact(text).text == "card [card •••• 1111] thanks", sep
+    for text in ("due 2026/12/03", "file_2026_12_03_v2", "ref 12/34/56/78/90"):
+        assert redact(text).text == text
+
+
 def test_dotted_numbers_that_are_not_cards_stay() -> None:
     for text in ("from 192.168.100.200 today", "v1.2.3.4", "3.14159", "4111,1111,1111,1111"):
         assert redact(text).text == text

@@ -4,11 +4,11 @@
  * The server redacts card numbers anyway (docs/security.md); this warning exists because a
  * visitor asked for a card or a password is often being phished, and should stop and think.
  * The card check mirrors the server's: 13–19 digits in groups joined by up to three spaces,
- * dashes or dots, with a valid Luhn checksum in a window of whole groups. Full-width digits
+ * dashes, dots, slashes or underscores, with a valid Luhn checksum in a window of whole groups. Full-width digits
  * count (NFKC folds them); the server also reads other scripts' digits.
  */
 
-const SEPARATORS = "[ \\-.\\u00a0\\u2007\\u2009\\u202f\\u2010-\\u2013]";
+const SEPARATORS = "[ \\-./_\\u00a0\\u2007\\u2009\\u202f\\u2010-\\u2014\\u2212]";
 const DIGIT_RUN = new RegExp(`(?<!\\d)\\d+(?:${SEPARATORS}{1,3}\\d+)*(?!\\d)`, "g");
 const GROUP_SPLIT = new RegExp(`${SEPARATORS}+`);
 const PASSWORD_WORDS = /(password|passwort|slaptažod|slaptazod)/i;
