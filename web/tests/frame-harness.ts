@@ -98,6 +98,26 @@ export const SESSION_OK: SessionAnswer = {
   body: { token: "vt_new", visitor: "v_1", expires_at: "2030-01-01T00:00:00Z", verified: false },
 };
 
+/** A blank page for the next frame: no sockets, nothing stored, sessions answered OK. */
+export function freshFrame(): void {
+  sockets.length = 0;
+  localStorage.clear();
+  document.body.replaceChildren();
+  stubFetch([SESSION_OK]);
+}
+
+/** The widget's configuration, when the frame reads it again, is `answer()`; sessions as stubbed. */
+export function serveConfig(answer: () => object): void {
+  const sessions = fetch;
+  vi.stubGlobal(
+    "fetch",
+    vi.fn(async (url: string, init?: RequestInit) => {
+      if (!url.endsWith("/config")) return sessions(url, init);
+      return new Response(JSON.stringify(answer()), { status: 200 });
+    }),
+  );
+}
+
 export interface Harness {
   root: HTMLElement;
   view: View;

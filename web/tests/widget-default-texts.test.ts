@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { widgetTables } from "../shared/i18n";
 import type { WidgetConfig } from "../shared/protocol";
 import { buildPrechat } from "../widget/frame/view";
-import { config, connect, SESSION_OK, settle, sockets, startFrame, stubFetch } from "./frame-harness";
+import { config, connect, freshFrame, settle, startFrame } from "./frame-harness";
 
 const { en, lt } = widgetTables;
 
@@ -70,10 +70,7 @@ describe("the widget's default texts", () => {
 
 describe("a widget left at its defaults, in a Lithuanian visitor's frame", () => {
   beforeEach(() => {
-    sockets.length = 0;
-    localStorage.clear();
-    document.body.replaceChildren();
-    stubFetch([SESSION_OK]);
+    freshFrame();
   });
 
   afterEach(() => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { parseServerFrame } from "../shared/protocol";
-import { connect, SESSION_OK, settle, sockets, startFrame, stubFetch } from "./frame-harness";
+import { connect, freshFrame, settle, startFrame } from "./frame-harness";
 
 const ACTIVE = [{ id: "c_1", state: "active", last_seq: 0, created_at: "x", agent: { name: "Jonas" } }];
 const NAME = '<img src=x onerror=alert(1)>.pdf';
@@ -16,10 +16,7 @@ function fileFrame(seq = 1) {
 
 describe("widget files", () => {
   beforeEach(() => {
-    sockets.length = 0;
-    localStorage.clear();
-    document.body.replaceChildren();
-    stubFetch([SESSION_OK]);
+    freshFrame();
   });
 
   afterEach(() => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import css from "../widget/frame/frame.css?raw";
-import { connect, SESSION_OK, settle, sockets, startFrame, stubFetch } from "./frame-harness";
+import { connect, freshFrame, settle, startFrame } from "./frame-harness";
 
 const ACTIVE = [{ id: "c_1", state: "active", last_seq: 0, created_at: "x", agent: { name: "Jonas" } }];
 
@@ -14,10 +14,7 @@ function tallScroller(root: HTMLElement): HTMLElement {
 
 describe("widget focus and scroll position", () => {
   beforeEach(() => {
-    sockets.length = 0;
-    localStorage.clear();
-    document.body.replaceChildren();
-    stubFetch([SESSION_OK]);
+    freshFrame();
   });
 
   afterEach(() => {

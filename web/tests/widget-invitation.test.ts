@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { connect, SESSION_OK, settle, sockets, startFrame, stubFetch } from "./frame-harness";
+import { connect, freshFrame, settle, startFrame } from "./frame-harness";
 
 const MARKUP_NAME = "<b>Jonas</b>";
 const MARKUP_MESSAGE = "Hi! <img src=x onerror=alert(1)> <script>alert(2)</script> see https://evil.example/x";
@@ -10,10 +10,7 @@ function invite(message = "Can I help you with anything?", name: string | null =
 
 describe("widget invitations", () => {
   beforeEach(() => {
-    sockets.length = 0;
-    localStorage.clear();
-    document.body.replaceChildren();
-    stubFetch([SESSION_OK]);
+    freshFrame();
   });
 
   afterEach(() => {

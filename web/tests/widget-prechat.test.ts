@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { widgetTables } from "../shared/i18n";
 import { buildPrechat } from "../widget/frame/view";
-import { config, connect, SESSION_OK, settle, sockets, startFrame, stubFetch } from "./frame-harness";
+import { config, connect, freshFrame, serveConfig, settle, startFrame } from "./frame-harness";
 
 describe("the pre-chat form's opening words", () => {
   const t = widgetTables.en;
@@ -23,21 +23,13 @@ describe("whether anyone is online, when the panel is opened later", () => {
   let online = true;
 
   beforeEach(() => {
-    sockets.length = 0;
-    localStorage.clear();
-    document.body.replaceChildren();
     configReads = 0;
     vi.spyOn(Date, "now").mockImplementation(() => now);
-    stubFetch([SESSION_OK]);
-    const sessions = fetch;
-    vi.stubGlobal(
-      "fetch",
-      vi.fn(async (url: string, init?: RequestInit) => {
-        if (!url.endsWith("/config")) return sessions(url, init);
-        configReads += 1;
-        return new Response(JSON.stringify({ ...config, online }), { status: 200 });
-      }),
-    );
+    freshFrame();
+    serveConfig(() => {
+      configReads += 1;
+      return { ...config, online };
+    });
   });
 
   afterEach(() => {
@@ -86,18 +78,8 @@ describe("a privacy notice changed while the page was open", () => {
 
   beforeEach(() => {
     served = changed;
-    sockets.length = 0;
-    localStorage.clear();
-    document.body.replaceChildren();
-    stubFetch([SESSION_OK]);
-    const sessions = fetch;
-    vi.stubGlobal(
-      "fetch",
-      vi.fn(async (url: string, init?: RequestInit) => {
-        if (!url.endsWith("/config")) return sessions(url, init);
-        return new Response(JSON.stringify(served), { status: 200 });
-      }),
-    );
+    freshFrame();
+    serveConfig(() => served);
   });
 
   afterEach(() => {

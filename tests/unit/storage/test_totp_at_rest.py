@@ -10,10 +10,7 @@ from pathlib import Path
 
 import pyotp
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import select, text, update
-from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bastion.domain.errors import OtpRequired, SecondFactorUnavailable
@@ -22,8 +19,9 @@ from bastion.domain.principals import StaffPrincipal
 from bastion.security.envelope import FileKeyStore
 from bastion.security.totp import PERIOD_S
 from bastion.storage import tables as t
-from bastion.storage.migrate import MIGRATIONS, migrate
+from bastion.storage.migrate import migrate
 from bastion.storage.uow import SqlUnitOfWorkFactory
+from tests.support.alembic import alembic
 from tests.support.factories import PASSWORD, World, make_world
 from tests.support.postgres import fresh_database
 
@@ -97,19 +95,11 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 
 
 async def _upgrade_to(url: str, revision: str) -> None:
+    """The schema at ``revision``, with a user whose TOTP secrets are stored in clear."""
+    await alembic(url, "upgrade", revision)
     engine = create_async_engine(url)
     try:
-        async with engine.connect() as conn:
-
-            def go(sync_conn: Connection) -> None:
-                cfg = Config()
-                cfg.set_main_option("script_location", str(MIGRATIONS))
-                cfg.set_main_option("sqlalchemy.url", url)
-                cfg.attributes["connection"] = sync_conn
-                command.upgrade(cfg, revision)
-
-            await conn.run_sync(go)
-            await conn.commit()
+        async with engine.begin() as conn:
             await conn.execute(
                 text(
                     "INSERT INTO users (id, email, name, role, password_hash, status, disabled,"
@@ -118,7 +108,6 @@ async def _upgrade_to(url: str, revision: str) -> None:
                 ),
                 {"s": SECRET, "p": PENDING},
             )
-            await conn.commit()
     finally:
         await engine.dispose()
 

@@ -13,16 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
-from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bastion.domain.models import Widget
 from bastion.domain.widgets import DEFAULT_CONFIG, public_config
 from bastion.security.envelope import FileKeyStore
-from bastion.storage.migrate import MIGRATIONS, migrate
+from bastion.storage.migrate import migrate
+from tests.support.alembic import alembic
 from tests.support.postgres import fresh_database
 
 # What a widget created before 0014 held, as that code stored it (with an identity secret
@@ -65,24 +63,6 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         yield url
 
 
-async def _alembic(url: str, go: str, revision: str) -> None:
-    engine = create_async_engine(url)
-    try:
-        async with engine.connect() as conn:
-
-            def run(sync_conn: Connection) -> None:
-                cfg = Config()
-                cfg.set_main_option("script_location", str(MIGRATIONS))
-                cfg.set_main_option("sqlalchemy.url", url)
-                cfg.attributes["connection"] = sync_conn
-                getattr(command, go)(cfg, revision)
-
-            await conn.run_sync(run)
-            await conn.commit()
-    finally:
-        await engine.dispose()
-
-
 async def _add_widgets(url: str, configs: dict[str, str]) -> None:
     engine = create_async_engine(url)
     try:
@@ -115,7 +95,7 @@ def _shown(config: dict[str, Any]) -> dict[str, Any]:
 
 
 async def test_the_old_english_defaults_become_not_set(database_url: str, tmp_path: Path) -> None:
-    await _alembic(database_url, "upgrade", "0013")
+    await alembic(database_url, "upgrade", "0013")
     await _add_widgets(
         database_url,
         {
@@ -153,12 +133,12 @@ async def test_the_old_english_defaults_become_not_set(database_url: str, tmp_pa
 async def test_going_back_down_writes_the_english_defaults_again(
     database_url: str, tmp_path: Path
 ) -> None:
-    await _alembic(database_url, "upgrade", "0013")
+    await alembic(database_url, "upgrade", "0013")
     await _add_widgets(
         database_url, {"w_old": json.dumps(OLD_STORED), "w_custom": json.dumps(CUSTOM_STORED)}
     )
     await migrate(database_url, FileKeyStore(tmp_path / "kek.key"))
-    await _alembic(database_url, "downgrade", "0013")
+    await alembic(database_url, "downgrade", "0013")
     after = await _configs(database_url)
     # The older code needs strings: it gets the texts it used to store.
     assert after["w_old"] == OLD_STORED
