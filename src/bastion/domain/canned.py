@@ -18,6 +18,7 @@ from bastion.domain.events import STAFF_CHANNEL, canned_notice
 from bastion.domain.ids import IdFactory, new_id
 from bastion.domain.models import CannedResponse
 from bastion.domain.permissions import Perm, allowed
+from bastion.domain.plaintext import check_plain
 from bastion.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from bastion.domain.principals import StaffPrincipal
 
@@ -45,9 +46,13 @@ def check_canned(shortcut: str, title: str, body: str) -> tuple[str, str, str]:
     title = title.strip()
     if not 1 <= len(title) <= TITLE_MAX:
         raise InvalidInput(f"give a title (1 to {TITLE_MAX} characters)", field="title")
-    body = body.strip()
+    body = body.replace("\r\n", "\n").strip()
     if not 1 <= len(body) <= BODY_MAX:
         raise InvalidInput(f"write the text (1 to {BODY_MAX} characters)", field="body")
+    # The text becomes an agent's message, held to the messages' rule (plaintext.py): a
+    # response a message would refuse could be saved but never sent.
+    check_plain(title, "the title", "title")
+    check_plain(body, "the text", "body", allow="\n\t")
     return shortcut, title, body
 
 

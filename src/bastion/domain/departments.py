@@ -10,6 +10,7 @@ from bastion.domain.events import STAFF_CHANNEL
 from bastion.domain.ids import IdFactory, new_id
 from bastion.domain.models import Department
 from bastion.domain.permissions import Perm, allowed
+from bastion.domain.plaintext import check_plain
 from bastion.domain.ports import Clock, UnitOfWorkFactory
 from bastion.domain.principals import StaffPrincipal
 from bastion.domain.retention import MAX_RETENTION_DAYS
@@ -32,6 +33,7 @@ class DepartmentService:
         name = name.strip()
         if not 1 <= len(name) <= 80:
             raise InvalidInput("name the department (1 to 80 characters)", field="name")
+        check_plain(name, "the department's name", "name")
         department = Department(id=self._ids("d"), name=name, created_at=self._clock.now())
         async with self._uow() as uow:
             if any(d.name.lower() == name.lower() for d in await uow.departments.list_all()):

@@ -126,3 +126,21 @@ async def test_every_change_tells_the_consoles_concerned_after_commit(world: Wor
     with pytest.raises(Conflict):
         await canned.create(sup, shortcut="price", title="t", body="b", department_id=None)
     assert len(notices()) == 4
+
+
+async def test_a_response_holds_to_the_rule_for_messages(world: World) -> None:
+    """QA: a text with a direction override was saved, then refused each time it was sent."""
+    admin = await world.staff("admin@example.com", Role.ADMIN, name="Admin")
+    for field, kwargs in (
+        ("body", {"title": "Files", "body": "see invoice_\u202egpj.exe"}),
+        ("title", {"title": "Bell\x07", "body": "Hello"}),
+        ("body", {"title": "Esc", "body": "a\x1b[2Jb"}),
+    ):
+        with pytest.raises(InvalidInput) as err:
+            await world.svc.canned.create(admin, shortcut="x", department_id=None, **kwargs)
+        assert err.value.field == field
+    kept = await world.svc.canned.create(
+        admin, shortcut="steps", title="Steps", body="1.\tOpen\r\n2.\tClick", department_id=None
+    )
+    assert kept.body == "1.\tOpen\n2.\tClick"
+    assert await world.svc.canned.list_for(admin) == [kept]

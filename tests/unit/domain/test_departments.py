@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bastion.domain.errors import Forbidden, NotFound
+from bastion.domain.errors import Forbidden, InvalidInput, NotFound
 from bastion.domain.models import Role
 from bastion.domain.widgets import WidgetChange
 from tests.support.factories import World
@@ -45,3 +45,13 @@ async def test_agents_see_only_their_departments_queue(world: World) -> None:
         await deps.set_user_departments(admin, jonas.user_id, ["d_missing"])
     actions = [e.action for e in await world.svc.auth.audit(admin, 20, None)]
     assert "user.departments_changed" in actions and "widget.department_changed" in actions
+
+
+async def test_a_department_name_reads_as_it_is_stored(world: World) -> None:
+    """QA: "Evil\u202eabc" was accepted and shown reversed in every list."""
+    admin = await world.staff("admin@example.com", Role.ADMIN, name="Admin")
+    for name in ("Evil\u202eabc", "Sales\x1b[31m", "Two\nlines"):
+        with pytest.raises(InvalidInput) as err:
+            await world.svc.departments.create(admin, name)
+        assert err.value.field == "name"
+    assert await world.svc.departments.list_all(admin) == []
