@@ -138,6 +138,14 @@ describe("widget loader", () => {
     expect(button.style.background).toMatch(/#112233|rgb\(17, 34, 51\)/u);
   });
 
+  it("draws the launcher's icon in a colour that shows on the theme colour", () => {
+    fromFrame({ type: "bastion:theme", color: "#2f6fed" });
+    expect(button.style.color).toMatch(/#ffffff|rgb\(255, 255, 255\)/u);
+    // QA: a white widget colour left a white icon on a white button.
+    fromFrame({ type: "bastion:theme", color: "#ffffff" });
+    expect(button.style.color).toMatch(/#1d2129|rgb\(29, 33, 41\)/u);
+  });
+
   it("keeps a storage-less frame's state in the page's storage, its own key only", () => {
     const key = "bastion:v1:w_123";
     localStorage.setItem(key, '{"token":"vt_1"}');

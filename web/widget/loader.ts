@@ -19,7 +19,10 @@
  * (to Bastion's origin), never in a URL.
  */
 
-// Dependency-free on purpose: this file is measured in bytes.
+import { textOn } from "../shared/color";
+
+// No dependencies on purpose (this file is measured in bytes); its one import, the text
+// colour for the launcher, is a few lines of arithmetic.
 
 type Msg = { type?: unknown; count?: unknown; color?: unknown; label?: unknown; storage?: unknown; value?: unknown };
 
@@ -205,7 +208,10 @@ type Msg = { type?: unknown; count?: unknown; color?: unknown; label?: unknown; 
       if (typeof m.label === "string" && m.label.length < 40) button.setAttribute("aria-label", m.label);
     } else if (m.type === "bastion:theme" || m.type === "bastion:ready") {
       // A colour value only: nothing that could make the host page load a URL.
-      if (typeof m.color === "string" && /^#[0-9a-f]{3,8}$/i.test(m.color)) css(button, { background: m.color });
+      if (typeof m.color === "string" && /^#[0-9a-f]{6}$/i.test(m.color)) {
+        // The icon in whichever of white and dark reads better on the colour (#ffffff too).
+        css(button, { background: m.color, color: textOn(m.color) });
+      }
       if (typeof m.label === "string" && m.label.length < 40) button.setAttribute("aria-label", m.label);
       if (m.type === "bastion:ready") {
         // The frame works: show the launcher. Every ready (a reloaded frame says it again) gets

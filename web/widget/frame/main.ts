@@ -1,5 +1,6 @@
 /** Entry point of the widget frame (/widget/frame?w=WIDGET_ID). */
 import "./frame.css";
+import { lineOnWhite, textOn } from "../../shared/color";
 import { ApiError } from "../../shared/http";
 import { pickWidgetLanguage, widgetTables } from "../../shared/i18n";
 import type { WidgetConfig } from "../../shared/protocol";
@@ -43,7 +44,10 @@ async function main(): Promise<void> {
 
   if (COLOR.test(config.color)) {
     // A custom property set through the CSSOM: allowed by style-src 'self'.
-    document.documentElement.style.setProperty("--accent", config.color);
+    const root = document.documentElement.style;
+    root.setProperty("--accent", config.color);
+    root.setProperty("--on-accent", textOn(config.color));
+    root.setProperty("--accent-line", lineOnWhite(config.color));
   }
   // The frame works: the loader may now show its launcher and send the init.
   const theme = { color: COLOR.test(config.color) ? config.color : null, label: t.launcherLabel };
