@@ -49,7 +49,19 @@ export function ConversationView({
   const [busy, setBusy] = useState(false);
   const listRef = useRef<HTMLDivElement>(null);
   const composerRef = useRef<HTMLTextAreaElement>(null);
+  const titleRef = useRef<HTMLHeadingElement>(null);
   const nearBottom = useRef(true);
+  // Accept, Close and Transfer remove the button pressed: the keyboard focus would fall to
+  // the page. It goes where the work continues instead, once the chat's new state shows:
+  // the composer after Accept, the chat's title after Close or Transfer.
+  const focusNext = useRef<"composer" | "title" | null>(null);
+  const replying = conv.state === "active" && conv.mine;
+  useEffect(() => {
+    const next = focusNext.current;
+    if (next === null || (next === "composer") !== replying) return;
+    focusNext.current = null;
+    (next === "composer" ? composerRef.current : titleRef.current)?.focus();
+  }, [conv.state, conv.mine, conv.agent?.id]);
 
   useEffect(() => {
     if (!conv.loaded) actions.load(conv.id);
@@ -67,12 +79,14 @@ export function ConversationView({
     if (list) nearBottom.current = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
   };
 
-  const run = async (fn: () => Promise<void>) => {
+  const run = async (fn: () => Promise<void>, then: "composer" | "title" | null = null) => {
     setBusy(true);
     setError(null);
+    focusNext.current = then;
     try {
       await fn();
     } catch (err) {
+      focusNext.current = null;
       setError(errorText(err));
     } finally {
       setBusy(false);
@@ -89,7 +103,7 @@ export function ConversationView({
     <section class="conversation" aria-label={visitorName(conv)}>
       <header class="conv-header">
         <div class="conv-who">
-          <h1 class="conv-title">
+          <h1 class="conv-title" ref={titleRef} tabIndex={-1}>
             {visitorName(conv)}{" "}
             {visitor &&
               (visitor.verified ? (
@@ -128,7 +142,7 @@ export function ConversationView({
             type="button"
             data-testid="accept"
             disabled={busy}
-            onClick={() => void run(() => actions.accept(conv.id))}
+            onClick={() => void run(() => actions.accept(conv.id), "composer")}
           >
             {t.accept}
           </button>
@@ -137,7 +151,15 @@ export function ConversationView({
           <TransferButton
             holder={conv.mine ? me : conv.agent?.id ?? null}
             loadColleagues={actions.colleagues}
-            onTransfer={(agent) => actions.transfer(conv.id, agent)}
+            onTransfer={async (agent) => {
+              focusNext.current = "title";
+              try {
+                await actions.transfer(conv.id, agent);
+              } catch (err) {
+                focusNext.current = null; // the dialog says why; the chat stays as it was
+                throw err;
+              }
+            }}
           />
         )}
         {managed && (
@@ -146,7 +168,7 @@ export function ConversationView({
             type="button"
             data-testid="close"
             disabled={busy}
-            onClick={() => void run(() => actions.close(conv.id))}
+            onClick={() => void run(() => actions.close(conv.id), "title")}
           >
             {t.close}
           </button>

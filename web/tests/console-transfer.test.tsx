@@ -229,6 +229,30 @@ describe("the Transfer button and picker", () => {
     expect(q<HTMLTextAreaElement>("composer")!.disabled).toBe(false);
   });
 
+  it("keeps the keyboard focus where the work goes on after Accept and Close", async () => {
+    // QA: the button pressed went away with the old state and the focus fell to the page.
+    actions = { ...actions, accept: vi.fn(async () => undefined) } as unknown as Actions;
+    const waiting = run(
+      { type: "ready", agent: me, conversations: [{ id: "c_1", state: "waiting", last_seq: 1, created_at: "2026-01-01T09:00:00Z", agent: null, visitor }] },
+      { type: "events", conversation: "c_1", events: [stateEv(1, "waiting", null)], live: true },
+    );
+    await show(waiting.conversations.c_1!);
+    await act(async () => {
+      q<HTMLButtonElement>("accept")!.click();
+      await Promise.resolve();
+    });
+    await show(held().conversations.c_1!);
+    expect(document.activeElement).toBe(q("composer"));
+
+    await act(async () => {
+      q<HTMLButtonElement>("close")!.click();
+      await Promise.resolve();
+    });
+    const closed = reducer(held(), { type: "events", conversation: "c_1", events: [stateEv(3, "closed", null)], live: true });
+    await show(closed.conversations.c_1!);
+    expect(document.activeElement).toBe(root.querySelector(".conv-title"));
+  });
+
   it("says why a chat went back to the queue or closed", async () => {
     const requeued: ConvStateEvent = { ...stateEv(3, "waiting", null), reason: "requeued" };
     let s = reducer(held(), { type: "events", conversation: "c_1", events: [requeued], live: true });
