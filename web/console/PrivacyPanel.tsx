@@ -62,6 +62,11 @@ export function PrivacyPanel({ api, onSessionGone }: { api: ConsoleApi; onSessio
       setFeedback({ kind: "error", text: t.privacyMismatch });
       return;
     }
+    if (!reason.trim()) {
+      // Spaces pass the field's "required" and were refused by the server in its words.
+      setFeedback({ kind: "error", text: t.privacyReasonNeeded });
+      return;
+    }
     void run(async () => {
       const result = await api.erasePerson(email.trim(), reason.trim());
       setConfirm("");

@@ -397,6 +397,7 @@ const consoleEn = {
   privacyErase: "Erase permanently",
   privacyErased: "Erased {count} visitor record(s).",
   privacyMismatch: "The two e-mail addresses differ.",
+  privacyReasonNeeded: "Give a reason for the erasure (it is kept in the audit log).",
   // Account recovery and e-mailed codes (ForgotPassword, ResetPassword, EmailOtpSection).
   forgotLink: "Forgot password?",
   forgotTitle: "Reset your password",
@@ -543,6 +544,7 @@ const adminEn = {
   auditIp: "IP address",
   auditWhen: "When",
   auditFilter: "Filter by action prefix",
+  auditFilterHint: "Letters, digits, dots and underscores, such as user. or widget.department",
   auditApply: "Show",
   noAudit: "Nothing recorded.",
   auditSeq: "No.",

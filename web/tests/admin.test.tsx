@@ -434,6 +434,28 @@ describe("the admin area", () => {
     expect($("b")).toBeNull();
   });
 
+  it("filters the audit log whatever the case typed, and never says 'nothing' for an error", async () => {
+    server.routes["GET /api/v1/audit?limit=200&action=user."] = () => ({ status: 200, body: [] });
+    server.routes["GET /api/v1/audit?limit=200&action=widget"] = () => ({
+      status: 503,
+      body: { code: "unavailable", message: "the audit log cannot be read now" },
+    });
+    await mount(ALL);
+    await click(must("admin-tab-audit"));
+    await type("audit-filter", " User. ");
+    must("audit-filter").closest("form")!.requestSubmit();
+    await settle();
+    await settle();
+    expect(server.calls.map((c) => c.path)).toContain("/api/v1/audit?limit=200&action=user.");
+    expect(root.textContent).toContain(a.noAudit);
+    await type("audit-filter", "widget");
+    must("audit-filter").closest("form")!.requestSubmit();
+    await settle();
+    await settle();
+    expect(root.textContent).toContain("The audit log cannot be read now");
+    expect(root.textContent).not.toContain(a.noAudit);
+  });
+
   it("numbers the entries by their place in the chain and verifies the chain on request", async () => {
     const original = server.routes["GET /api/v1/audit?limit=200"]!;
     server.routes["GET /api/v1/audit?limit=200"] = (call) => {
@@ -507,5 +529,25 @@ describe("canned responses in the composer", () => {
       must<HTMLTextAreaElement>("composer").dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
     });
     expect(actions.send).toHaveBeenCalledWith("c_1", "plain", "msg");
+  });
+});
+
+describe("an admin panel's status line", () => {
+  it("is brought into view when it changes, wherever the form that set it is", async () => {
+    const { Status } = await import("../console/admin/common");
+    const root = document.createElement("div");
+    document.body.append(root);
+    const seen: string[] = [];
+    const spy = vi
+      .spyOn(HTMLElement.prototype, "scrollIntoView")
+      .mockImplementation(function (this: HTMLElement) {
+        seen.push(this.textContent ?? "");
+      });
+    await act(() => render(<Status status={{ ok: false, text: "A user with this e-mail exists." }} />, root));
+    await act(() => render(<Status status={{ ok: true, text: "Saved." }} />, root));
+    expect(seen).toEqual(["A user with this e-mail exists.", "Saved."]);
+    render(null, root);
+    root.remove();
+    spy.mockRestore();
   });
 });

@@ -104,6 +104,13 @@ describe("PrivacyPanel", () => {
     expect(calls).toEqual([]);
     expect(root.querySelector('[data-testid="privacy-feedback"]')!.textContent).toBe(t.privacyMismatch);
     await input("privacy-confirm", "ONA@example.lt");
+    // Spaces pass the field's "required"; the server's refusal came back in its own words.
+    await input("privacy-reason", "   ");
+    submit("privacy-erase");
+    await settle();
+    expect(calls).toEqual([]);
+    expect(root.querySelector('[data-testid="privacy-feedback"]')!.textContent).toBe(t.privacyReasonNeeded);
+    await input("privacy-reason", "asked by e-mail");
     submit("privacy-erase");
     await settle();
     expect(calls).toEqual([

@@ -24,14 +24,22 @@ export function AuditPanel({ admin }: { admin: AdminApi }) {
         class="admin-form admin-form--inline"
         onSubmit={(e) => {
           e.preventDefault();
-          setApplied(filter.trim());
+          // Actions are lower case ("user.login"): "User" finds them too.
+          setApplied(filter.trim().toLowerCase());
           // useLoad reloads on demand only.
           setTimeout(entries.reload, 0);
         }}
       >
         <label class="field">
           <span>{a.auditFilter}</span>
-          <input maxLength={60} value={filter} onInput={(e) => setFilter(e.currentTarget.value)} data-testid="audit-filter" />
+          <input
+            maxLength={60}
+            pattern="\s*[A-Za-z0-9_.]*\s*"
+            title={a.auditFilterHint}
+            value={filter}
+            onInput={(e) => setFilter(e.currentTarget.value)}
+            data-testid="audit-filter"
+          />
         </label>
         <button class="button" type="submit" data-testid="audit-apply">
           {a.auditApply}
@@ -45,7 +53,7 @@ export function AuditPanel({ admin }: { admin: AdminApi }) {
       {check.status && !check.status.ok && <LoadError error={check.status.text} />}
       {chain && <ChainResult report={chain} />}
       <LoadError error={entries.error} />
-      {entries.data?.length === 0 && <p class="muted">{a.noAudit}</p>}
+      {!entries.error && entries.data?.length === 0 && <p class="muted">{a.noAudit}</p>}
       <div class="table-scroll">
         <table class="admin-table" data-testid="audit-table">
           <thead>

@@ -60,13 +60,20 @@ export function useAction(): {
 }
 
 export function Status({ status }: { status: { ok: boolean; text: string } | null }) {
+  const line = useRef<HTMLParagraphElement>(null);
+  // A panel's one status line sits above its table, and the form that set it may be far
+  // below (QA: "a user with this e-mail exists" was drawn off-screen, and nothing seemed
+  // to happen): each new status is brought into view, scrolling only if it is not.
+  useEffect(() => {
+    if (status) line.current?.scrollIntoView?.({ block: "nearest" });
+  }, [status]);
   if (!status) return null;
   return status.ok ? (
-    <p class="admin-ok" role="status" data-testid="admin-ok">
+    <p class="admin-ok" role="status" data-testid="admin-ok" ref={line}>
       {status.text}
     </p>
   ) : (
-    <p class="banner banner--error" role="alert" data-testid="admin-error">
+    <p class="banner banner--error" role="alert" data-testid="admin-error" ref={line}>
       {status.text}
     </p>
   );
