@@ -54,7 +54,16 @@ async def test_admin_sets_the_widgets_look_and_consent(
     error = form.locator("[data-testid=admin-error]")
     await expect(error).to_contain_text("The privacy link must be an https:// address", timeout=T)
 
+    # A consent text over the limit is refused whole, with the limit named; it was cut at
+    # 500 characters by the field without a word, and the form said "Saved." (QA).
     await url.fill("/privacy")
+    consent = form.locator("[data-testid=widget-consent-text]")
+    await consent.fill(CONSENT + " x" * 300)
+    await expect(consent).to_have_value(CONSENT + " x" * 300)
+    await form.locator("[data-testid=widget-save]").click()
+    await expect(error).to_contain_text("longer than 500 characters", timeout=T)
+    await consent.fill(CONSENT)
+
     await form.locator("[data-testid=widget-save]").click()
     await expect(form.locator("[data-testid=admin-ok]")).to_be_visible(timeout=T)
 

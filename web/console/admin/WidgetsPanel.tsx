@@ -243,7 +243,7 @@ function WidgetForm({ admin, widget, departments }: FormProps) {
           />
           <label class="field">
             <span>{a.widgetColor}</span>
-            <input type="text" maxLength={7} value={d.color} onInput={(e) => set({ color: e.currentTarget.value })} data-testid="widget-color" />
+            <input type="text" value={d.color} onInput={(e) => set({ color: e.currentTarget.value })} data-testid="widget-color" />
           </label>
         </div>
         <DefaultableText
@@ -252,7 +252,6 @@ function WidgetForm({ admin, widget, departments }: FormProps) {
           value={d.greeting}
           fallback={defaults.greeting}
           defaultHint={defaultHint}
-          maxLength={300}
           testid="widget-greeting"
           onInput={(greeting) => set({ greeting })}
         />
@@ -302,7 +301,6 @@ function WidgetForm({ admin, widget, departments }: FormProps) {
                 value={row.label}
                 fallback={defaults[fallback]}
                 defaultHint={defaultHint}
-                maxLength={60}
                 disabled={!row.shown}
                 testid={`widget-prechat-${name}-label`}
                 onInput={(label) => setPrechat(name, { label })}
@@ -329,7 +327,6 @@ function WidgetForm({ admin, widget, departments }: FormProps) {
           value={d.consent.text}
           fallback={defaults.consentText}
           defaultHint={defaultHint}
-          maxLength={500}
           multiline
           testid="widget-consent-text"
           onInput={(text) => setConsent({ text })}
@@ -338,7 +335,6 @@ function WidgetForm({ admin, widget, departments }: FormProps) {
           <span>{a.consentVersion}</span>
           <input
             type="text"
-            maxLength={40}
             value={d.consent.version}
             onInput={(e) => setConsent({ version: e.currentTarget.value })}
             aria-describedby={bumpVersion ? `${heading}-bump` : undefined}
@@ -355,7 +351,6 @@ function WidgetForm({ admin, widget, departments }: FormProps) {
           <input
             type="text"
             inputMode="url"
-            maxLength={500}
             value={d.consent.privacy_url}
             onInput={(e) => setConsent({ privacy_url: e.currentTarget.value })}
             data-testid="widget-consent-url"
@@ -413,7 +408,6 @@ interface DefaultableTextProps {
   /** The default, greyed in the empty field. */
   fallback: string;
   defaultHint: string;
-  maxLength: number;
   multiline?: boolean;
   disabled?: boolean;
   testid: string;
@@ -426,11 +420,13 @@ interface DefaultableTextProps {
  * button goes back to the default.
  */
 function DefaultableText(p: DefaultableTextProps) {
+  // No maxLength here or on the other fields of this form: it cut a pasted consent text
+  // at 500 characters without a word and the form said "Saved". The server refuses a
+  // text over its limit and names the field and the limit.
   const custom = p.value.trim() !== "";
   const hint = `${p.id}-hint`;
   const common = {
     id: p.id,
-    maxLength: p.maxLength,
     value: p.value,
     placeholder: p.fallback,
     disabled: p.disabled,
