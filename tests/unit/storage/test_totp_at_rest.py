@@ -5,7 +5,6 @@ staff key that no longer opens fails closed with ``second_factor_unavailable``."
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pyotp
@@ -23,7 +22,6 @@ from bastion.storage.migrate import migrate
 from bastion.storage.uow import SqlUnitOfWorkFactory
 from tests.support.alembic import alembic
 from tests.support.factories import PASSWORD, World, make_world
-from tests.support.postgres import fresh_database
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 PENDING = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU"
@@ -83,15 +81,6 @@ async def test_totp_secrets_are_sealed_and_bound_to_their_user(world: World) -> 
             "jonas@example.com", PASSWORD, totp.at(world.clock.now()), ip=None, user_agent=None
         )
     assert ona.user_id != jonas.user_id
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'bastion.db'}"
-        return
-    async for url in fresh_database():
-        yield url
 
 
 async def _upgrade_to(url: str, revision: str) -> None:

@@ -7,12 +7,10 @@ defaults again for the older code. A widget read afterwards is the same as a new
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -21,7 +19,6 @@ from bastion.domain.widgets import DEFAULT_CONFIG, public_config
 from bastion.security.envelope import FileKeyStore
 from bastion.storage.migrate import migrate
 from tests.support.alembic import alembic
-from tests.support.postgres import fresh_database
 
 # What a widget created before 0014 held, as that code stored it (with an identity secret
 # beside the texts, which must come through untouched).
@@ -52,15 +49,6 @@ CUSTOM_STORED: dict[str, Any] = {
     ],
     "consent": {**OLD_STORED["consent"], "text": "Sutinku.", "version": "2026-04"},
 }
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'bastion.db'}"
-        return
-    async for url in fresh_database():
-        yield url
 
 
 async def _add_widgets(url: str, configs: dict[str, str]) -> None:
